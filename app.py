@@ -1,0 +1,121 @@
+"""Command line and wiring: `run` (default), `once` and `demo`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+
+import settings as settings_module
+from drafting.template import TemplateDrafter
+from fanvue import FanvueClient, StaticToken
+from fanvue.ratelimit import RateBudget
+from inbox.cards import CardPublisher
+from inbox.cycle import run_cycle
+from inbox.reconcile import reconcile_in_flight
+from inbox.services import Creator, Services
+from settings import Settings, SettingsError
+from slack.bolt_app import build_app, web_client
+from slack.cards import SlackCards
+from slack.server import HttpServer, wsgi_app
+from store import drafts
+from store.db import Store
+
+logger = logging.getLogger("app")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    services: Services
+    bolt: App
+
+    def cycle(self) -> None:
+        """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
+        try:
+            run_cycle(self.services, max_posts=self.settings.slack_max_posts_per_cycle)
+        except Exception:
+            logger.exception("Poll cycle failed; the next one runs as scheduled")
+
+    def recover(self) -> None:
+        """Before the first cycle: settle sends a crash left open."""
+        settled = reconcile_in_flight(self.services, (drafts.SENDING, drafts.UNKNOWN))
+        if settled:
+            logger.info("Settled %d drafts left in flight by the last run", settled)
+
+
+def build(settings: Settings) -> Runtime:
+    store = Store(settings.database_path)
+    fanvue = FanvueClient(
+        settings.fanvue_api_base,
+        StaticToken(settings.fanvue_access_token),
+        api_version=settings.fanvue_api_version,
+        timeout=settings.fanvue_timeout,
+        budget=RateBudget(limit=settings.fanvue_rate_limit, window=settings.fanvue_rate_window),
+    )
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    cards = CardPublisher(store, SlackCards(client, settings.slack_channel_id,
+                                            post_interval=settings.slack_post_interval))
+    services = Services(store=store, fanvue=fanvue, drafter=TemplateDrafter(), cards=cards,
+                        creator=Creator(fanvue), approvers=settings.slack_approvers)
+    bolt = build_app(services, client, signing_secret=settings.slack_signing_secret)
+    return Runtime(settings=settings, services=services, bolt=bolt)
+
+
+def run(runtime: Runtime) -> None:
+    runtime.recover()
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(runtime.cycle, "interval", seconds=runtime.settings.poll_interval, id="poll",
+                      max_instances=1, coalesce=True, next_run_time=_now())
+    scheduler.start()
+    try:
+        if runtime.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token).start()
+        else:
+            HttpServer(wsgi_app(runtime.bolt), port=runtime.settings.port).serve_forever()
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def once(runtime: Runtime) -> None:
+    runtime.recover()
+    report = run_cycle(runtime.services, max_posts=runtime.settings.slack_max_posts_per_cycle)
+    print(report.summary())
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app.py", description="Slack co-pilot for the Fanvue inbox.")
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "once", "demo"],
+                        help="run: poll and serve Slack (default); once: one poll cycle, then exit (for cron); "
+                             "demo: an offline demonstration with local stand-ins of Fanvue and Slack")
+    parser.add_argument("--env-file", default=".env", help="settings file read before the environment (.env)")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        import demo
+
+        return demo.main()
+    try:
+        settings = settings_module.load(args.env_file)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = build(settings)
+    (run if args.command == "run" else once)(runtime)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

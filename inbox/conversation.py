@@ -1,0 +1,70 @@
+"""Reading a chat's history: who wrote last, what is new since a message, what a card shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from drafting.base import Conversation, Turn
+from fanvue.models import Message
+from store.clock import to_iso
+
+CARD_CONTEXT_TURNS = 5
+
+
+def to_turns(messages: Sequence[Message], creator_uuid: str) -> tuple[Turn, ...]:
+    """Fanvue answers newest first; drafters and cards read oldest first."""
+    ordered = sorted(messages, key=lambda m: m.sent_at)
+    return tuple(
+        Turn(
+            from_fan=message.sender_uuid != creator_uuid,
+            text=message.text,
+            sent_at=message.sent_at,
+            type=message.type,
+            media_type=message.media_type,
+            has_media=message.has_media,
+            price_cents=message.price_cents,
+        )
+        for message in ordered
+    )
+
+
+def conversation(creator_name: str, fan_name: str, fan_handle: str, turns: tuple[Turn, ...]) -> Conversation:
+    return Conversation(creator_name=creator_name, fan_name=fan_name, fan_handle=fan_handle, turns=turns)
+
+
+def latest_fan_message(messages: Sequence[Message], creator_uuid: str) -> Message | None:
+    fans = [m for m in messages if m.sender_uuid != creator_uuid]
+    return max(fans, key=lambda m: m.sent_at) if fans else None
+
+
+def newer_than(messages: Sequence[Message], message_uuid: str, message_at: str) -> list[Message]:
+    """Messages after the given one, oldest first; by position when it is in the list, else by time."""
+    ordered = sorted(messages, key=lambda m: m.sent_at)
+    for index, message in enumerate(ordered):
+        if message.uuid == message_uuid:
+            return ordered[index + 1:]
+    return [m for m in ordered if to_iso(m.sent_at) > message_at]
+
+
+def waiting_since(turns: tuple[Turn, ...]) -> str:
+    """When the oldest fan message that nobody has answered yet was sent."""
+    unanswered = conversation("", "", "", turns).unanswered()
+    first = unanswered[0] if unanswered else turns[-1]
+    return to_iso(first.sent_at)
+
+
+def card_context(turns: tuple[Turn, ...], limit: int = CARD_CONTEXT_TURNS) -> list[dict[str, Any]]:
+    """The last few turns as the card shows them, stored with the draft."""
+    return [
+        {
+            "from_fan": turn.from_fan,
+            "text": turn.text,
+            "media_type": turn.media_type,
+            "has_media": turn.has_media,
+            "type": turn.type,
+            "price_cents": turn.price_cents,
+            "at": to_iso(turn.sent_at),
+        }
+        for turn in turns[-limit:]
+    ]

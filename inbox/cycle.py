@@ -1,0 +1,138 @@
+"""The poll cycle: unread Fanvue chats become drafts, drafts become Slack cards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from fanvue.errors import FanvueError
+from fanvue.models import Chat, ChatMessages
+from inbox import conversation as conv
+from inbox.cards import PublishReport
+from inbox.reconcile import reconcile_in_flight
+from inbox.redraft import new_draft, redraft_from_history
+from inbox.services import Services
+from store import audit, drafts
+from store.drafts import Draft
+
+logger = logging.getLogger(__name__)
+
+BATCH = 50
+T = TypeVar("T")
+
+
+@dataclass
+class CycleReport:
+    unread_chats: int = 0
+    known: int = 0
+    drafted: int = 0
+    redrafted: int = 0
+    superseded: int = 0
+    troubled: int = 0
+    reconciled: int = 0
+    cards: PublishReport = field(default_factory=PublishReport)
+
+    def summary(self) -> str:
+        return (f"{self.unread_chats} unread chats: {self.drafted} new drafts, {self.redrafted} updated, "
+                f"{self.known} unchanged, {self.superseded} answered in Fanvue, {self.troubled} with errors; "
+                f"cards: {self.cards.posted} posted, {self.cards.updated} updated, "
+                f"{self.cards.deferred} waiting for the next cycle, {self.cards.failed} not reachable")
+
+
+def run_cycle(svc: Services, *, max_posts: int = 30) -> CycleReport:
+    """One pass; safe to run any number of times (one card per fan message)."""
+    report = CycleReport()
+    creator_uuid = svc.creator.get().uuid
+    unread_fans: set[str] = set()
+    to_draft: list[tuple[Chat, Draft | None]] = []
+    for chat in svc.fanvue.unread_chats():
+        report.unread_chats += 1
+        unread_fans.add(chat.user.uuid)
+        work = _triage(svc, chat, creator_uuid, report)
+        if work is not None:
+            to_draft.append(work)
+    for batch in _chunks(to_draft, BATCH):
+        histories = _histories(svc, [chat.user.uuid for chat, _ in batch])
+        for chat, open_draft in batch:
+            _draft_chat(svc, chat, open_draft, histories.get(chat.user.uuid), report)
+    _check_answered(svc, creator_uuid, unread_fans, report)
+    report.reconciled = reconcile_in_flight(svc)
+    report.cards = svc.cards.publish_due(max_posts)
+    logger.info("Cycle done: %s", report.summary())
+    return report
+
+
+def _triage(svc: Services, chat: Chat, creator_uuid: str, report: CycleReport) -> tuple[Chat, Draft | None] | None:
+    """Decide from the chat row alone whether this chat needs its history read."""
+    last = chat.last_message
+    if last is None or last.uuid is None:
+        return None
+    fan_uuid = chat.user.uuid
+    if last.sender_uuid == creator_uuid:
+        open_draft = drafts.open_for_fan(svc.store.db, fan_uuid)
+        if open_draft is not None and open_draft.status == drafts.PENDING and _supersede(svc, open_draft):
+            report.superseded += 1
+        return None
+    if drafts.find(svc.store.db, fan_uuid, last.uuid) is not None:
+        report.known += 1
+        return None
+    open_draft = drafts.open_for_fan(svc.store.db, fan_uuid)
+    if open_draft is not None and open_draft.status != drafts.PENDING:
+        return None  # a teammate's send is in flight; the next cycle looks again
+    return chat, open_draft
+
+
+def _histories(svc: Services, fan_uuids: list[str]) -> dict[str, ChatMessages]:
+    try:
+        return svc.fanvue.recent_messages(fan_uuids, limit=svc.history_size)
+    except FanvueError as exc:
+        logger.warning("Could not read the history of %d chats: %s", len(fan_uuids), exc)
+        return {}
+
+
+def _draft_chat(svc: Services, chat: Chat, open_draft: Draft | None, result: ChatMessages | None,
+                report: CycleReport) -> None:
+    if result is None or result.error:
+        reason = result.error if result is not None else "no answer"
+        logger.warning("Skipping the chat with %s this cycle: %s", chat.user.handle, reason)
+        report.troubled += 1
+        return
+    try:
+        if open_draft is not None:
+            if redraft_from_history(svc, open_draft, result.messages, from_status=drafts.PENDING,
+                                    unread_count=chat.unread_messages_count):
+                report.redrafted += 1
+            return
+        fresh = new_draft(svc, chat.user, result.messages, chat.unread_messages_count)
+        if fresh is not None and drafts.create(svc.store.db, fresh) is not None:
+            report.drafted += 1
+    except (FanvueError, ValueError) as exc:
+        logger.exception("Skipping the chat with %s this cycle: %s", chat.user.handle, exc)
+        report.troubled += 1
+
+
+def _check_answered(svc: Services, creator_uuid: str, unread_fans: set[str], report: CycleReport) -> None:
+    """Waiting cards whose chat is no longer unread: the creator may have answered in Fanvue."""
+    waiting = [d for d in drafts.with_status(svc.store.db, drafts.PENDING) if d.fan_uuid not in unread_fans]
+    for batch in _chunks(waiting, BATCH):
+        histories = _histories(svc, [d.fan_uuid for d in batch])
+        for draft in batch:
+            result = histories.get(draft.fan_uuid)
+            if result is None or result.error:
+                continue
+            newer = conv.newer_than(result.messages, draft.fan_message_uuid, draft.fan_message_at)
+            if any(m.sender_uuid == creator_uuid for m in newer) and _supersede(svc, draft):
+                report.superseded += 1
+
+
+def _supersede(svc: Services, draft: Draft) -> bool:
+    return drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.PENDING,),
+                         action="superseded", actor=audit.SCHEDULER,
+                         details={"reason": "the creator answered in Fanvue"})
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,152 @@
+"""What a teammate's click does: send (after a freshness check), skip, or open an edit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fanvue.errors import FanvueError, NotContactableError, SendOutcomeUnknown
+from inbox import conversation as conv
+from inbox.reconcile import reconcile
+from inbox.redraft import redraft_from_history
+from inbox.services import Services
+from store import audit, drafts
+from store.drafts import Draft
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 5000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened, and what to tell the teammate who clicked (None: the card says it all)."""
+
+    kind: str
+    message: str | None = None
+    draft: Draft | None = None
+
+
+def load_for_decision(svc: Services, draft_id: int, version: int, actor: str, action: str) -> Outcome:
+    """Checks shared by every button: the card exists, the clicker may decide, the card is current."""
+    draft = drafts.get(svc.store.db, draft_id)
+    if draft is None:
+        return Outcome("missing", "This card is not in the database any more; nothing was done.")
+    if not svc.may_decide(actor):
+        audit.record(svc.store.db, action="denied", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+                     fan_handle=draft.fan_handle, details={"attempted": action})
+        return Outcome("denied", "Only the team's approvers can decide on replies; nothing was done.", draft)
+    if draft.status != drafts.PENDING:
+        return Outcome("decided", _already(draft), draft)
+    if draft.version != version:
+        return Outcome("stale", "This card was updated since you saw it (the fan wrote again). "
+                                "Look at the new draft and decide again.", draft)
+    return Outcome("ok", None, draft)
+
+
+def send(svc: Services, draft_id: int, version: int, actor: str, text: str | None = None) -> Outcome:
+    """Send the draft (or the teammate's edit) once, only if the fan has not written since."""
+    checked = load_for_decision(svc, draft_id, version, actor, "edit" if text is not None else "send")
+    if checked.kind != "ok":
+        return checked
+    draft = checked.draft
+    final = (draft.draft_text if text is None else text).strip()
+    problem = text_problem(final)
+    if problem:
+        return Outcome("invalid", problem, draft)
+    if not drafts.claim_for_send(svc.store.db, draft, version, actor, final):
+        current = drafts.get(svc.store.db, draft.id)
+        if current.status != drafts.PENDING:
+            return Outcome("decided", _already(current), current)
+        return Outcome("stale", "This card changed while you clicked; look at it again.", current)
+    claimed = drafts.get(svc.store.db, draft.id)
+    outcome = _send_claimed(svc, claimed, actor, edited=final != draft.draft_text.strip())
+    svc.cards.publish(draft.id)
+    return outcome
+
+
+def skip(svc: Services, draft_id: int, version: int, actor: str) -> Outcome:
+    """Leave the fan's message for the creator: no reply, the chat stays unread in Fanvue."""
+    checked = load_for_decision(svc, draft_id, version, actor, "skip")
+    if checked.kind != "ok":
+        return checked
+    if not drafts.skip(svc.store.db, checked.draft, version, actor):
+        current = drafts.get(svc.store.db, draft_id)
+        return Outcome("decided", _already(current), current)
+    svc.cards.publish(draft_id)
+    return Outcome("skipped", None, drafts.get(svc.store.db, draft_id))
+
+
+def text_problem(text: str) -> str | None:
+    if not text:
+        return "The reply is empty. Write something to send, or Skip the card."
+    if len(text) > MAX_TEXT:
+        return f"The reply is {len(text)} characters; Fanvue takes at most {MAX_TEXT}."
+    return None
+
+
+def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcome:
+    creator = svc.creator.get()
+    try:
+        history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
+    except FanvueError as exc:
+        return _release(svc, draft, actor, f"Could not check the chat before sending, so nothing was sent: {exc}")
+    newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
+    if any(m.sender_uuid == creator.uuid for m in newer):
+        drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.SENDING,),
+                      action="superseded", actor=actor, details={"reason": "the creator answered in Fanvue"})
+        return Outcome("superseded", "The creator already answered this fan in Fanvue, so nothing was sent.")
+    if newer:
+        fresh = redraft_from_history(svc, draft, history, from_status=drafts.SENDING, actor=actor)
+        name = draft.fan_name
+        if fresh is None:
+            return _release(svc, draft, actor, f"{name} wrote again; nothing was sent.")
+        return Outcome("fan_wrote_again", f"{name} wrote again since this draft, so nothing was sent. "
+                                          "The card now shows the new message and a new draft.", fresh)
+    text = draft.final_text
+    try:
+        message_uuid = svc.fanvue.send_message(draft.fan_uuid, text)
+    except NotContactableError as exc:
+        reason = f"Fanvue refused the message: {_reason(exc)}"
+        drafts.finish(svc.store.db, draft, to_status=drafts.FAILED, from_statuses=(drafts.SENDING,),
+                      action="failed", actor=actor, error=reason, details={"error": str(exc), "text": text})
+        return Outcome("failed", reason)
+    except SendOutcomeUnknown as exc:
+        drafts.finish(svc.store.db, draft, to_status=drafts.UNKNOWN, from_statuses=(drafts.SENDING,),
+                      action="unknown", actor=actor, error=str(exc), details={"error": str(exc), "text": text})
+        return reconcile(svc, drafts.get(svc.store.db, draft.id), actor=actor)
+    except FanvueError as exc:
+        return _release(svc, draft, actor, f"Fanvue did not take the message, nothing was sent: {exc}")
+    action = "edited-and-sent" if edited else "sent"
+    details = {"text": text, "message_uuid": message_uuid}
+    if edited:
+        details["draft"] = draft.draft_text
+    drafts.finish(svc.store.db, draft, to_status=drafts.SENT, from_statuses=(drafts.SENDING,), action=action,
+                  actor=actor, fanvue_message_uuid=message_uuid, details=details)
+    return Outcome("sent", None, drafts.get(svc.store.db, draft.id))
+
+
+def _release(svc: Services, draft: Draft, actor: str, error: str) -> Outcome:
+    """Nothing reached the fan: the card goes back to waiting, with the reason shown."""
+    drafts.finish(svc.store.db, draft, to_status=drafts.PENDING, from_statuses=(drafts.SENDING,),
+                  action="send-failed", actor=actor, error=error, details={"error": error})
+    return Outcome("released", error, drafts.get(svc.store.db, draft.id))
+
+
+def _reason(exc: FanvueError) -> str:
+    """Fanvue's own words when it gave some, for the card and the teammate."""
+    if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
+        return exc.body["message"]
+    return str(exc)
+
+
+def _already(draft: Draft) -> str:
+    who = f"<@{draft.decided_by}>" if draft.decided_by else "the scheduler"
+    return {
+        drafts.SENT: f"Already sent by {who}.",
+        drafts.SENDING: f"{who} is sending this reply right now.",
+        drafts.UNKNOWN: f"{who} sent this reply; checking whether it reached Fanvue.",
+        drafts.SKIPPED: f"Already skipped by {who}.",
+        drafts.FAILED: "Fanvue refused this reply; it cannot be sent.",
+        drafts.SUPERSEDED: "The creator already answered this fan in Fanvue.",
+    }.get(draft.status, f"This card is {draft.status}.")

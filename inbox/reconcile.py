@@ -1,0 +1,58 @@
+"""Settling sends whose outcome is unknown: our exact text in the chat means it was delivered."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from fanvue.errors import FanvueError
+from inbox import conversation as conv
+from store import audit, drafts
+from store.drafts import Draft
+
+if TYPE_CHECKING:
+    from inbox.decisions import Outcome
+    from inbox.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> Outcome:
+    """Look for the reply among the creator's messages after the fan message it answers."""
+    from inbox.decisions import Outcome
+
+    creator = svc.creator.get()
+    try:
+        history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
+    except FanvueError as exc:
+        logger.warning("Draft %s: could not check whether the send arrived: %s", draft.id, exc)
+        return Outcome("unknown", "Fanvue did not confirm the send and could not be checked yet; "
+                                  "the card will say what happened once it can.", draft)
+    text = (draft.final_text or "").strip()
+    newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
+    found = next((m for m in newer if m.sender_uuid == creator.uuid and (m.text or "").strip() == text), None)
+    if found is not None:
+        action = "edited-and-sent" if text != draft.draft_text.strip() else "sent"
+        drafts.finish(svc.store.db, draft, to_status=drafts.SENT, from_statuses=drafts.IN_FLIGHT, action=action,
+                      actor=actor, fanvue_message_uuid=found.uuid,
+                      details={"text": text, "message_uuid": found.uuid, "reconciled": True})
+        return Outcome("sent", None, drafts.get(svc.store.db, draft.id))
+    error = "The send was interrupted and the message is not in the chat, so it was not delivered. Try again."
+    drafts.finish(svc.store.db, draft, to_status=drafts.PENDING, from_statuses=drafts.IN_FLIGHT,
+                  action="send-failed", actor=actor, error=error, details={"error": error, "reconciled": True})
+    return Outcome("released", error, drafts.get(svc.store.db, draft.id))
+
+
+def reconcile_in_flight(svc: Services, statuses: tuple[str, ...] = (drafts.UNKNOWN,)) -> int:
+    """Settle drafts whose send outcome is open; returns how many settled.
+
+    Each cycle settles only `unknown` ones: a draft in `sending` may be in a click handler's hands right now.
+    At start, before any handler runs, drafts left in `sending` by a crash are settled too.
+    """
+    settled = 0
+    for draft in drafts.with_status(svc.store.db, *statuses):
+        outcome = reconcile(svc, draft)
+        if outcome.kind != "unknown":
+            settled += 1
+            svc.cards.publish(draft.id)
+    return settled

@@ -1,0 +1,157 @@
+"""Settings, read once from the environment (and a .env file) into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or malformed; the message lists them all."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"The app cannot start; fix these settings (environment or .env file):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = field(repr=False)
+    slack_channel_id: str
+    fanvue_access_token: str = field(repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    slack_approvers: frozenset[str] = frozenset()
+    slack_max_posts_per_cycle: int = 30
+    slack_post_interval: float = 1.0
+    fanvue_api_base: str = "https://api.fanvue.com"
+    fanvue_api_version: str = "2025-06-26"
+    fanvue_rate_limit: int = 200
+    fanvue_rate_window: float = 60.0
+    fanvue_timeout: float = 10.0
+    database_path: Path = Path("data/bridge.db")
+    poll_interval: int = 120
+    port: int = 3000
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+
+_WHERE = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions in your Slack app",
+    "SLACK_CHANNEL_ID": "the channel's ID (C...), shown at the bottom of the channel's details in Slack",
+    "SLACK_SIGNING_SECRET": "Basic Information > App Credentials > Signing Secret in your Slack app "
+                            "(or set SLACK_APP_TOKEN to use Socket Mode instead)",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, under Basic Information",
+    "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat)",
+}
+
+
+def load(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None) -> Settings:
+    """The process environment wins over the .env file; a missing .env file is fine."""
+    values: dict[str, str] = {}
+    path = Path(env_file)
+    if path.is_file():
+        values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return from_mapping(values)
+
+
+def from_mapping(env: Mapping[str, str]) -> Settings:
+    """Build settings, naming every problem at once instead of failing on the first."""
+    problems: list[str] = []
+    reader = _Reader(env, problems)
+    bot_token = reader.required("SLACK_BOT_TOKEN", prefix="xoxb-")
+    app_token = reader.optional("SLACK_APP_TOKEN", prefix="xapp-")
+    signing_secret = reader.optional("SLACK_SIGNING_SECRET")
+    if not app_token and not signing_secret:
+        problems.append(f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {_WHERE['SLACK_SIGNING_SECRET']}")
+    if env.get("SLACK_CLIENT_ID") and env.get("SLACK_CLIENT_SECRET"):
+        problems.append("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: this single-workspace app does not use "
+                        "them, and Slack's library would switch to multi-workspace OAuth; unset both")
+    settings = Settings(
+        slack_bot_token=bot_token,
+        slack_channel_id=reader.required("SLACK_CHANNEL_ID", prefix=("C", "G")),
+        fanvue_access_token=reader.required("FANVUE_ACCESS_TOKEN"),
+        slack_signing_secret=signing_secret,
+        slack_app_token=app_token,
+        slack_api_url=reader.url("SLACK_API_URL", "https://slack.com/api/", trailing_slash=True),
+        slack_approvers=reader.user_ids("SLACK_APPROVERS"),
+        slack_max_posts_per_cycle=reader.number("SLACK_MAX_POSTS_PER_CYCLE", 30, low=1, high=1000),
+        fanvue_api_base=reader.url("FANVUE_API_BASE", "https://api.fanvue.com"),
+        fanvue_api_version=reader.optional("FANVUE_API_VERSION") or "2025-06-26",
+        fanvue_rate_limit=reader.number("FANVUE_RATE_LIMIT", 200, low=1, high=100_000),
+        fanvue_rate_window=float(reader.number("FANVUE_RATE_WINDOW_SECONDS", 60, low=1, high=3600)),
+        fanvue_timeout=float(reader.number("FANVUE_TIMEOUT_SECONDS", 10, low=1, high=300)),
+        database_path=Path(reader.optional("DATABASE_PATH") or "data/bridge.db"),
+        poll_interval=reader.number("POLL_INTERVAL_SECONDS", 120, low=10, high=86_400),
+        port=reader.number("PORT", 3000, low=1, high=65_535),
+        log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    )
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str], problems: list[str]):
+        self.env = env
+        self.problems = problems
+
+    def optional(self, name: str, prefix: str | tuple[str, ...] | None = None) -> str | None:
+        value = (self.env.get(name) or "").strip()
+        if not value:
+            return None
+        if prefix and not value.startswith(prefix):
+            expected = " or ".join(prefix) if isinstance(prefix, tuple) else prefix
+            self.problems.append(f"{name} should start with {expected}: {_WHERE.get(name, 'check its value')}")
+        return value
+
+    def required(self, name: str, prefix: str | tuple[str, ...] | None = None) -> str:
+        value = self.optional(name, prefix)
+        if value is None:
+            self.problems.append(f"{name} is missing: {_WHERE.get(name, 'set it')}")
+            return ""
+        return value
+
+    def number(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = (self.env.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name} should be a whole number, got {raw!r}")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name} should be between {low} and {high}, got {value}")
+        return value
+
+    def url(self, name: str, default: str, *, trailing_slash: bool = False) -> str:
+        value = (self.env.get(name) or "").strip() or default
+        if not value.startswith(("http://", "https://")):
+            self.problems.append(f"{name} should be an http(s) URL, got {value!r}")
+        value = value.rstrip("/")
+        return value + "/" if trailing_slash else value
+
+    def user_ids(self, name: str) -> frozenset[str]:
+        ids = frozenset(part.strip() for part in (self.env.get(name) or "").split(",") if part.strip())
+        bad = sorted(i for i in ids if not i.startswith(("U", "W")))
+        if bad:
+            self.problems.append(f"{name} should list Slack user IDs (U...), comma-separated; not: {', '.join(bad)}")
+        return ids
+
+    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
+        value = (self.env.get(name) or default).strip().upper()
+        if value not in options:
+            self.problems.append(f"{name} should be one of {', '.join(options)}, got {value!r}")
+            return default
+        return value

@@ -1,0 +1,187 @@
+"""Block Kit for the draft card and the edit modal: pure functions from a draft to Slack payloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from store import drafts
+from store.clock import from_iso
+from store.drafts import Draft
+
+SEND, EDIT, SKIP = "draft_send", "draft_edit", "draft_skip"
+EDIT_VIEW = "draft_edit_submit"
+EDIT_BLOCK, EDIT_INPUT = "reply", "text"
+EDIT_MAX = 3000  # Slack's limit for a plain_text_input, under Fanvue's 5000
+CONTEXT_TEXT_MAX = 280
+SECTION_MAX = 3000
+
+_MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙️ voice note", "gif": "🎞️ gif"}
+
+
+def card(draft: Draft, now: datetime) -> dict[str, Any]:
+    """The whole message for a draft in its current state: `text` fallback plus blocks."""
+    blocks: list[dict[str, Any]] = [_header(draft, now)]
+    if draft.context:
+        blocks.append(_section(_context_lines(draft)))
+    blocks.append({"type": "divider"})
+    if draft.status == drafts.PENDING:
+        blocks.append(_section(f"*Draft reply* (v{draft.version}):\n{_quote(draft.draft_text)}"))
+        notes = [n for n in (draft.notice, draft.error and f"⚠️ {draft.error}") if n]
+        if notes:
+            blocks.append(_context(notes))
+        blocks.append(_actions(draft))
+    else:
+        blocks.append(_section(_outcome(draft)))
+    return {"text": _fallback(draft), "blocks": blocks}
+
+
+def button_value(draft: Draft) -> str:
+    return f"{draft.id}:{draft.version}"
+
+
+def parse_button_value(value: str) -> tuple[int, int]:
+    """`id:version` from a button; ValueError for anything else."""
+    draft_id, _, version = value.partition(":")
+    return int(draft_id), int(version)
+
+
+def edit_modal(draft: Draft) -> dict[str, Any]:
+    """The modal a teammate edits a draft in; the draft id and version travel in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": EDIT_VIEW,
+        "title": {"type": "plain_text", "text": "Edit reply"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"draft_id": draft.id, "version": draft.version}),
+        "blocks": [
+            _context([f"Reply to *{_escape(draft.fan_name)}* (@{_escape(draft.fan_handle)}) on Fanvue"]),
+            {
+                "type": "input",
+                "block_id": EDIT_BLOCK,
+                "label": {"type": "plain_text", "text": "Message"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": EDIT_INPUT,
+                    "multiline": True,
+                    "max_length": EDIT_MAX,
+                    "initial_value": draft.draft_text[:EDIT_MAX],
+                },
+            },
+        ],
+    }
+
+
+def parse_edit_metadata(metadata: str) -> tuple[int, int]:
+    """(draft id, version) from the modal's private_metadata; ValueError when it is not ours."""
+    try:
+        data = json.loads(metadata)
+        return int(data["draft_id"]), int(data["version"])
+    except (TypeError, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError("not an edit modal of this app") from exc
+
+
+def _header(draft: Draft, now: datetime) -> dict[str, Any]:
+    waited = _duration(now - from_iso(draft.waiting_since))
+    unread = f"{draft.unread_count} unread" if draft.unread_count else "no unread"
+    line = f"💬 *{_escape(draft.fan_name)}* (@{_escape(draft.fan_handle)}) · {unread} · waiting {waited}"
+    return _section(line)
+
+
+def _context_lines(draft: Draft) -> str:
+    lines = []
+    for turn in draft.context:
+        who = _escape(draft.fan_name) if turn["from_fan"] else "You"
+        lines.append(f"*{who}:* {_turn_text(turn)}")
+    return _cut("\n".join(lines), SECTION_MAX)
+
+
+def _turn_text(turn: dict[str, Any]) -> str:
+    parts = []
+    kind = (turn.get("type") or "").upper()
+    if "TIP" in kind:
+        price = turn.get("price_cents")
+        parts.append(f"💸 tip{f' ${price / 100:.2f}' if price else ''}")
+    if turn.get("media_type") or turn.get("has_media"):
+        parts.append(f"[{_MEDIA_LABEL.get((turn.get('media_type') or '').lower(), '📎 media')}]")
+    if turn.get("text"):
+        parts.append(_escape(_cut(turn["text"], CONTEXT_TEXT_MAX)))
+    return " ".join(parts) or "_(empty message)_"
+
+
+def _outcome(draft: Draft) -> str:
+    who = f"<@{draft.decided_by}>" if draft.decided_by else "the scheduler"
+    when = _slack_time(draft.decided_at or draft.updated_at)
+    text = _quote(draft.final_text or draft.draft_text)
+    if draft.status == drafts.SENT:
+        return f"✅ *Sent by {who} at {when}*\n{text}"
+    if draft.status == drafts.SKIPPED:
+        return f"⏭️ *Skipped by {who} at {when}*: the chat stays unread in Fanvue."
+    if draft.status == drafts.SUPERSEDED:
+        return f"↩️ *Answered in Fanvue* ({_slack_time(draft.updated_at)}): no reply needed from here."
+    if draft.status == drafts.FAILED:
+        return f"❌ *Not sent* ({who} at {when}): {_escape(draft.error or 'Fanvue refused it')}\n{text}"
+    if draft.status == drafts.SENDING:
+        return f"⏳ *Sending…* ({who})\n{text}"
+    return f"❓ *Checking whether the reply reached Fanvue* ({who})\n{text}"
+
+
+def _actions(draft: Draft) -> dict[str, Any]:
+    value = button_value(draft)
+    return {
+        "type": "actions",
+        "block_id": "decide",
+        "elements": [
+            {"type": "button", "action_id": SEND, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": "Send"}},
+            {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}},
+            {"type": "button", "action_id": SKIP, "value": value, "text": {"type": "plain_text", "text": "Skip"}},
+        ],
+    }
+
+
+def _fallback(draft: Draft) -> str:
+    state = {drafts.PENDING: "Draft reply", drafts.SENT: "Sent", drafts.SKIPPED: "Skipped",
+             drafts.SUPERSEDED: "Answered in Fanvue", drafts.FAILED: "Not sent"}.get(draft.status, "Sending")
+    return f"{state} for {draft.fan_name} (@{draft.fan_handle}): {_cut(draft.final_text or draft.draft_text, 200)}"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)}}
+
+
+def _context(texts: list[str]) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(t, SECTION_MAX)} for t in texts[:10]]}
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" for line in _escape(_cut(text, SECTION_MAX - 200)).splitlines() or [""])
+
+
+def _escape(text: str) -> str:
+    """Slack's three control characters; fans' words must not become mentions or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _duration(delta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days"
+
+
+def _slack_time(iso: str) -> str:
+    """HH:MM in each reader's own time zone, with a UTC fallback."""
+    moment = from_iso(iso)
+    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:%H:%M} UTC>"

@@ -1,0 +1,64 @@
+"""The Bolt app for one workspace: the Web API client, request verification and our listeners."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from inbox.services import Services
+from slack import listeners
+
+
+def web_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
+    """A client that waits out Slack's 429s (Retry-After) and retries a dropped connection."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+class DrainingExecutor(ThreadPoolExecutor):
+    """A pool that can wait until every click in progress has finished (for shutdown, and for tests)."""
+
+    def __init__(self, max_workers: int):
+        super().__init__(max_workers=max_workers, thread_name_prefix="slack")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._idle:
+            self._pending += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """True when nothing is running or queued; False if `timeout` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+
+def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
+              executor: DrainingExecutor | None = None) -> App:
+    """Acknowledgements go out from the request thread; the work runs on a pool of its own."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        process_before_response=True,
+        request_verification_enabled=bool(signing_secret),
+        token_verification_enabled=False,
+        listener_executor=executor or DrainingExecutor(max_workers=32),
+    )
+    listeners.register(app, svc)
+    return app

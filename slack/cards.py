@@ -1,0 +1,60 @@
+"""Posting and updating draft cards through Slack's Web API, paced for chat.postMessage's limit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from inbox.cards import CardUnavailable
+from slack import blocks
+from store.clock import utcnow
+from store.drafts import Draft
+
+logger = logging.getLogger(__name__)
+
+
+class SlackCards:
+    """The cards port: one channel, about one new post per second so Slack does not throttle us."""
+
+    def __init__(self, client: WebClient, channel: str, *, post_interval: float = 1.0,
+                 clock: Callable[[], datetime] = utcnow):
+        self.client = client
+        self.channel = channel
+        self.post_interval = post_interval
+        self.clock = clock
+        self._last_post = 0.0
+        self._pace = threading.Lock()
+
+    def post(self, draft: Draft) -> tuple[str, str]:
+        payload = blocks.card(draft, self.clock())
+        with self._pace:
+            wait = self._last_post + self.post_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                response = self._call(self.client.chat_postMessage, channel=self.channel, unfurl_links=False,
+                                      unfurl_media=False, **payload)
+            finally:
+                self._last_post = time.monotonic()
+        return response["channel"], response["ts"]
+
+    def update(self, draft: Draft) -> None:
+        self._call(self.client.chat_update, channel=draft.channel, ts=draft.ts, **blocks.card(draft, self.clock()))
+
+    def notify(self, draft: Draft, user: str, text: str) -> None:
+        self._call(self.client.chat_postEphemeral, channel=draft.channel or self.channel, user=user, text=text)
+
+    @staticmethod
+    def _call(method, **kwargs):
+        try:
+            return method(**kwargs)
+        except SlackApiError as exc:
+            raise CardUnavailable(f"Slack answered {exc.response.get('error', exc.response.status_code)}") from exc
+        except (SlackClientError, OSError) as exc:
+            raise CardUnavailable(f"Slack could not be reached: {exc}") from exc

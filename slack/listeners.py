@@ -1,0 +1,112 @@
+"""Bolt listeners for the card's buttons and the edit modal: acknowledge, call the workflow, report."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+
+from inbox import decisions
+from inbox.decisions import Outcome
+from inbox.services import Services
+from slack import blocks
+
+logger = logging.getLogger(__name__)
+
+NOT_OURS = "This button is not one of this app's cards; nothing was done."
+
+
+def register(app: App, svc: Services) -> None:
+    """Attach the card and modal listeners, and one error handler that logs with the traceback.
+
+    Each listener acknowledges in the request's own thread and does its work in a lazy function on the
+    app's pool, so a burst of clicks is acknowledged at once however long Fanvue takes.
+    """
+
+    def acknowledge(ack) -> None:
+        ack()
+
+    def send(body: dict[str, Any], action: dict[str, Any], respond) -> None:
+        ids = _ids(action.get("value", ""))
+        outcome = decisions.send(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
+        _tell(respond, outcome)
+
+    def skip(body: dict[str, Any], action: dict[str, Any], respond) -> None:
+        ids = _ids(action.get("value", ""))
+        outcome = decisions.skip(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
+        _tell(respond, outcome)
+
+    def edit(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
+        ids = _ids(action.get("value", ""))
+        if ids is None:
+            return _tell(respond, Outcome("invalid", NOT_OURS))
+        checked = decisions.load_for_decision(svc, *ids, actor=body["user"]["id"], action="edit")
+        if checked.kind != "ok":
+            return _tell(respond, checked)
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(checked.draft))
+
+    def check_edit(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Problems with the edit are shown in the modal itself, so the teammate can fix them."""
+        try:
+            draft_id, version = blocks.parse_edit_metadata(view.get("private_metadata", ""))
+        except ValueError:
+            return ack(response_action="errors", errors={blocks.EDIT_BLOCK: NOT_OURS})
+        problem = _edit_problem(_submitted_text(view)) or _refusal(svc, draft_id, version, body["user"]["id"])
+        if problem:
+            return ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
+        ack()
+
+    def send_edit(body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            draft_id, version = blocks.parse_edit_metadata(view.get("private_metadata", ""))
+        except ValueError:
+            return
+        text = _submitted_text(view)
+        if _edit_problem(text):
+            return
+        user = body["user"]["id"]
+        outcome = decisions.send(svc, draft_id, version, actor=user, text=text)
+        if outcome.message and outcome.draft is not None:
+            svc.cards.notify(outcome.draft, user, outcome.message)
+
+    app.action(blocks.SEND)(ack=acknowledge, lazy=[send])
+    app.action(blocks.SKIP)(ack=acknowledge, lazy=[skip])
+    app.action(blocks.EDIT)(ack=acknowledge, lazy=[edit])
+    app.view(blocks.EDIT_VIEW)(ack=check_edit, lazy=[send_edit])
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        kind = body.get("type") if isinstance(body, dict) else None
+        logger.error("Slack request (%s) failed", kind, exc_info=error)
+
+
+def _ids(value: str) -> tuple[int, int] | None:
+    try:
+        return blocks.parse_button_value(value)
+    except ValueError:
+        return None
+
+
+def _submitted_text(view: dict[str, Any]) -> str:
+    values = view.get("state", {}).get("values", {})
+    return (values.get(blocks.EDIT_BLOCK, {}).get(blocks.EDIT_INPUT, {}).get("value")) or ""
+
+
+def _edit_problem(text: str) -> str | None:
+    if not text.strip():
+        return "The reply is empty. Write something to send, or close this and Skip the card."
+    if len(text) > blocks.EDIT_MAX:
+        return f"The reply is {len(text)} characters; at most {blocks.EDIT_MAX} fit here."
+    return None
+
+
+def _refusal(svc: Services, draft_id: int, version: int, user: str) -> str | None:
+    """Shown in the modal when the card was decided or changed while the teammate was editing."""
+    checked = decisions.load_for_decision(svc, draft_id, version, actor=user, action="edit")
+    return None if checked.kind == "ok" else checked.message
+
+
+def _tell(respond, outcome: Outcome) -> None:
+    if outcome.message:
+        respond(text=outcome.message, response_type="ephemeral", replace_original=False)

@@ -1,0 +1,250 @@
+"""Drafts and their transitions; each transition that needs one winner is a single guarded UPDATE."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from store import audit
+from store.clock import utcnow_iso
+from store.db import write
+
+PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
+    "pending", "sending", "sent", "failed", "unknown", "skipped", "superseded",
+)
+IN_FLIGHT = (SENDING, UNKNOWN)
+FINAL = (SENT, FAILED, SKIPPED, SUPERSEDED)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One card: the fan message it answers, the proposed reply and what became of it."""
+
+    id: int
+    creator_uuid: str
+    fan_uuid: str
+    fan_handle: str
+    fan_name: str
+    fan_message_uuid: str
+    fan_message_at: str
+    waiting_since: str
+    unread_count: int
+    context: list[dict[str, Any]]
+    draft_text: str
+    drafted_by: str
+    version: int
+    final_text: str | None
+    status: str
+    channel: str | None
+    ts: str | None
+    card_rev: int
+    card_synced_rev: int
+    fanvue_message_uuid: str | None
+    decided_by: str | None
+    decided_at: str | None
+    error: str | None
+    notice: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Draft:
+        values = dict(row)
+        values["context"] = json.loads(values["context"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class NewDraft:
+    """What the poll cycle knows when it drafts a reply to a fan's latest message."""
+
+    creator_uuid: str
+    fan_uuid: str
+    fan_handle: str
+    fan_name: str
+    fan_message_uuid: str
+    fan_message_at: str
+    waiting_since: str
+    unread_count: int
+    draft_text: str
+    drafted_by: str = "template"
+    context: list[dict[str, Any]] = field(default_factory=list)
+
+
+def get(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
+    rows = list(db.query("SELECT * FROM drafts WHERE id = ?", [draft_id]))
+    return Draft.from_row(rows[0]) if rows else None
+
+
+def find(db: sqlite_utils.Database, fan_uuid: str, fan_message_uuid: str) -> Draft | None:
+    """The draft that answers this fan message, whatever became of it."""
+    rows = list(
+        db.query("SELECT * FROM drafts WHERE fan_uuid = ? AND fan_message_uuid = ?", [fan_uuid, fan_message_uuid])
+    )
+    return Draft.from_row(rows[0]) if rows else None
+
+
+def open_for_fan(db: sqlite_utils.Database, fan_uuid: str) -> Draft | None:
+    """The fan's card still waiting for a decision or being sent, if any."""
+    rows = list(
+        db.query(
+            "SELECT * FROM drafts WHERE fan_uuid = ? AND status IN (?, ?, ?) ORDER BY id DESC LIMIT 1",
+            [fan_uuid, PENDING, SENDING, UNKNOWN],
+        )
+    )
+    return Draft.from_row(rows[0]) if rows else None
+
+
+def with_status(db: sqlite_utils.Database, *statuses: str) -> list[Draft]:
+    marks = ", ".join("?" for _ in statuses)
+    rows = db.query(f"SELECT * FROM drafts WHERE status IN ({marks}) ORDER BY waiting_since, id", list(statuses))
+    return [Draft.from_row(row) for row in rows]
+
+
+def cards_to_publish(db: sqlite_utils.Database) -> list[Draft]:
+    """Cards whose Slack message is behind the database: updates first, then new posts, oldest wait first."""
+    rows = db.query(
+        "SELECT * FROM drafts WHERE card_rev > card_synced_rev AND (ts IS NOT NULL OR status = ?) "
+        "ORDER BY ts IS NULL, waiting_since, id",
+        [PENDING],
+    )
+    return [Draft.from_row(row) for row in rows]
+
+
+def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHEDULER) -> Draft | None:
+    """Record a new draft; None when this fan message already has one (the unique key decides)."""
+    now = utcnow_iso()
+    with write(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO drafts (creator_uuid, fan_uuid, fan_handle, fan_name, fan_message_uuid, "
+            "fan_message_at, waiting_since, unread_count, context, draft_text, drafted_by, status, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                new.creator_uuid, new.fan_uuid, new.fan_handle, new.fan_name, new.fan_message_uuid,
+                new.fan_message_at, new.waiting_since, new.unread_count, _json(new.context), new.draft_text,
+                new.drafted_by, PENDING, now, now,
+            ],
+        )
+        if cursor.rowcount != 1:
+            return None
+        draft_id = cursor.lastrowid
+        audit.record(
+            db, action="drafted", actor=actor, draft_id=draft_id, fan_uuid=new.fan_uuid,
+            fan_handle=new.fan_handle, details={"text": new.draft_text, "drafted_by": new.drafted_by,
+                                                "fan_message_uuid": new.fan_message_uuid}, at=now,
+        )
+    return get(db, draft_id)
+
+
+def redraft(
+    db: sqlite_utils.Database,
+    draft: Draft,
+    new: NewDraft,
+    *,
+    from_status: str = PENDING,
+    actor: str = audit.SCHEDULER,
+    notice: str | None = None,
+) -> Draft | None:
+    """The fan wrote again: the same card answers the newer message with a new draft (version + 1)."""
+    now = utcnow_iso()
+    with write(db):
+        changed = db.execute(
+            "UPDATE drafts SET fan_message_uuid = ?, fan_message_at = ?, unread_count = ?, context = ?, "
+            "draft_text = ?, drafted_by = ?, version = version + 1, status = ?, final_text = NULL, "
+            "decided_by = NULL, decided_at = NULL, error = NULL, notice = ?, card_rev = card_rev + 1, "
+            "updated_at = ? WHERE id = ? AND status = ? AND version = ?",
+            [
+                new.fan_message_uuid, new.fan_message_at, new.unread_count, _json(new.context), new.draft_text,
+                new.drafted_by, PENDING, notice, now, draft.id, from_status, draft.version,
+            ],
+        ).rowcount
+        if changed != 1:
+            return None
+        audit.record(
+            db, action="updated", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+            fan_handle=draft.fan_handle, at=now,
+            details={"reason": "fan wrote again", "before": draft.draft_text, "after": new.draft_text,
+                     "fan_message_uuid": new.fan_message_uuid, "version": draft.version + 1},
+        )
+    return get(db, draft.id)
+
+
+def claim_for_send(db: sqlite_utils.Database, draft: Draft, version: int, actor: str, text: str) -> bool:
+    """pending -> sending for exactly one caller: the one whose UPDATE changed the row."""
+    now = utcnow_iso()
+    with write(db):
+        changed = db.execute(
+            "UPDATE drafts SET status = ?, final_text = ?, decided_by = ?, decided_at = ?, error = NULL, "
+            "notice = NULL, card_rev = card_rev + 1, updated_at = ? WHERE id = ? AND status = ? AND version = ?",
+            [SENDING, text, actor, now, now, draft.id, PENDING, version],
+        ).rowcount
+        if changed == 1:
+            audit.record(db, action="claimed", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+                         fan_handle=draft.fan_handle, details={"version": version}, at=now)
+    return changed == 1
+
+
+def finish(
+    db: sqlite_utils.Database,
+    draft: Draft,
+    *,
+    to_status: str,
+    from_statuses: tuple[str, ...],
+    action: str,
+    actor: str,
+    details: dict[str, Any] | None = None,
+    fanvue_message_uuid: str | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+    decided: bool = False,
+) -> bool:
+    """Move a draft on from one of `from_statuses`; records the audit row in the same transaction."""
+    now = utcnow_iso()
+    marks = ", ".join("?" for _ in from_statuses)
+    decided_sql = ", decided_by = ?, decided_at = ?" if decided else ""
+    decided_args = [actor, now] if decided else []
+    with write(db):
+        changed = db.execute(
+            f"UPDATE drafts SET status = ?, error = ?, notice = ?, "
+            f"fanvue_message_uuid = COALESCE(?, fanvue_message_uuid){decided_sql}, "
+            f"card_rev = card_rev + 1, updated_at = ? WHERE id = ? AND status IN ({marks})",
+            [to_status, error, notice, fanvue_message_uuid, *decided_args, now, draft.id, *from_statuses],
+        ).rowcount
+        if changed == 1:
+            audit.record(db, action=action, actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+                         fan_handle=draft.fan_handle, details=details, at=now)
+    return changed == 1
+
+
+def skip(db: sqlite_utils.Database, draft: Draft, version: int, actor: str) -> bool:
+    """pending -> skipped, only for the version the teammate saw."""
+    now = utcnow_iso()
+    with write(db):
+        changed = db.execute(
+            "UPDATE drafts SET status = ?, decided_by = ?, decided_at = ?, error = NULL, notice = NULL, "
+            "card_rev = card_rev + 1, updated_at = ? WHERE id = ? AND status = ? AND version = ?",
+            [SKIPPED, actor, now, now, draft.id, PENDING, version],
+        ).rowcount
+        if changed == 1:
+            audit.record(db, action="skipped", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+                         fan_handle=draft.fan_handle, details={"text": draft.draft_text}, at=now)
+    return changed == 1
+
+
+def mark_card(db: sqlite_utils.Database, draft: Draft, *, channel: str, ts: str, rev: int) -> None:
+    """The Slack message now shows revision `rev` of the draft; the first time, that is a post."""
+    with write(db):
+        db.execute(
+            "UPDATE drafts SET channel = ?, ts = ?, card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?",
+            [channel, ts, rev, draft.id],
+        )
+        if draft.ts is None:
+            audit.record(db, action="posted", actor=audit.SCHEDULER, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+                         fan_handle=draft.fan_handle, details={"channel": channel, "ts": ts})
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

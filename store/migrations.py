@@ -1,0 +1,77 @@
+"""The schema, as numbered migrations applied at start."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("fanvue-slack")
+
+
+@migrations()
+def m001_create_tables(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE drafts (
+            id INTEGER PRIMARY KEY,
+            creator_uuid TEXT NOT NULL,
+            fan_uuid TEXT NOT NULL,
+            fan_handle TEXT NOT NULL,
+            fan_name TEXT NOT NULL,
+            fan_message_uuid TEXT NOT NULL,
+            fan_message_at TEXT NOT NULL,
+            waiting_since TEXT NOT NULL,
+            unread_count INTEGER NOT NULL DEFAULT 0,
+            context TEXT NOT NULL DEFAULT '[]',
+            draft_text TEXT NOT NULL,
+            drafted_by TEXT NOT NULL DEFAULT 'template',
+            version INTEGER NOT NULL DEFAULT 1,
+            final_text TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            channel TEXT,
+            ts TEXT,
+            card_rev INTEGER NOT NULL DEFAULT 1,
+            card_synced_rev INTEGER NOT NULL DEFAULT 0,
+            fanvue_message_uuid TEXT,
+            decided_by TEXT,
+            decided_at TEXT,
+            error TEXT,
+            notice TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (fan_uuid, fan_message_uuid)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_drafts_status ON drafts (status, waiting_since)")
+    db.execute("CREATE INDEX idx_drafts_fan ON drafts (fan_uuid, status)")
+    db.execute("CREATE INDEX idx_drafts_card ON drafts (waiting_since) WHERE card_rev > card_synced_rev")
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            draft_id INTEGER REFERENCES drafts(id),
+            fan_uuid TEXT,
+            fan_handle TEXT,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_audit_at ON audit (at)")
+    db.execute("CREATE INDEX idx_audit_actor_at ON audit (actor, at)")
+    db.execute("CREATE INDEX idx_audit_fan_at ON audit (fan_handle, at)")
+    db.execute("CREATE INDEX idx_audit_fan_uuid_at ON audit (fan_uuid, at)")
+    db.execute("CREATE INDEX idx_audit_action_at ON audit (action, at)")
+    db.execute("CREATE INDEX idx_audit_draft ON audit (draft_id)")
+    # The audit log is append-only: the database itself refuses edits and deletions.
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )

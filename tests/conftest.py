@@ -1,0 +1,28 @@
+"""Shared fixtures: a fresh sandbox, Slack stand-in and database per test."""
+
+from __future__ import annotations
+
+import pytest
+
+from fanvue.sandbox import Sandbox
+from slack.standin import SlackStandin
+from tests.harness import BOT_TOKEN, Harness
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(fans=8, seed=7) as sb:
+        yield sb
+
+
+@pytest.fixture
+def slack():
+    with SlackStandin(bot_token=BOT_TOKEN) as st:
+        yield st
+
+
+@pytest.fixture
+def harness(tmp_path, sandbox, slack):
+    h = Harness(tmp_path / "bridge.db", sandbox, slack)
+    yield h
+    h.close()

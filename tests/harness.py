@@ -1,0 +1,126 @@
+"""The whole app wired to local stand-ins: the Fanvue sandbox, the Slack stand-in and Bolt over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+
+from drafting.template import TemplateDrafter
+from fanvue import FanvueClient, StaticToken
+from fanvue.sandbox import Sandbox
+from inbox.cards import CardPublisher
+from inbox.cycle import CycleReport, run_cycle
+from inbox.services import Creator, Services
+from slack import blocks
+from slack.bolt_app import DrainingExecutor, build_app, web_client
+from slack.cards import SlackCards
+from slack.server import HttpServer, wsgi_app
+from slack.signing import block_action_body, sign_request, view_submission_body
+from slack.standin import Msg, SlackStandin
+from store import drafts
+from store.db import Store
+from store.drafts import Draft
+
+CHANNEL = "C0CARDS"
+SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+
+
+class Harness:
+    """Builds the app as `app.py` does, with every remote part replaced by a real local server."""
+
+    def __init__(self, db_path: Path, sandbox: Sandbox, slack: SlackStandin, *, approvers: frozenset[str] = frozenset(),
+                 fanvue_timeout: float = 2.0):
+        self.sandbox = sandbox
+        self.slack = slack
+        self.store = Store(db_path)
+        self.fanvue = FanvueClient(sandbox.url, StaticToken(sandbox.token), timeout=fanvue_timeout,
+                                   sleep=lambda _s: None)
+        self.web = web_client(BOT_TOKEN, slack.api_url, timeout=5)
+        self.cards = CardPublisher(self.store, SlackCards(self.web, CHANNEL, post_interval=0))
+        self.svc = Services(store=self.store, fanvue=self.fanvue, drafter=TemplateDrafter(), cards=self.cards,
+                            creator=Creator(self.fanvue), approvers=approvers)
+        self.executor = DrainingExecutor(max_workers=16)
+        self.bolt = build_app(self.svc, self.web, signing_secret=SECRET, executor=self.executor)
+        self.server = HttpServer(wsgi_app(self.bolt), host="127.0.0.1", port=0).start()
+        self.url = f"http://127.0.0.1:{self.server.port}/slack/events"
+        self.http = requests.Session()
+
+    def close(self) -> None:
+        self.executor.drain(10)
+        self.server.stop()
+        self.executor.shutdown(wait=True)
+        self.fanvue.close()
+        self.http.close()
+        self.store.close()
+
+    # --- the poll side
+
+    def cycle(self, max_posts: int = 30) -> CycleReport:
+        return run_cycle(self.svc, max_posts=max_posts)
+
+    def draft_for(self, fan_uuid: str) -> Draft:
+        rows = list(self.store.db.query("SELECT id FROM drafts WHERE fan_uuid = ? ORDER BY id DESC", [fan_uuid]))
+        assert rows, f"no draft for fan {fan_uuid}"
+        return drafts.get(self.store.db, rows[0]["id"])
+
+    def card(self, draft: Draft) -> Msg:
+        draft = drafts.get(self.store.db, draft.id)
+        assert draft.ts, f"draft {draft.id} has no card"
+        return self.slack.message(draft.channel, draft.ts)
+
+    def unread_fan_with_text(self) -> dict:
+        """A fan whose chat is unread, whose last message is a fan's text and who can be messaged."""
+        world = self.sandbox.world
+        creator = world.creator["uuid"]
+        for fan in world.fans():
+            chat = world.chat(fan["uuid"])
+            last = chat.get("lastMessage") or {}
+            if (not chat["isRead"] and last.get("senderUuid") != creator and last.get("text")
+                    and "blocked" not in fan["handle"]):
+                return fan
+        raise AssertionError("the seed has no unread fan with a text message")
+
+    # --- the Slack side, as Slack sends it
+
+    def click(self, draft: Draft, action_id: str, user: str = "U0ALICE", *, wait: bool = True,
+              message: Msg | None = None, value: str | None = None) -> requests.Response:
+        msg = message or self.card(draft)
+        button = _button(msg.blocks, action_id)
+        body = block_action_body(
+            user_id=user, user_name=user.lower(), action_id=action_id,
+            value=value if value is not None else button["value"], channel_id=msg.channel, message_ts=msg.ts,
+            message=msg.to_dict(), trigger_id=self.slack.new_trigger_id(user),
+            response_url=self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user),
+            block_id="decide",
+        )
+        response = self.post(body)
+        if wait:
+            self.settle()
+        return response
+
+    def submit_edit(self, view: dict, text: str, user: str = "U0ALICE", *, wait: bool = True) -> requests.Response:
+        values = {blocks.EDIT_BLOCK: {blocks.EDIT_INPUT: {"type": "plain_text_input", "value": text}}}
+        response = self.post(view_submission_body(user_id=user, user_name=user.lower(), view=view, values=values))
+        if wait:
+            self.settle()
+        return response
+
+    def post(self, body: str, headers: dict | None = None) -> requests.Response:
+        return self.http.post(self.url, data=body.encode(), headers=headers or sign_request(SECRET, body), timeout=10)
+
+    def settle(self) -> None:
+        assert self.executor.drain(30), "click handlers did not finish"
+
+    def ephemerals(self, user: str | None = None) -> list[str]:
+        return [e.get("text", "") for e in self.slack.ephemerals(user)]
+
+
+def _button(message_blocks: list, action_id: str) -> dict:
+    for block in message_blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return element
+    raise AssertionError(f"the card has no {action_id} button: {json.dumps(message_blocks)[:300]}")
