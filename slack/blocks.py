@@ -28,7 +28,7 @@ def card(draft: Draft, now: datetime) -> dict[str, Any]:
     blocks.append({"type": "divider"})
     if draft.status == drafts.PENDING:
         blocks.append(_section(f"*Draft reply* (v{draft.version}):\n{_quote(draft.draft_text)}"))
-        notes = [n for n in (draft.notice, draft.error and f"⚠️ {draft.error}") if n]
+        notes = [n for n in (draft.notice, draft.error and f"⚠️ {_escape(draft.error)}") if n]
         if notes:
             blocks.append(_context(notes))
         blocks.append(_actions(draft))
@@ -145,7 +145,7 @@ def _actions(draft: Draft) -> dict[str, Any]:
 def _fallback(draft: Draft) -> str:
     state = {drafts.PENDING: "Draft reply", drafts.SENT: "Sent", drafts.SKIPPED: "Skipped",
              drafts.SUPERSEDED: "Answered in Fanvue", drafts.FAILED: "Not sent"}.get(draft.status, "Sending")
-    return f"{state} for {draft.fan_name} (@{draft.fan_handle}): {_cut(draft.final_text or draft.draft_text, 200)}"
+    return _escape(f"{state} for {draft.fan_name} (@{draft.fan_handle}): {_cut(draft.final_text or draft.draft_text, 200)}")
 
 
 def _section(text: str) -> dict[str, Any]:
