@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 import waitress
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class HttpServer:
 
     def __init__(self, application: Callable, host: str = "0.0.0.0", port: int = 3000, threads: int = 16):
         self._server = waitress.create_server(application, host=host, port=port, threads=threads,
-                                              ident="fanvue-slack", clear_untrusted_proxy_headers=True)
+                                              ident="fanvue-slack", clear_untrusted_proxy_headers=True,
+                                              asyncore_loop_timeout=0.2)
         self._thread: threading.Thread | None = None
 
     @property
@@ -52,6 +54,9 @@ class HttpServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()
+        """Finish requests in progress, then close every connection, kept-alive ones included."""
+        self._server.task_dispatcher.shutdown(timeout=5)
+        # Closing sockets from this thread would race the loop's select(); the loop closes them itself.
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
         if self._thread is not None:
             self._thread.join(timeout=5)
