@@ -19,6 +19,10 @@ class CardUnavailable(Exception):
     """Slack did not take the card now; it stays due and is tried again."""
 
 
+class CardRejected(CardUnavailable):
+    """Slack refused this card itself (its content, not the connection); other cards can still go."""
+
+
 class CardsPort(Protocol):
     def post(self, draft: Draft) -> tuple[str, str]:
         """Post a new card; returns (channel, ts)."""
@@ -52,7 +56,10 @@ class CardPublisher:
             return self._locks[draft_id]
 
     def publish(self, draft_id: int) -> bool:
-        """Bring one card up to date; False when Slack could not be reached (it stays due)."""
+        """Bring one card up to date; False when Slack could not be reached (it stays due).
+
+        Raises CardRejected when Slack refuses this card's content.
+        """
         with self._lock(draft_id):
             draft = drafts.get(self.store.db, draft_id)
             if draft is None or draft.card_rev <= draft.card_synced_rev:
@@ -65,6 +72,9 @@ class CardPublisher:
                 else:
                     self.port.update(draft)
                     channel, ts = draft.channel, draft.ts
+            except CardRejected:
+                logger.exception("Slack refused the card for draft %s; it stays due", draft_id)
+                raise
             except CardUnavailable as exc:
                 logger.warning("Card for draft %s not published yet: %s", draft_id, exc)
                 return False
@@ -79,7 +89,12 @@ class CardPublisher:
             if is_post and report.posted >= max_posts:
                 report.deferred += 1
                 continue
-            if not self.publish(draft.id):
+            try:
+                published = self.publish(draft.id)
+            except CardRejected:
+                report.failed += 1
+                continue
+            if not published:
                 report.failed += 1
                 if is_post:
                     break  # Slack is away: the rest wait for the next cycle

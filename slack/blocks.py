@@ -16,6 +16,7 @@ EDIT_BLOCK, EDIT_INPUT = "reply", "text"
 EDIT_MAX = 3000  # Slack's limit for a plain_text_input, under Fanvue's 5000
 CONTEXT_TEXT_MAX = 280
 SECTION_MAX = 3000
+NOTE_MAX = 500  # notices and errors under the draft: keeps the whole card well inside Slack's message size
 
 _MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙️ voice note", "gif": "🎞️ gif"}
 
@@ -28,7 +29,7 @@ def card(draft: Draft, now: datetime) -> dict[str, Any]:
     blocks.append({"type": "divider"})
     if draft.status == drafts.PENDING:
         blocks.append(_section(f"*Draft reply* (v{draft.version}):\n{_quote(draft.draft_text)}"))
-        notes = [n for n in (draft.notice, draft.error and f"⚠️ {_escape(draft.error)}") if n]
+        notes = [_cut(n, NOTE_MAX) for n in (draft.notice, draft.error and f"⚠️ {_escape(_cut(draft.error, NOTE_MAX))}") if n]
         if notes:
             blocks.append(_context(notes))
         blocks.append(_actions(draft))

@@ -11,12 +11,16 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from inbox.cards import CardUnavailable
+from inbox.cards import CardRejected, CardUnavailable
 from slack import blocks
 from store.clock import utcnow
 from store.drafts import Draft
 
 logger = logging.getLogger(__name__)
+
+# Errors about the message itself: retrying the same card cannot help, but other cards may go through.
+_CARD_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments",
+                "invalid_attachments", "no_text", "cant_update_message", "message_not_found", "edit_window_closed"}
 
 
 class SlackCards:
@@ -55,6 +59,8 @@ class SlackCards:
         try:
             return method(**kwargs)
         except SlackApiError as exc:
-            raise CardUnavailable(f"Slack answered {exc.response.get('error', exc.response.status_code)}") from exc
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            kind = CardRejected if error in _CARD_ERRORS else CardUnavailable
+            raise kind(f"Slack answered {error or exc.response.status_code}") from exc
         except (SlackClientError, OSError) as exc:
             raise CardUnavailable(f"Slack could not be reached: {exc}") from exc

@@ -237,11 +237,11 @@ def skip(db: sqlite_utils.Database, draft: Draft, version: int, actor: str) -> b
 def mark_card(db: sqlite_utils.Database, draft: Draft, *, channel: str, ts: str, rev: int) -> None:
     """The Slack message now shows revision `rev` of the draft; the first time, that is a post."""
     with write(db):
-        db.execute(
-            "UPDATE drafts SET channel = ?, ts = ?, card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?",
-            [channel, ts, rev, draft.id],
-        )
-        if draft.ts is None:
+        first_post = db.execute(
+            "UPDATE drafts SET channel = ?, ts = ? WHERE id = ? AND ts IS NULL", [channel, ts, draft.id]
+        ).rowcount == 1
+        db.execute("UPDATE drafts SET card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?", [rev, draft.id])
+        if first_post:
             audit.record(db, action="posted", actor=audit.SCHEDULER, draft_id=draft.id, fan_uuid=draft.fan_uuid,
                          fan_handle=draft.fan_handle, details={"channel": channel, "ts": ts})
 

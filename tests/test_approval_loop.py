@@ -378,3 +378,12 @@ def test_a_button_value_that_is_not_ours_changes_nothing(harness: Harness):
     assert harness.sandbox.world.sent_messages() == []
     assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
     assert len(harness.ephemerals()) == 2
+
+
+def test_a_card_slack_refuses_does_not_hold_back_the_others(harness: Harness):
+    harness.slack.fail("chat.postMessage", error="invalid_blocks", count=1)
+    report = harness.cycle()
+    assert report.cards.failed == 1 and report.cards.posted == report.drafted - 1
+    again = harness.cycle()
+    assert again.cards.posted == 1
+    assert len(harness.slack.messages()) == report.drafted
