@@ -19,7 +19,7 @@ from inbox.cycle import run_cycle
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Creator, Services
 from settings import Settings, SettingsError
-from slack.bolt_app import build_app, web_client
+from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
 from store import drafts
@@ -33,6 +33,8 @@ class Runtime:
     settings: Settings
     services: Services
     bolt: App
+    # The pool Bolt runs click handlers on; drain() waits until every click in progress has finished.
+    executor: DrainingExecutor | None = None
 
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
@@ -62,8 +64,9 @@ def build(settings: Settings) -> Runtime:
                                             post_interval=settings.slack_post_interval))
     services = Services(store=store, fanvue=fanvue, drafter=TemplateDrafter(), cards=cards,
                         creator=Creator(fanvue), approvers=settings.slack_approvers)
-    bolt = build_app(services, client, signing_secret=settings.slack_signing_secret)
-    return Runtime(settings=settings, services=services, bolt=bolt)
+    executor = DrainingExecutor(max_workers=32)
+    bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
+    return Runtime(settings=settings, services=services, bolt=bolt, executor=executor)
 
 
 def run(runtime: Runtime) -> None:

@@ -1,0 +1,32 @@
+"""`python app.py demo`: the real app against local stand-ins of Fanvue and Slack, with a team clicking."""
+
+from __future__ import annotations
+
+import logging
+
+from demo.stage import DemoFailed, stage
+from demo.story import EXPECTED_SENT, print_audit, summary, walk
+
+__all__ = ["main"]
+
+
+def main() -> int:
+    """Run the walk-through and print it; 0 when every expectation held, 1 with the reason when one did not."""
+    # Only warnings and errors: the walk-through itself is the output.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    failure = None
+    with stage() as st:
+        try:
+            walk(st, print)
+        except DemoFailed as exc:
+            failure = str(exc)
+        print_audit(st, print)
+        line, sent = summary(st)
+        print("\n" + line)
+    if failure is None and sent != EXPECTED_SENT:
+        failure = f"{sent} messages reached Fanvue, expected {EXPECTED_SENT}"
+    if failure:
+        print(f"DEMO FAILED: {failure}")
+        return 1
+    print("Every step behaved as expected.")
+    return 0

@@ -1,0 +1,122 @@
+"""The demo's stage: the Fanvue sandbox, the Slack stand-in and the real app, and teammates' signed clicks."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import sqlite_utils
+
+import app
+import settings as settings_module
+from fanvue.sandbox import Sandbox
+from slack import blocks
+from slack.server import EVENTS_PATH, HttpServer, wsgi_app
+from slack.signing import block_action_body, sign_request, view_submission_body
+from slack.standin import Msg, SlackStandin
+from store import drafts
+from store.drafts import Draft
+
+CHANNEL = "C0DEMO"
+BOT_TOKEN = "xoxb-demo"
+SIGNING_SECRET = "demo-signing-secret"
+TEAM = {"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol", "U0DANA": "Dana"}
+CLICK_TIMEOUT = 20.0
+
+
+class DemoFailed(Exception):
+    """Something the demo expects of the app did not happen."""
+
+
+@dataclass
+class Stage:
+    """Everything running, and the moves a teammate in Slack can make."""
+
+    sandbox: Sandbox
+    slack: SlackStandin
+    runtime: app.Runtime
+    events_url: str
+    sessions: dict[str, requests.Session] = field(default_factory=dict)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return self.runtime.services.store.db
+
+    def card(self, draft_id: int) -> tuple[Draft, Msg]:
+        """The draft and its Slack message as they stand now."""
+        draft = drafts.get(self.db, draft_id)
+        if draft is None or draft.ts is None:
+            raise DemoFailed(f"draft {draft_id} has no card in Slack")
+        return draft, self.slack.message(draft.channel, draft.ts)
+
+    def settle(self) -> None:
+        """Wait until the app has finished every click it acknowledged."""
+        if not self.runtime.executor.drain(CLICK_TIMEOUT):
+            raise DemoFailed(f"clicks were still being handled after {CLICK_TIMEOUT:.0f} s")
+
+    def click(self, user: str, draft_id: int, action_id: str) -> None:
+        """The block_actions request Slack sends when `user` presses a button on the card."""
+        _, msg = self.card(draft_id)
+        block, button = _button(msg.blocks, action_id)
+        self._post(user, block_action_body(
+            user_id=user, user_name=TEAM[user].lower(), action_id=action_id, value=button["value"],
+            channel_id=msg.channel, message_ts=msg.ts, message=msg.to_dict(), block_id=block["block_id"],
+            trigger_id=self.slack.new_trigger_id(user),
+            response_url=self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user)))
+
+    def submit(self, user: str, view: dict, text: str) -> None:
+        """The view_submission request Slack sends when `user` submits the edit modal with `text`."""
+        values = {blocks.EDIT_BLOCK: {blocks.EDIT_INPUT: {"type": "plain_text_input", "value": text}}}
+        self._post(user, view_submission_body(user_id=user, user_name=TEAM[user].lower(), view=view,
+                                              values=values, view_id=view.get("id", "V1")))
+
+    def _post(self, user: str, body: str) -> None:
+        # One session per teammate, like one Slack client each; two teammates can click at the same moment.
+        session = self.sessions.setdefault(user, requests.Session())
+        response = session.post(self.events_url, data=body.encode(), headers=sign_request(SIGNING_SECRET, body),
+                                timeout=10)
+        if response.status_code != 200:
+            raise DemoFailed(f"the app answered {response.status_code} to {TEAM[user]}'s request")
+
+
+def _button(message_blocks: list[dict], action_id: str) -> tuple[dict, dict]:
+    for block in message_blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return block, element
+    raise DemoFailed(f"the card has no {action_id} button")
+
+
+@contextlib.contextmanager
+def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
+    """Everything on free ports of 127.0.0.1 with a temporary database; all stopped and removed afterwards."""
+    with contextlib.ExitStack() as stack:
+        sandbox = stack.enter_context(Sandbox(fans=fans, seed=seed))
+        slack = stack.enter_context(SlackStandin(bot_token=BOT_TOKEN, pace=False))
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanvue-slack-demo-")))
+        settings = settings_module.from_mapping({
+            "FANVUE_API_BASE": sandbox.url, "FANVUE_ACCESS_TOKEN": sandbox.token,
+            "SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_CHANNEL_ID": CHANNEL,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DATABASE_PATH": str(tmp / "bridge.db"), "LOG_LEVEL": "WARNING",
+        })
+        # No pacing between posts: the stand-in does not rate-limit, and the demo should take seconds.
+        runtime = app.build(dataclasses.replace(settings, slack_post_interval=0.0))
+        stack.callback(runtime.services.store.close)
+        stack.callback(runtime.services.fanvue.close)
+        stack.callback(runtime.executor.shutdown, wait=True)
+        server = HttpServer(wsgi_app(runtime.bolt), host="127.0.0.1", port=0).start()
+        stack.callback(server.stop)
+        stack.callback(runtime.executor.drain, CLICK_TIMEOUT)
+        the_stage = Stage(sandbox, slack, runtime, f"http://127.0.0.1:{server.port}{EVENTS_PATH}")
+        stack.callback(_close_sessions, the_stage)
+        yield the_stage
+
+
+def _close_sessions(the_stage: Stage) -> None:
+    for session in the_stage.sessions.values():
+        session.close()

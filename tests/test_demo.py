@@ -1,0 +1,113 @@
+"""The offline demo: it runs end to end, in-process and as `python app.py demo`, and fails loudly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+import demo
+from demo import story
+from demo.render import mrkdwn_text, render_blocks, without_history
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def demo_tmp(tmp_path, monkeypatch):
+    """The demo's temporary database directory goes under tmp_path, so a test can see it was removed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
+    threads_before = set(threading.enumerate())
+
+    assert demo.main() == 0
+
+    out = capsys.readouterr().out
+    for number in range(1, 7):
+        assert f"== Step {number}:" in out
+    assert "[Send] [Edit] [Skip]" in out
+    assert "Sent by @Alice" in out
+    assert out.count("Fanvue got, for @") == 3
+    assert f"Fanvue got, for @dmitri: {story.EDITED_TEXT!r}" in out
+    assert "Skipped by @Carol" in out
+    assert "Only Dana sees: Fanvue refused the message" in out
+    assert "wrote again since this draft, so nothing was sent" in out
+    assert "(v2)" in out
+    assert "Audit log (oldest first)" in out and "edited-and-sent" in out
+    assert "Summary: 3 messages reached Fanvue (expected 3)" in out
+    assert out.rstrip().endswith("Every step behaved as expected.")
+    assert len(out.splitlines()) < 170
+    assert list(demo_tmp.iterdir()) == []
+    left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
+    assert left == []
+
+
+def test_demo_fails_when_the_blocked_fan_receives_a_message(capsys, demo_tmp, monkeypatch):
+    real = story._blocked_fan_waiting
+
+    def contactable_after_all(st):
+        fan = real(st)
+        st.sandbox.world.set_contactable(fan["uuid"], True)
+        return fan
+
+    monkeypatch.setattr(story, "_blocked_fan_waiting", contactable_after_all)
+
+    assert demo.main() == 1
+
+    out = capsys.readouterr().out
+    assert "DEMO FAILED: step 5: 1 messages reached Fanvue, expected 0" in out
+    assert "Audit log (oldest first)" in out
+    assert list(demo_tmp.iterdir()) == []
+
+
+def test_python_app_py_demo_exits_zero():
+    result = subprocess.run([sys.executable, "app.py", "demo"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, encoding="utf-8")
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Every step behaved as expected." in result.stdout
+    assert result.stderr == ""
+
+
+def test_render_blocks_reads_like_the_card():
+    card = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "💬 *Ana* (@ana) · 1 unread"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Ana:* &lt;3 you &amp; me\n*You:* hi"}},
+        {"type": "divider"},
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": "✅ *Sent by <@U0ALICE> at <!date^1700000000^{time}|22:13 UTC>*"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "note one"},
+                                         {"type": "image", "image_url": "x", "alt_text": "avatar"}]},
+        {"type": "actions", "block_id": "decide", "elements": [
+            {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Send"}},
+            {"type": "button", "action_id": "b", "text": {"type": "plain_text", "text": "Skip"}}]},
+    ]
+
+    assert render_blocks(card, {"U0ALICE": "Alice"}) == [
+        "💬 *Ana* (@ana) · 1 unread",
+        "*Ana:* <3 you & me",
+        "*You:* hi",
+        "────────",
+        "✅ *Sent by @Alice at 22:13 UTC*",
+        "  note one · avatar",
+        "[Send] [Skip]",
+    ]
+    assert render_blocks(without_history(card), {}) == [
+        "💬 *Ana* (@ana) · 1 unread",
+        "✅ *Sent by @U0ALICE at 22:13 UTC*",
+        "  note one · avatar",
+        "[Send] [Skip]",
+    ]
+
+
+def test_mrkdwn_text_links_channels_and_broadcasts():
+    assert mrkdwn_text("see <https://fanvue.com|Fanvue> in <#C1|general>, <!here>, <https://x.io>") == (
+        "see Fanvue in #general, @here, https://x.io")
+    assert mrkdwn_text("&amp;lt; stays escaped once") == "&lt; stays escaped once"
