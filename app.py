@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
@@ -36,12 +39,21 @@ class Runtime:
     # The pool Bolt runs click handlers on; drain() waits until every click in progress has finished.
     executor: DrainingExecutor | None = None
 
+    last_cycle: dict = field(default_factory=dict)
+
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
+        started = datetime.now(UTC)
         try:
-            run_cycle(self.services, max_posts=self.settings.slack_max_posts_per_cycle)
-        except Exception:
+            report = run_cycle(self.services, max_posts=self.settings.slack_max_posts_per_cycle)
+        except Exception as exc:
             logger.exception("Poll cycle failed; the next one runs as scheduled")
+            self.last_cycle = {"at": started.isoformat(), "ok": False, "error": type(exc).__name__}
+        else:
+            self.last_cycle = {"at": started.isoformat(), "ok": True, "summary": report.summary()}
+
+    def health(self) -> dict:
+        return {"last_cycle": self.last_cycle or None}
 
     def recover(self) -> None:
         """Before the first cycle: settle sends a crash left open."""
@@ -69,33 +81,46 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings=settings, services=services, bolt=bolt, executor=executor)
 
 
-def run(runtime: Runtime) -> None:
-    runtime.recover()
+def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
+    """A cycle at start and every POLL_INTERVAL_SECONDS; never two at once, missed runs folded into one."""
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(runtime.cycle, "interval", seconds=runtime.settings.poll_interval, id="poll",
-                      max_instances=1, coalesce=True, next_run_time=_now())
-    scheduler.start()
-    try:
-        if runtime.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    return scheduler
 
-            SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token).start()
-        else:
-            HttpServer(wsgi_app(runtime.bolt), port=runtime.settings.port).serve_forever()
-    finally:
-        scheduler.shutdown(wait=False)
+
+def run(runtime: Runtime) -> None:
+    """Poll and serve Slack until SIGTERM or Ctrl-C, then finish the clicks and the cycle in progress."""
+    runtime.recover()
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    scheduler = schedule_polling(runtime)
+    scheduler.start()
+    if runtime.settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        listener = SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token)
+        listener.connect()
+        stop_listening = listener.close
+        logger.info("Connected to Slack in Socket Mode")
+    else:
+        server = HttpServer(wsgi_app(runtime.bolt, runtime.health), port=runtime.settings.port).start()
+        stop_listening = server.stop
+        logger.info("Listening for Slack on port %s (/slack/events, /healthz)", server.port)
+    stopping.wait()
+    logger.info("Stopping: finishing the clicks and the cycle in progress")
+    stop_listening()
+    scheduler.shutdown(wait=True)
+    if runtime.executor is not None:
+        runtime.executor.drain(30)
+    runtime.services.store.close()
 
 
 def once(runtime: Runtime) -> None:
     runtime.recover()
     report = run_cycle(runtime.services, max_posts=runtime.settings.slack_max_posts_per_cycle)
     print(report.summary())
-
-
-def _now():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 def main(argv: list[str] | None = None) -> int:
