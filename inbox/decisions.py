@@ -60,7 +60,16 @@ def send(svc: Services, draft_id: int, version: int, actor: str, text: str | Non
             return Outcome("decided", _already(current), current)
         return Outcome("stale", "This card changed while you clicked; look at it again.", current)
     claimed = drafts.get(svc.store.db, draft.id)
-    outcome = _send_claimed(svc, claimed, actor, edited=final != draft.draft_text.strip())
+    try:
+        outcome = _send_claimed(svc, claimed, actor, edited=final != draft.draft_text.strip())
+    except Exception:
+        # Whether the reply left is not known: `unknown` lets reconciling look in the chat instead of
+        # leaving the card stuck in `sending`, and the error still reaches the app's error handler.
+        drafts.finish(svc.store.db, claimed, to_status=drafts.UNKNOWN, from_statuses=(drafts.SENDING,),
+                      action="unknown", actor=actor, error="Sending was interrupted by an internal error; "
+                      "checking whether the reply reached Fanvue.")
+        svc.cards.publish(draft.id)
+        raise
     svc.cards.publish(draft.id)
     return outcome
 
@@ -86,8 +95,8 @@ def text_problem(text: str) -> str | None:
 
 
 def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcome:
-    creator = svc.creator.get()
     try:
+        creator = svc.creator.get()
         history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
     except FanvueError as exc:
         return _release(svc, draft, actor, f"Could not check the chat before sending, so nothing was sent: {exc}")

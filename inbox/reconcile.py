@@ -21,8 +21,8 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
     """Look for the reply among the creator's messages after the fan message it answers."""
     from inbox.decisions import Outcome
 
-    creator = svc.creator.get()
     try:
+        creator = svc.creator.get()
         history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
     except FanvueError as exc:
         logger.warning("Draft %s: could not check whether the send arrived: %s", draft.id, exc)

@@ -387,3 +387,34 @@ def test_a_card_slack_refuses_does_not_hold_back_the_others(harness: Harness):
     again = harness.cycle()
     assert again.cards.posted == 1
     assert len(harness.slack.messages()) == report.drafted
+
+
+def test_fanvue_down_at_the_click_puts_the_card_back_with_the_reason(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    harness.svc.creator._me = None  # as after a restart: the creator's account is read again
+    harness.sandbox.world.inject_fault("500", count=20)
+    harness.click(draft, blocks.SEND)
+    back = harness.draft_for(fan["uuid"])
+    assert back.status == drafts.PENDING and "nothing was sent" in back.error
+    assert harness.sandbox.world.sent_messages() == []
+    assert any("nothing was sent" in t for t in harness.ephemerals())
+
+
+def test_an_internal_error_mid_send_leaves_no_card_stuck_in_sending(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+
+    class BrokenDrafter:
+        def draft(self, conversation):
+            raise RuntimeError("drafter broke")
+
+    harness.svc.drafter = BrokenDrafter()
+    harness.sandbox.world.add_fan_message(fan["uuid"], "one more")  # the send path must redraft
+    harness.click(draft, blocks.SEND)
+    assert harness.draft_for(fan["uuid"]).status == drafts.UNKNOWN
+    assert harness.sandbox.world.sent_messages() == []
+    reconcile_in_flight(harness.svc)
+    assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
