@@ -46,7 +46,7 @@ class SlackCards:
                                       unfurl_media=False, **payload)
             finally:
                 self._last_post = time.monotonic()
-        return response["channel"], response["ts"]
+        return response.get("channel") or self.channel, response["ts"]
 
     def update(self, draft: Draft) -> None:
         self._call(self.client.chat_update, channel=draft.channel, ts=draft.ts, **blocks.card(draft, self.clock()))
