@@ -75,3 +75,20 @@ def m001_create_tables(db: sqlite_utils.Database) -> None:
         "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
     )
+
+
+@migrations()
+def m002_tokens(db: sqlite_utils.Database) -> None:
+    # One row: the creator's Fanvue login. Refresh tokens rotate, so the pair is always replaced together.
+    db.execute(
+        """
+        CREATE TABLE fanvue_login (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            access_token TEXT NOT NULL,
+            refresh_token TEXT,
+            expires_at TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
