@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fanvue.errors import FanvueError
 from inbox import conversation as conv
 from store import audit, drafts
+from store.clock import to_iso, utcnow
 from store.drafts import Draft
 
 if TYPE_CHECKING:
@@ -43,14 +45,23 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
     return Outcome("released", error, drafts.get(svc.store.db, draft.id))
 
 
+STUCK_AFTER = timedelta(minutes=10)
+
+
 def reconcile_in_flight(svc: Services, statuses: tuple[str, ...] = (drafts.UNKNOWN,)) -> int:
     """Settle drafts whose send outcome is open; returns how many settled.
 
-    Each cycle settles only `unknown` ones: a draft in `sending` may be in a click handler's hands right now.
-    At start, before any handler runs, drafts left in `sending` by a crash are settled too.
+    Each cycle settles `unknown` ones, and `sending` ones only once they are older than any send can take:
+    a younger one may be in a click handler's hands right now (in this process or another one).
+    At start, before any handler runs, every draft left in `sending` by a crash is settled.
     """
+    stuck_before = to_iso(utcnow() - STUCK_AFTER)
+    candidates = drafts.with_status(svc.store.db, *statuses)
+    if drafts.SENDING not in statuses:
+        candidates += [d for d in drafts.with_status(svc.store.db, drafts.SENDING)
+                       if (d.decided_at or d.updated_at) < stuck_before]
     settled = 0
-    for draft in drafts.with_status(svc.store.db, *statuses):
+    for draft in candidates:
         outcome = reconcile(svc, draft)
         if outcome.kind != "unknown":
             settled += 1

@@ -418,3 +418,16 @@ def test_an_internal_error_mid_send_leaves_no_card_stuck_in_sending(harness: Har
     assert harness.sandbox.world.sent_messages() == []
     reconcile_in_flight(harness.svc)
     assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
+
+
+def test_a_cycle_settles_a_send_stuck_in_sending_only_once_it_is_old(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    assert drafts.claim_for_send(harness.store.db, draft, draft.version, "U0ALICE", draft.draft_text)
+    harness.cycle()
+    assert harness.draft_for(fan["uuid"]).status == drafts.SENDING  # may be another process's send in flight
+    harness.store.db.execute("UPDATE drafts SET decided_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", [draft.id])
+    harness.cycle()
+    assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
+    assert harness.sandbox.world.sent_messages() == []
