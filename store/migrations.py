@@ -92,3 +92,9 @@ def m002_tokens(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m004_audit_actor_action_index(db: sqlite_utils.Database) -> None:
+    # "What did this teammate skip": without it a rare pairing walks every row of the action.
+    db.execute("CREATE INDEX IF NOT EXISTS idx_audit_actor_action_at ON audit (actor, action, at)")

@@ -1,0 +1,158 @@
+"""Read-only questions about the inbox: waiting cards, the audit log filtered, the team's numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from store import drafts
+from store.clock import from_iso
+from store.filters import AuditFilter
+
+REPLY_ACTIONS = ("sent", "edited-and-sent")
+DECISION_ACTIONS = (*REPLY_ACTIONS, "skipped")
+
+
+@dataclass(frozen=True)
+class WaitingCard:
+    """A draft waiting for a teammate's decision; channel and ts are None until its card is posted."""
+
+    draft_id: int
+    fan_name: str
+    fan_handle: str
+    waiting_since: str
+    channel: str | None
+    ts: str | None
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How many cards wait for a decision, and the ones waiting longest."""
+
+    pending: int
+    oldest: list[WaitingCard]
+
+    @property
+    def longest_waiting_since(self) -> str | None:
+        return self.oldest[0].waiting_since if self.oldest else None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the audit log; `text` is the reply or draft it concerns, when it has one."""
+
+    id: int
+    at: str
+    actor: str
+    action: str
+    fan_handle: str | None
+    fan_uuid: str | None
+    draft_id: int | None
+    text: str | None
+    details: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "actor": self.actor, "action": self.action,
+                "fan_handle": self.fan_handle, "fan_uuid": self.fan_uuid, "draft_id": self.draft_id,
+                "text": self.text, "details": self.details}
+
+
+@dataclass(frozen=True)
+class TeammateStats:
+    actor: str
+    sent: int = 0
+    edited: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class TeamStats:
+    """Decisions per teammate since `since`, and how long fans waited for the replies sent."""
+
+    since: str
+    teammates: list[TeammateStats]
+    replies: int
+    median_reply_seconds: float | None
+    p90_reply_seconds: float | None
+
+
+def backlog(db: sqlite_utils.Database, limit: int = 10) -> Backlog:
+    """Pending drafts, oldest wait first (index drafts(status, waiting_since))."""
+    pending = db.execute("SELECT COUNT(*) FROM drafts WHERE status = ?", [drafts.PENDING]).fetchone()[0]
+    rows = db.query(
+        "SELECT id, fan_name, fan_handle, waiting_since, channel, ts FROM drafts WHERE status = ? "
+        "ORDER BY waiting_since, id LIMIT ?", [drafts.PENDING, limit])
+    oldest = [WaitingCard(draft_id=r["id"], fan_name=r["fan_name"], fan_handle=r["fan_handle"],
+                          waiting_since=r["waiting_since"], channel=r["channel"], ts=r["ts"]) for r in rows]
+    return Backlog(pending=pending, oldest=oldest)
+
+
+def audit_sql(f: AuditFilter) -> tuple[str, list[Any]]:
+    """The query for a filter; each equality has an (x, at) index, so rows come newest first off an index."""
+    where, args = [], []
+    by_fan = f.fan_handle is not None or f.fan_uuid is not None
+    for column, value in (("fan_handle", f.fan_handle), ("fan_uuid", f.fan_uuid), ("actor", f.actor),
+                          ("action", f.action)):
+        if value is not None:
+            # A fan has few rows, so their index is the one to walk; the unary + keeps SQLite's
+            # planner (which has no statistics) from walking a teammate's or an action's rows instead.
+            hint = "+" if by_fan and column in ("actor", "action") else ""
+            where.append(f"{hint}{column} = ?")
+            args.append(value)
+    if f.since is not None:
+        where.append("at >= ?")
+        args.append(f.since)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = f"SELECT * FROM audit{clause} ORDER BY at DESC, id DESC LIMIT ?"
+    return sql, [*args, f.limit]
+
+
+def audit_entries(db: sqlite_utils.Database, f: AuditFilter) -> list[AuditEntry]:
+    """Matching audit rows, newest first, at most `f.limit`."""
+    sql, args = audit_sql(f)
+    return [_entry(row) for row in db.query(sql, args)]
+
+
+def team_stats(db: sqlite_utils.Database, since: str) -> TeamStats:
+    """Sent / edited / skipped per teammate, and the median and 90th percentile of the fans' wait."""
+    marks = ", ".join("?" for _ in DECISION_ACTIONS)
+    counts: dict[str, dict[str, int]] = {}
+    for row in db.query(
+        f"SELECT actor, action, COUNT(*) AS n FROM audit WHERE action IN ({marks}) AND at >= ? "
+        "GROUP BY actor, action", [*DECISION_ACTIONS, since]):
+        counts.setdefault(row["actor"], {})[row["action"]] = row["n"]
+    teammates = [TeammateStats(actor=actor, sent=c.get("sent", 0), edited=c.get("edited-and-sent", 0),
+                               skipped=c.get("skipped", 0)) for actor, c in counts.items()]
+    teammates.sort(key=lambda t: (-(t.sent + t.edited + t.skipped), t.actor))
+    waits = reply_seconds(db, since)
+    return TeamStats(since=since, teammates=teammates, replies=len(waits),
+                     median_reply_seconds=statistics.median(waits) if waits else None,
+                     p90_reply_seconds=percentile(waits, 90) if waits else None)
+
+
+def reply_seconds(db: sqlite_utils.Database, since: str) -> list[float]:
+    """For each reply sent since `since`: seconds from the fan's message it answered to the send."""
+    rows = db.execute(
+        "SELECT audit.at, drafts.fan_message_at FROM audit JOIN drafts ON drafts.id = audit.draft_id "
+        "WHERE audit.action IN (?, ?) AND audit.at >= ?", [*REPLY_ACTIONS, since]).fetchall()
+    return sorted(max(0.0, (from_iso(at) - from_iso(fan_at)).total_seconds()) for at, fan_at in rows)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least pct% of the values at or below it."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _entry(row: dict[str, Any]) -> AuditEntry:
+    details = json.loads(row["details"] or "{}")
+    text = details.get("text") or details.get("after")
+    return AuditEntry(id=row["id"], at=row["at"], actor=row["actor"], action=row["action"],
+                      fan_handle=row["fan_handle"], fan_uuid=row["fan_uuid"], draft_id=row["draft_id"],
+                      text=text if isinstance(text, str) else None, details=details)
