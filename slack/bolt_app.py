@@ -11,6 +11,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from inbox.services import Services
 from slack import listeners
+from slack.commands import register_commands
 
 
 def web_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
@@ -61,4 +62,5 @@ def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
         listener_executor=executor or DrainingExecutor(max_workers=32),
     )
     listeners.register(app, svc)
+    register_commands(app, svc)
     return app

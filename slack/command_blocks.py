@@ -1,0 +1,161 @@
+"""Block Kit for the /fanvue command's answers: pure functions from query results to Slack messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fanvue.models import UnreadCounts
+from store.clock import from_iso
+from store.filters import DEFAULT_STATS_PERIOD, MAX_LIMIT, SCHEDULER
+from store.queries import AuditEntry, Backlog, TeamStats
+
+SECTION_MAX = 3000
+MESSAGE_BUDGET = 11_000  # characters of list lines in one answer, inside Slack's message size
+AUDIT_TEXT_MAX = 80
+
+USAGE = (
+    "*/fanvue* — the inbox at a glance (same as `/fanvue unread`): Fanvue's unread counts, the cards "
+    "waiting for a decision and the oldest of them.\n"
+    "*/fanvue audit* `[@teammate] [fan-handle] [action] [period] [limit N]` — the audit log, newest first, "
+    "filters in any order. Actions: `sent` (as drafted), `edited` (edited and sent), `skipped`, `failed`, "
+    "`superseded` (answered in Fanvue), `denied`, `drafted`, `posted`, `updated`. Periods: `30m`, `24h`, "
+    f"`7d`, `2w` or a date like `2026-11-01` (since then). `limit` is 20 unless given, at most {MAX_LIMIT}.\n"
+    f"*/fanvue stats* `[period]` — sent, edited and skipped per teammate and how long fans waited for a "
+    f"reply (median and 90th percentile); the last {DEFAULT_STATS_PERIOD} unless given.\n"
+    "*/fanvue help* — this message."
+)
+
+
+def usage(problem: str | None = None) -> dict[str, Any]:
+    """How to use the command, after what was wrong with the last try when there was something."""
+    blocks = [_section(f"⚠️ {_escape(problem)}")] if problem else []
+    blocks.append(_section(USAGE))
+    return {"text": f"/fanvue: {problem}" if problem else "How to use /fanvue", "blocks": blocks}
+
+
+def unread(counts: UnreadCounts | None, fanvue_problem: str | None, backlog: Backlog,
+           links: dict[int, str], now: datetime) -> dict[str, Any]:
+    """Fanvue's unread counts (or why they are missing) and the cards waiting longest, linked."""
+    if counts is not None:
+        fanvue = f"*Fanvue*: {_plural(counts.chats, 'unread chat')}, {_plural(counts.messages, 'unread message')}."
+    else:
+        fanvue = (f"⚠️ *Fanvue is unreachable* right now ({_escape(_cut(fanvue_problem or 'no answer', 300))}); "
+                  "the cards below are from this app's own records.")
+    if backlog.pending:
+        waited = duration((now - from_iso(backlog.longest_waiting_since)).total_seconds())
+        cards = f"*{_plural(backlog.pending, 'card')}* waiting for a decision; the longest has waited {waited}."
+    else:
+        cards = "No cards are waiting for a decision."
+    lines = [_waiting_line(card, links.get(card.draft_id), now) for card in backlog.oldest]
+    if backlog.pending > len(backlog.oldest):
+        lines.append(f"…and {backlog.pending - len(backlog.oldest)} more.")
+    blocks = [_section(fanvue), _section(cards), *_sections(lines)]
+    fallback = f"{fanvue} {cards}" if counts is not None else f"Fanvue is unreachable. {cards}"
+    return {"text": _plain(fallback), "blocks": blocks}
+
+
+def audit_list(entries: list[AuditEntry], described: str) -> dict[str, Any]:
+    """Audit entries as lines, newest first; the filter is repeated so the reader knows what was asked."""
+    if not entries:
+        text = f"No audit entries match ({_escape(described)})."
+        return {"text": text, "blocks": [_section(text)]}
+    head = f"*Audit log* ({_escape(described)}): {_plural(len(entries), 'entry', 'entries')}, newest first."
+    lines, used = [], 0
+    for entry in entries:
+        line = _audit_line(entry)
+        if used + len(line) > MESSAGE_BUDGET:
+            lines.append(f"…{len(entries) - len(lines)} more not shown here; `python app.py audit` lists them all.")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return {"text": _plain(head), "blocks": [_section(head), *_sections(lines)]}
+
+
+def stats(team: TeamStats, period: str) -> dict[str, Any]:
+    """Per teammate decisions and the team's reply times over `period`."""
+    head = f"*The last {_escape(period)}* (since {_when(team.since)})"
+    if team.replies:
+        waits = (f"{_plural(team.replies, 'reply', 'replies')} sent; a fan waited "
+                 f"{duration(team.median_reply_seconds)} for a reply (median), "
+                 f"{duration(team.p90_reply_seconds)} at the 90th percentile.")
+    else:
+        waits = "No replies were sent in this period."
+    lines = [f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped"
+             for t in team.teammates]
+    blocks = [_section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
+    return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}
+
+
+def _waiting_line(card, link: str | None, now: datetime) -> str:
+    waited = duration((now - from_iso(card.waiting_since)).total_seconds())
+    where = f"<{link}|open card>" if link else "_card not posted yet_"
+    return f"• *{_escape(card.fan_name)}* (@{_escape(card.fan_handle)}) · waiting {waited} · {where}"
+
+
+def _audit_line(entry: AuditEntry) -> str:
+    fan = f"@{_escape(entry.fan_handle)}" if entry.fan_handle else "—"
+    text = f" · “{_escape(_cut(' '.join(entry.text.split()), AUDIT_TEXT_MAX))}”" if entry.text else ""
+    return f"• {_when(entry.at)} · {_who(entry.actor)} · {fan} · *{_escape(entry.action)}*{text}"
+
+
+def _who(actor: str) -> str:
+    if actor == SCHEDULER:
+        return "the app"
+    return f"<@{actor}>" if actor[:1] in ("U", "W") and actor.isalnum() else _escape(actor)
+
+
+def _when(iso: str) -> str:
+    """Date and time in each reader's own time zone, with a UTC fallback."""
+    moment = from_iso(iso)
+    return f"<!date^{int(moment.timestamp())}^{{date_short}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def duration(seconds: float | None) -> str:
+    """A wait as people say it: `42 s`, `4 min 10 s`, `2 h 5 min`, `3 days 4 h`."""
+    total = max(0, int(round(seconds or 0)))
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _sections(lines: list[str]) -> list[dict[str, Any]]:
+    """Lines packed into as few sections as fit Slack's 3000 characters each."""
+    sections, chunk = [], ""
+    for line in lines:
+        line = _cut(line, SECTION_MAX)
+        if chunk and len(chunk) + 1 + len(line) > SECTION_MAX:
+            sections.append(_section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        sections.append(_section(chunk))
+    return sections
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)}}
+
+
+def _plain(text: str) -> str:
+    return text.replace("*", "")
+
+
+def _escape(text: str) -> str:
+    """Slack's three control characters; fans' words must not become mentions or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
