@@ -1,4 +1,4 @@
-"""Command line and wiring: `run` (default), `once` and `demo`."""
+"""Command line and wiring: `run` (default), `once`, `demo`, and the `audit` and `stats` reports."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ from settings import Settings, SettingsError
 from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
-from store import drafts
+from store import drafts, report
+from store.clock import utcnow
 from store.db import Store
+from store.filters import DEFAULT_LIMIT, DEFAULT_STATS_PERIOD, FilterError
 
 logger = logging.getLogger("app")
 
@@ -123,17 +125,63 @@ def once(runtime: Runtime) -> None:
     print(report.summary())
 
 
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="app.py", description="Slack co-pilot for the Fanvue inbox.")
+    top.add_argument("--env-file", default=".env", help="settings file read before the environment (.env)")
+    commands = top.add_subparsers(dest="command", metavar="command", help="run (the default when none is given)")
+    # Every command also takes --env-file after its name; SUPPRESS keeps the one given before it.
+    env_file = argparse.ArgumentParser(add_help=False)
+    env_file.add_argument("--env-file", default=argparse.SUPPRESS, help="settings file (.env)")
+    commands.add_parser("run", parents=[env_file], help="poll Fanvue and serve Slack (the default)")
+    commands.add_parser("once", parents=[env_file], help="one poll cycle, then exit (for cron)")
+    commands.add_parser("demo", parents=[env_file],
+                        help="an offline demonstration with local stand-ins of Fanvue and Slack")
+    audit = commands.add_parser("audit", parents=[env_file],
+                                help="the audit log, newest first (needs only DATABASE_PATH)")
+    audit.add_argument("--fan", help="a fan's handle (or uuid)")
+    audit.add_argument("--user", help="a teammate's Slack user ID (U...), or scheduler")
+    audit.add_argument("--action", help="sent, edited, skipped, failed, superseded, denied, drafted, posted, ...")
+    audit.add_argument("--since", help="30m, 24h, 7d, 2w or a date like 2026-11-01")
+    audit.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many ({DEFAULT_LIMIT})")
+    audit.add_argument("--format", choices=report.FORMATS, default="table")
+    stats = commands.add_parser("stats", parents=[env_file],
+                                help="sent / edited / skipped per teammate and reply times (needs only DATABASE_PATH)")
+    stats.add_argument("--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})")
+    stats.add_argument("--format", choices=report.FORMATS, default="table")
+    return top
+
+
+def reports(args: argparse.Namespace) -> int:
+    """`audit` and `stats` read the database only, so they need no Slack or Fanvue settings."""
+    path = settings_module.load_database_path(args.env_file)
+    if not path.is_file():
+        print(f"No database at {path}; set DATABASE_PATH (environment or .env)", file=sys.stderr)
+        return 2
+    store = Store(path)
+    try:
+        if args.command == "audit":
+            text = report.audit_report(store.db, fan=args.fan, user=args.user, action=args.action,
+                                       since=args.since, limit=args.limit, fmt=args.format, now=utcnow())
+        else:
+            text = report.stats_report(store.db, since=args.since, fmt=args.format, now=utcnow())
+    except FilterError as exc:
+        print(f"app.py {args.command}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="app.py", description="Slack co-pilot for the Fanvue inbox.")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "once", "demo"],
-                        help="run: poll and serve Slack (default); once: one poll cycle, then exit (for cron); "
-                             "demo: an offline demonstration with local stand-ins of Fanvue and Slack")
-    parser.add_argument("--env-file", default=".env", help="settings file read before the environment (.env)")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
+    args = parser().parse_args(argv)
+    command = args.command or "run"
+    if command == "demo":
         import demo
 
         return demo.main()
+    if command in ("audit", "stats"):
+        return reports(args)
     try:
         settings = settings_module.load(args.env_file)
     except SettingsError as exc:
@@ -141,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = build(settings)
-    (run if args.command == "run" else once)(runtime)
+    (run if command == "run" else once)(runtime)
     return 0
 
 

@@ -57,12 +57,25 @@ _WHERE = {
 
 def load(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None) -> Settings:
     """The process environment wins over the .env file; a missing .env file is fine."""
+    return from_mapping(_values(env_file, environ))
+
+
+def load_database_path(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None) -> Path:
+    """DATABASE_PATH alone, for commands that only read the database and need no Slack or Fanvue settings."""
+    return database_path_from(_values(env_file, environ))
+
+
+def database_path_from(env: Mapping[str, str]) -> Path:
+    return Path((env.get("DATABASE_PATH") or "").strip() or "data/bridge.db")
+
+
+def _values(env_file: str | Path, environ: Mapping[str, str] | None) -> dict[str, str]:
     values: dict[str, str] = {}
     path = Path(env_file)
     if path.is_file():
         values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     values.update(os.environ if environ is None else environ)
-    return from_mapping(values)
+    return values
 
 
 def from_mapping(env: Mapping[str, str]) -> Settings:
@@ -91,7 +104,7 @@ def from_mapping(env: Mapping[str, str]) -> Settings:
         fanvue_rate_limit=reader.number("FANVUE_RATE_LIMIT", 200, low=1, high=100_000),
         fanvue_rate_window=float(reader.number("FANVUE_RATE_WINDOW_SECONDS", 60, low=1, high=3600)),
         fanvue_timeout=float(reader.number("FANVUE_TIMEOUT_SECONDS", 10, low=1, high=300)),
-        database_path=Path(reader.optional("DATABASE_PATH") or "data/bridge.db"),
+        database_path=database_path_from(env),
         poll_interval=reader.number("POLL_INTERVAL_SECONDS", 120, low=10, high=86_400),
         port=reader.number("PORT", 3000, low=1, high=65_535),
         log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
