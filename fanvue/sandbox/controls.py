@@ -27,7 +27,8 @@ def _post_message(world: World, fan_uuid: str, body: dict) -> Reply:
         return Reply(201, world.add_creator_message(fan_uuid, body.get("text") or ""))
     if sender != "fan":
         raise ValueError('"from" must be "fan" or "creator"')
-    return Reply(201, world.add_fan_message(fan_uuid, body.get("text"), media_type=body.get("mediaType")))
+    return Reply(201, world.add_fan_message(fan_uuid, body.get("text"), media_type=body.get("mediaType"),
+                                            message_type=body.get("type"), extra=body.get("extra")))
 
 
 def _fans(world: World, query: dict, body: dict) -> Reply:
@@ -62,6 +63,19 @@ def _add_token(world: World, query: dict, body: dict) -> Reply:
     return Reply(201, {"token": body["token"]})
 
 
+def _oauth(world: World, query: dict, body: dict) -> Reply:
+    return Reply(200, world.oauth.state())
+
+
+def _configure_oauth(world: World, query: dict, body: dict) -> Reply:
+    return Reply(200, world.oauth.configure(body))
+
+
+def _revoke_oauth(world: World, query: dict, body: dict) -> Reply:
+    world.oauth.revoke_all()
+    return Reply(200, world.oauth.state())
+
+
 def _requests(world: World, query: dict, body: dict) -> Reply:
     data = [asdict(r) for r in world.requests]
     return Reply(200, {"data": data, "count": len(data)})
@@ -80,6 +94,9 @@ SIMPLE_ROUTES = {
     ("GET", "/faults"): _faults,
     ("POST", "/tokens/expire"): _expire_tokens,
     ("POST", "/tokens"): _add_token,
+    ("GET", "/oauth"): _oauth,
+    ("POST", "/oauth"): _configure_oauth,
+    ("POST", "/oauth/revoke"): _revoke_oauth,
     ("GET", "/requests"): _requests,
     ("DELETE", "/requests"): _clear_requests,
 }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-FAULT_KINDS = frozenset({"500", "503", "429", "hang", "drop_response"})
+# "store_then_hang": the request takes effect, then its answer is held until the hang time ends and dropped.
+FAULT_KINDS = frozenset({"500", "503", "429", "hang", "drop_response", "store_then_hang"})
 
 
 @dataclass

@@ -39,6 +39,8 @@ class Message:
     price: int | None = None
     purchased_at: datetime | None = None
     is_read: bool = False
+    # Fields Fanvue may add without notice; served as they are, beside the known ones.
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +97,7 @@ def message_json(message: Message, user_of: Callable[[str], dict]) -> dict:
         "purchasedAt": iso(message.purchased_at),
         "sentByUserId": None,
         "isRead": message.is_read,
+        **message.extra,
     }
 
 
@@ -110,6 +113,7 @@ def last_message_json(message: Message | None) -> dict | None:
         "hasMedia": bool(message.media_uuids),
         "mediaType": message.media_type,
         "sentByUserId": None,
+        **message.extra,
     }
 
 

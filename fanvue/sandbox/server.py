@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import api
 from .controls import PREFIX, handle_control
+from .oauth import AUTHORIZE_PATH, TOKEN_PATH
 from .ratelimit import TokenBucketLimiter
 from .world import RequestRecord, World
 
@@ -125,7 +126,29 @@ class SandboxHandler(BaseHTTPRequestHandler):
             reply = handle_control(self.server.context.world, self.command, parts.path, query, body)
             self._write(reply.status, reply.body, {})
             return
+        if parts.path in (AUTHORIZE_PATH, TOKEN_PATH):
+            self._serve_oauth(parts.path, query, body)
+            return
         self._serve_api(parts.path, query, body)
+
+    def _serve_oauth(self, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        """The authorization server shares the port; it is outside the API's rate limit and request log."""
+        oauth = self.server.context.world.oauth
+        if (self.command, path) == ("GET", AUTHORIZE_PATH):
+            reply = oauth.authorize(query)
+        elif (self.command, path) == ("POST", TOKEN_PATH):
+            reply, fault = oauth.token(self.headers.get("Authorization"), self.headers.get("Content-Type"), body)
+            if fault == "hang":
+                self.server.context.stopping.wait(self.server.context.hang_seconds)
+                self._drop()
+                return
+            if fault == "drop_response":
+                self._drop()
+                return
+        else:
+            self._write(405, {"error": "method_not_allowed"}, {"Allow": "GET" if path == AUTHORIZE_PATH else "POST"})
+            return
+        self._write(reply.status, reply.body, reply.headers)
 
     def _serve_api(self, path: str, query: dict[str, list[str]], body: bytes) -> None:
         context = self.server.context
@@ -167,8 +190,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         handler, params = found
         reply = api.handle(world, handler, api.ApiRequest(self.command, path, query, body, params))
-        if fault == "drop_response":
+        if fault in ("drop_response", "store_then_hang"):
             answer(NO_RESPONSE, None)
+            if fault == "store_then_hang":
+                context.stopping.wait(context.hang_seconds)
             self._drop()
             return
         answer(reply.status, reply.body)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from .faults import FaultPlan
 from .model import Chat, Message, Person, chat_json, creator_json, message_json, user_json
+from .oauth import OAuthAuthority
 from .seed import build_seed
 
 
@@ -60,6 +61,7 @@ class World:
             m.uuid: (c.fan.uuid, m) for c in start.chats for m in c.messages}
         self._sent: list[tuple[str, Message]] = []
         self._tokens: set[str] = set(tokens)
+        self.oauth = OAuthAuthority()
         self._requests: list[RequestRecord] = []
         self.faults = FaultPlan()
         self.latency_ms = 0
@@ -94,7 +96,9 @@ class World:
             self._chat_any(fan_uuid).batch_error = error
 
     # -- messages -----------------------------------------------------------------------------------
-    def add_fan_message(self, fan_uuid: str, text: str | None = None, *, media_type: str | None = None) -> dict:
+    def add_fan_message(self, fan_uuid: str, text: str | None = None, *, media_type: str | None = None,
+                        message_type: str | None = None, extra: dict | None = None) -> dict:
+        """A fan writes; `message_type` and `extra` imitate types and fields Fanvue adds without notice."""
         if text is None and media_type is None:
             raise ValueError("a fan message needs text or a media type")
         with self._lock:
@@ -102,6 +106,9 @@ class World:
             chat.removed = False
             message = self._append(chat, from_fan=True, text=text,
                                    media_uuids=[str(uuid.uuid4())] if media_type else [], media_type=media_type)
+            if message_type is not None:
+                message.type = message_type
+            message.extra = dict(extra or {})
             chat.is_read = False
             chat.unread_count += 1
             return self._message_json(message)
@@ -190,11 +197,14 @@ class World:
     # -- tokens, latency, faults, request log -------------------------------------------------------
     def token_valid(self, token: str | None) -> bool:
         with self._lock:
-            return token is not None and token in self._tokens
+            if token is not None and token in self._tokens:
+                return True
+        return self.oauth.access_valid(token)
 
     def expire_tokens(self) -> None:
         with self._lock:
             self._tokens.clear()
+        self.oauth.expire_access()
 
     def add_token(self, token: str) -> None:
         with self._lock:
