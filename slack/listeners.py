@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from inbox import decisions
 from inbox.decisions import Outcome
@@ -15,6 +16,7 @@ from slack import blocks
 logger = logging.getLogger(__name__)
 
 NOT_OURS = "This button is not one of this app's cards; nothing was done."
+EDITOR_FAILED = "Slack could not open the editor ({error}); nothing was changed. Click Edit again."
 
 
 def register(app: App, svc: Services) -> None:
@@ -44,7 +46,13 @@ def register(app: App, svc: Services) -> None:
         checked = decisions.load_for_decision(svc, *ids, actor=body["user"]["id"], action="edit")
         if checked.kind != "ok":
             return _tell(respond, checked)
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(checked.draft))
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(checked.draft))
+        except SlackApiError as exc:
+            # Without this the click would look ignored: Slack shows nothing when a modal fails to open.
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            logger.warning("Could not open the editor for draft %s: %s", checked.draft.id, error)
+            _tell(respond, Outcome("invalid", EDITOR_FAILED.format(error=error or "no answer")))
 
     def check_edit(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Problems with the edit are shown in the modal itself, so the teammate can fix them."""

@@ -62,7 +62,7 @@ def test_429_on_update_beyond_the_retries_leaves_the_card_due_until_the_next_cyc
     assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
     sent = harness.draft_for(fan["uuid"])
     assert sent.status == drafts.SENT and sent.card_synced_rev < sent.card_rev
-    assert _actions(harness.card(draft)) == [blocks.SEND, blocks.EDIT, blocks.SKIP]  # Slack still shows the old card
+    assert _actions(harness.card(draft)) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP]  # Slack still shows the old card
     # A teammate clicking that stale card is told, and nothing goes out twice.
     harness.click(draft, blocks.SEND, user="U0BOB", message=old_card)
     assert any("Already sent by <@U0ALICE>" in t for t in harness.ephemerals("U0BOB"))
@@ -108,3 +108,20 @@ def test_slack_unreachable_after_a_click_the_send_happens_once_and_the_card_catc
     assert len(world.sent_messages(fan["uuid"])) == 1
     _assert_one_card_per_draft(harness)
 
+
+
+def test_views_open_failing_tells_the_teammate_and_changes_nothing(harness: Harness):
+    harness.cycle()
+    world = harness.sandbox.world
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    harness.slack.fail("views.open", error="expired_trigger_id", count=1)
+    harness.click(draft, blocks.EDIT, user="U0BOB")
+    assert harness.slack.views() == []
+    told = harness.ephemerals("U0BOB")
+    assert len(told) == 1 and "editor" in told[0].lower()
+    assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
+    assert _actions(harness.card(draft)) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP]
+    assert world.sent_messages() == []
+    harness.click(draft, blocks.EDIT, user="U0BOB")  # a second try opens it
+    assert len(harness.slack.views()) == 1
