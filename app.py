@@ -1,4 +1,4 @@
-"""Command line and wiring: `run` (default), `once`, `demo`, and the `audit` and `stats` reports."""
+"""Command line and wiring: `run` (default), `once`, `demo`, `login`, and the `audit` and `stats` reports."""
 
 from __future__ import annotations
 
@@ -15,17 +15,20 @@ from slack_bolt import App
 
 import settings as settings_module
 from drafting.template import TemplateDrafter
-from fanvue import FanvueClient, StaticToken
+from fanvue import FanvueClient, FanvueError, StaticToken, TokenProvider
+from fanvue.login import DEFAULT_TIMEOUT, LoginFailed, login
+from fanvue.oauth import LoginRequired, OAuthConfig, RefreshingToken, TokenEndpoint
 from fanvue.ratelimit import RateBudget
 from inbox.cards import CardPublisher
 from inbox.cycle import run_cycle
+from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Creator, Services
 from settings import Settings, SettingsError
 from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
-from store import drafts, report
+from store import drafts, report, tokens
 from store.clock import utcnow
 from store.db import Store
 from store.filters import DEFAULT_LIMIT, DEFAULT_STATS_PERIOD, FilterError
@@ -40,19 +43,31 @@ class Runtime:
     bolt: App
     # The pool Bolt runs click handlers on; drain() waits until every click in progress has finished.
     executor: DrainingExecutor | None = None
+    # Set when running on a stored Fanvue login: pauses polling while that login is dead.
+    login: LoginWatch | None = None
 
     last_cycle: dict = field(default_factory=dict)
 
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
         started = datetime.now(UTC)
+        if self.login is not None and self.login.holds_polling():
+            self.last_cycle = {"at": started.isoformat(), "ok": False, "error": "LoginRequired", "paused": True}
+            return
+        error: Exception | None = None
         try:
             report = run_cycle(self.services, max_posts=self.settings.slack_max_posts_per_cycle)
+        except LoginRequired as exc:
+            error = exc  # the login watch logs it and tells the channel
+            self.last_cycle = {"at": started.isoformat(), "ok": False, "error": type(exc).__name__}
         except Exception as exc:
+            error = exc
             logger.exception("Poll cycle failed; the next one runs as scheduled")
             self.last_cycle = {"at": started.isoformat(), "ok": False, "error": type(exc).__name__}
         else:
             self.last_cycle = {"at": started.isoformat(), "ok": True, "summary": report.summary()}
+        if self.login is not None:
+            self.login.after_cycle(error)
 
     def health(self) -> dict:
         return {"last_cycle": self.last_cycle or None}
@@ -66,9 +81,10 @@ class Runtime:
 
 def build(settings: Settings) -> Runtime:
     store = Store(settings.database_path)
+    token = token_provider(settings, store)
     fanvue = FanvueClient(
         settings.fanvue_api_base,
-        StaticToken(settings.fanvue_access_token),
+        token,
         api_version=settings.fanvue_api_version,
         timeout=settings.fanvue_timeout,
         budget=RateBudget(limit=settings.fanvue_rate_limit, window=settings.fanvue_rate_window),
@@ -80,7 +96,26 @@ def build(settings: Settings) -> Runtime:
                         creator=Creator(fanvue), approvers=settings.slack_approvers)
     executor = DrainingExecutor(max_workers=32)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
-    return Runtime(settings=settings, services=services, bolt=bolt, executor=executor)
+    watch = None
+    if isinstance(token, RefreshingToken):
+        watch = LoginWatch(store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text))
+    return Runtime(settings=settings, services=services, bolt=bolt, executor=executor, login=watch)
+
+
+def oauth_config(settings: Settings) -> OAuthConfig:
+    return OAuthConfig(settings.fanvue_client_id or "", settings.fanvue_client_secret or "",
+                       auth_base=settings.fanvue_auth_base, redirect_uri=settings.fanvue_redirect_uri,
+                       timeout=settings.fanvue_timeout)
+
+
+def token_provider(settings: Settings, store: Store) -> TokenProvider:
+    """The stored login when there is one (renewed before it expires), else FANVUE_ACCESS_TOKEN."""
+    if tokens.load(store.db) is not None:
+        return RefreshingToken(store.path, TokenEndpoint(oauth_config(settings)))
+    if settings.fanvue_access_token:
+        return StaticToken(settings.fanvue_access_token)
+    raise SettingsError([f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {store.path}: run "
+                         "`python app.py login`, or set FANVUE_ACCESS_TOKEN"])
 
 
 def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
@@ -120,9 +155,45 @@ def run(runtime: Runtime) -> None:
 
 
 def once(runtime: Runtime) -> None:
-    runtime.recover()
-    report = run_cycle(runtime.services, max_posts=runtime.settings.slack_max_posts_per_cycle)
+    try:
+        runtime.recover()
+        report = run_cycle(runtime.services, max_posts=runtime.settings.slack_max_posts_per_cycle)
+    except LoginRequired as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
     print(report.summary())
+
+
+def login_command(args: argparse.Namespace) -> int:
+    """`login` needs the Fanvue app's credentials and DATABASE_PATH only, no Slack settings."""
+    try:
+        settings = settings_module.load(args.env_file, login=True)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store, endpoint = Store(settings.database_path), TokenEndpoint(oauth_config(settings))
+    token = RefreshingToken(store.path, endpoint)
+    fanvue = FanvueClient(settings.fanvue_api_base, token, api_version=settings.fanvue_api_version,
+                          timeout=settings.fanvue_timeout)
+    # A browser only for a person at a terminal: never from scripts, tests or services.
+    open_browser = not args.no_browser and sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        login(endpoint, store, timeout=args.timeout, open_browser=open_browser)
+        me = fanvue.me()
+    except LoginFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except FanvueError as exc:
+        print(f"The login is stored, but reading the Fanvue account failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        fanvue.close()
+        token.close()
+        endpoint.close()
+        store.close()
+    print(f"Logged in to Fanvue as {me.display_name or me.handle} (@{me.handle}).")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -136,6 +207,12 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("once", parents=[env_file], help="one poll cycle, then exit (for cron)")
     commands.add_parser("demo", parents=[env_file],
                         help="an offline demonstration with local stand-ins of Fanvue and Slack")
+    login_parser = commands.add_parser("login", parents=[env_file],
+                                       help="log in to Fanvue in a browser and store the login (needs only the "
+                                            "FANVUE_CLIENT_* settings and DATABASE_PATH)")
+    login_parser.add_argument("--no-browser", action="store_true", help="only print the address to open")
+    login_parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                              help=f"seconds to wait for the browser ({DEFAULT_TIMEOUT:.0f})")
     audit = commands.add_parser("audit", parents=[env_file],
                                 help="the audit log, newest first (needs only DATABASE_PATH)")
     audit.add_argument("--fan", help="a fan's handle (or uuid)")
@@ -182,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         return demo.main()
     if command in ("audit", "stats"):
         return reports(args)
+    if command == "login":
+        return login_command(args)
     try:
-        settings = settings_module.load(args.env_file)
+        settings = settings_module.load(args.env_file, login_stored=tokens.stored_at)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

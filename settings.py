@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ class SettingsError(Exception):
 class Settings:
     slack_bot_token: str = field(repr=False)
     slack_channel_id: str
-    fanvue_access_token: str = field(repr=False)
+    fanvue_access_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
@@ -35,6 +35,10 @@ class Settings:
     fanvue_rate_limit: int = 200
     fanvue_rate_window: float = 60.0
     fanvue_timeout: float = 10.0
+    fanvue_client_id: str | None = None
+    fanvue_client_secret: str | None = field(default=None, repr=False)
+    fanvue_auth_base: str = "https://auth.fanvue.com"
+    fanvue_redirect_uri: str = "http://localhost:8080/callback"
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
     port: int = 3000
@@ -52,12 +56,15 @@ _WHERE = {
                             "(or set SLACK_APP_TOKEN to use Socket Mode instead)",
     "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, under Basic Information",
     "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat)",
+    "FANVUE_CLIENT_ID": "the Client ID of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
+    "FANVUE_CLIENT_SECRET": "the Client Secret of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
 }
 
 
-def load(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None) -> Settings:
+def load(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None, *, login: bool = False,
+         login_stored: Callable[[Path], bool] | None = None) -> Settings:
     """The process environment wins over the .env file; a missing .env file is fine."""
-    return from_mapping(_values(env_file, environ))
+    return from_mapping(_values(env_file, environ), login=login, login_stored=login_stored)
 
 
 def load_database_path(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None) -> Path:
@@ -78,27 +85,21 @@ def _values(env_file: str | Path, environ: Mapping[str, str] | None) -> dict[str
     return values
 
 
-def from_mapping(env: Mapping[str, str]) -> Settings:
-    """Build settings, naming every problem at once instead of failing on the first."""
+def from_mapping(env: Mapping[str, str], *, login: bool = False,
+                 login_stored: Callable[[Path], bool] | None = None) -> Settings:
+    """Build settings, naming every problem at once instead of failing on the first.
+
+    `login=True` reads what `app.py login` needs (the Fanvue app's credentials, no Slack settings);
+    `login_stored(database_path)` tells whether a Fanvue login is stored, which makes FANVUE_ACCESS_TOKEN
+    optional and the app's credentials required (to renew that login).
+    """
     problems: list[str] = []
     reader = _Reader(env, problems)
-    bot_token = reader.required("SLACK_BOT_TOKEN", prefix="xoxb-")
-    app_token = reader.optional("SLACK_APP_TOKEN", prefix="xapp-")
-    signing_secret = reader.optional("SLACK_SIGNING_SECRET")
-    if not app_token and not signing_secret:
-        problems.append(f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {_WHERE['SLACK_SIGNING_SECRET']}")
-    if env.get("SLACK_CLIENT_ID") and env.get("SLACK_CLIENT_SECRET"):
-        problems.append("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: this single-workspace app does not use "
-                        "them, and Slack's library would switch to multi-workspace OAuth; unset both")
+    slack = {"slack_bot_token": "", "slack_channel_id": ""} if login else _slack(reader, env, problems)
+    fanvue_login = _fanvue_login(reader, database_path_from(env), login, login_stored)
     settings = Settings(
-        slack_bot_token=bot_token,
-        slack_channel_id=reader.required("SLACK_CHANNEL_ID", prefix=("C", "G")),
-        fanvue_access_token=reader.required("FANVUE_ACCESS_TOKEN"),
-        slack_signing_secret=signing_secret,
-        slack_app_token=app_token,
-        slack_api_url=reader.url("SLACK_API_URL", "https://slack.com/api/", trailing_slash=True),
-        slack_approvers=reader.user_ids("SLACK_APPROVERS"),
-        slack_max_posts_per_cycle=reader.number("SLACK_MAX_POSTS_PER_CYCLE", 30, low=1, high=1000),
+        **slack,
+        **fanvue_login,
         fanvue_api_base=reader.url("FANVUE_API_BASE", "https://api.fanvue.com"),
         fanvue_api_version=reader.optional("FANVUE_API_VERSION") or "2025-06-26",
         fanvue_rate_limit=reader.number("FANVUE_RATE_LIMIT", 200, low=1, high=100_000),
@@ -112,6 +113,49 @@ def from_mapping(env: Mapping[str, str]) -> Settings:
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict:
+    bot_token = reader.required("SLACK_BOT_TOKEN", prefix="xoxb-")
+    app_token = reader.optional("SLACK_APP_TOKEN", prefix="xapp-")
+    signing_secret = reader.optional("SLACK_SIGNING_SECRET")
+    if not app_token and not signing_secret:
+        problems.append(f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {_WHERE['SLACK_SIGNING_SECRET']}")
+    if env.get("SLACK_CLIENT_ID") and env.get("SLACK_CLIENT_SECRET"):
+        problems.append("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: this single-workspace app does not use "
+                        "them, and Slack's library would switch to multi-workspace OAuth; unset both")
+    return dict(
+        slack_bot_token=bot_token,
+        slack_channel_id=reader.required("SLACK_CHANNEL_ID", prefix=("C", "G")),
+        slack_signing_secret=signing_secret,
+        slack_app_token=app_token,
+        slack_api_url=reader.url("SLACK_API_URL", "https://slack.com/api/", trailing_slash=True),
+        slack_approvers=reader.user_ids("SLACK_APPROVERS"),
+        slack_max_posts_per_cycle=reader.number("SLACK_MAX_POSTS_PER_CYCLE", 30, low=1, high=1000),
+    )
+
+
+def _fanvue_login(reader: _Reader, database_path: Path, login: bool,
+                  login_stored: Callable[[Path], bool] | None) -> dict:
+    """A stored login (renewed with the app's credentials) or else FANVUE_ACCESS_TOKEN."""
+    access_token = reader.optional("FANVUE_ACCESS_TOKEN")
+    stored = not login and login_stored is not None and login_stored(database_path)
+    if login or stored:
+        client_id, client_secret = reader.required("FANVUE_CLIENT_ID"), reader.required("FANVUE_CLIENT_SECRET")
+    else:
+        client_id, client_secret = reader.optional("FANVUE_CLIENT_ID"), reader.optional("FANVUE_CLIENT_SECRET")
+        if not access_token:
+            reader.problems.append(
+                f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {database_path}: run "
+                f"`python app.py login` (README: Fanvue login), or set it to {_WHERE['FANVUE_ACCESS_TOKEN']}")
+    # Not normalised: Fanvue compares it character for character with the one registered for the app.
+    redirect_uri = reader.optional("FANVUE_REDIRECT_URI") or "http://localhost:8080/callback"
+    if not redirect_uri.startswith("http://"):
+        reader.problems.append(f"FANVUE_REDIRECT_URI should be a local http:// address that this machine can "
+                               f"listen on, got {redirect_uri!r}")
+    return dict(fanvue_access_token=access_token, fanvue_client_id=client_id, fanvue_client_secret=client_secret,
+                fanvue_auth_base=reader.url("FANVUE_AUTH_BASE", "https://auth.fanvue.com"),
+                fanvue_redirect_uri=redirect_uri)
 
 
 class _Reader:

@@ -1,0 +1,72 @@
+"""Polling pauses while the Fanvue login is dead, says so once, and resumes once someone logs in again."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from fanvue.oauth import RELOGIN, LoginRequired
+from store import tokens
+from store.db import Store
+
+logger = logging.getLogger(__name__)
+
+PAUSED_NOTICE = (":warning: The Fanvue login has expired or was revoked, so new fan messages are not being "
+                 "fetched. Run `python app.py login` on the server to log in again; polling resumes by itself. "
+                 "Send and Skip on existing cards need the login too.")
+RESUMED_NOTICE = ":white_check_mark: Logged in to Fanvue again; polling has resumed."
+
+
+class LoginWatch:
+    """Gate for the poll cycle when the app runs on a stored login (see RefreshingToken)."""
+
+    def __init__(self, store: Store, notify: Callable[[str], None]) -> None:
+        self._store = store
+        self._notify = notify
+        self._lock = threading.Lock()
+        self._paused = False
+        self._noticed = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def holds_polling(self) -> bool:
+        """Before a cycle: True to skip it. A paused watch resumes as soon as a login is stored again."""
+        with self._lock:
+            if not self._paused:
+                return False
+            if tokens.load(self._store.db) is None:
+                self._tell_once()
+                return True
+            self._paused = False
+        logger.info("A Fanvue login is stored again; polling resumes")
+        self._post(RESUMED_NOTICE)
+        return False
+
+    def after_cycle(self, error: BaseException | None) -> None:
+        """Pause when the cycle ran into a dead login, or the stored login is gone (another process saw it die)."""
+        if not isinstance(error, LoginRequired) and tokens.load(self._store.db) is not None:
+            return
+        with self._lock:
+            if self._paused:
+                return
+            self._paused = True
+            self._noticed = False
+            reason = str(error) if isinstance(error, LoginRequired) else f"the stored Fanvue login is gone; {RELOGIN}"
+            logger.warning("Polling paused: %s. It resumes by itself once a new login is stored", reason)
+            self._tell_once()
+
+    def _tell_once(self) -> None:
+        # A notice Slack did not take is tried again on the next (skipped) cycle, so it arrives exactly once.
+        if not self._noticed:
+            self._noticed = self._post(PAUSED_NOTICE)
+
+    def _post(self, text: str) -> bool:
+        try:
+            self._notify(text)
+        except Exception:
+            logger.warning("Could not post the Fanvue login notice to Slack", exc_info=True)
+            return False
+        return True
