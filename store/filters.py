@@ -59,7 +59,7 @@ class AuditFilter:
     def describe(self) -> str:
         parts = [f"by {self.actor}" if self.actor else "", f"fan {self.fan_handle or self.fan_uuid}"
                  if self.fan_handle or self.fan_uuid else "", f"action {self.action}" if self.action else "",
-                 f"since {self.since}" if self.since else ""]
+                 f"since {self.since[:16].replace('T', ' ')} UTC" if self.since else ""]
         return ", ".join(p for p in parts if p) or "everything"
 
 
