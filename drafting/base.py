@@ -21,13 +21,27 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class StyleExample:
+    """A draft a teammate rewrote before sending: the voice the team wants is in `sent`."""
+
+    draft: str
+    sent: str
+
+
+@dataclass(frozen=True)
 class Conversation:
-    """The chat a reply is drafted for, oldest turn first."""
+    """The chat a reply is drafted for, oldest turn first.
+
+    `style_examples` are the team's recent rewrites for this creator; `variant` asks for different wording
+    of the same reply (Regenerate).
+    """
 
     creator_name: str
     fan_name: str
     fan_handle: str
     turns: tuple[Turn, ...]
+    style_examples: tuple[StyleExample, ...] = ()
+    variant: int = 0
 
     def unanswered(self) -> tuple[Turn, ...]:
         """The fan's turns since the creator last wrote."""
@@ -41,8 +55,15 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Drafted:
+    """A proposed reply and how it was made; the metadata is None for drafters that have none."""
+
     text: str
     drafted_by: str
+    model: str | None = None
+    latency_ms: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    fallback_reason: str | None = None
 
 
 class Drafter(Protocol):

@@ -1,0 +1,171 @@
+"""A drafter for any OpenAI-compatible Chat Completions endpoint, with the template as its fallback."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from drafting.base import Conversation, Drafted, Drafter
+from drafting.persona import Persona
+from drafting.prompt import build_messages, clean_reply
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER = 5.0
+BACKOFF_BASE = 0.5
+_DETAIL_MAX = 200
+
+
+class LlmError(Exception):
+    """The endpoint gave no usable reply; the message says why in a few words (never a secret)."""
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    base_url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    concurrency: int = 4
+    context_messages: int = 15
+    max_chars: int = 1000
+    retries: int = 1
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    model: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+class OpenAIChatDrafter:
+    """Drafts with the persona's prompt; a failure, a timeout or an empty answer gives the fallback's draft,
+    marked with the reason. At most `concurrency` requests are in flight, whoever asks."""
+
+    name = "openai"
+
+    def __init__(self, config: LlmConfig, persona: Persona, fallback: Drafter, *,
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep):
+        self.config = config
+        self.persona = persona
+        self.fallback = fallback
+        self.url = config.base_url.rstrip("/") + "/chat/completions"
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self._slots = threading.BoundedSemaphore(max(1, config.concurrency))
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatDrafter({self.url!r}, model={self.config.model!r})"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def draft(self, conversation: Conversation) -> Drafted:
+        messages = build_messages(conversation, self.persona, context_messages=self.config.context_messages,
+                                  max_chars=self.config.max_chars)
+        started = time.monotonic()
+        try:
+            with self._slots:
+                answer = self.complete(messages)
+            speaker = self.persona.display_name(conversation.creator_name)
+            text = clean_reply(answer.text, max_chars=self.config.max_chars, speaker=speaker)
+            if not text:
+                raise LlmError("the model answered no text")
+        except LlmError as exc:
+            elapsed = _ms_since(started)
+            logger.warning("Drafting for %s with %s failed after %d ms (%s); using the template",
+                           conversation.fan_handle, self.config.model, elapsed, exc)
+            backup = self.fallback.draft(conversation)
+            return dataclasses.replace(backup, model=self.config.model, latency_ms=elapsed,
+                                       fallback_reason=str(exc))
+        return Drafted(text=text, drafted_by=self.name, model=answer.model, latency_ms=_ms_since(started),
+                       prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+
+    def complete(self, messages: list[dict[str, str]]) -> Completion:
+        """One Chat Completions call; connection errors, 429 and 5xx are retried `retries` times."""
+        body = {"model": self.config.model, "messages": messages}
+        for attempt in range(self.config.retries + 1):
+            last_try = attempt == self.config.retries
+            try:
+                resp = self._session.post(self.url, json=body, headers=self._headers(), timeout=self.config.timeout)
+            except requests.Timeout:
+                raise LlmError(f"no answer within {self.config.timeout:g} s") from None
+            except requests.ConnectionError as exc:
+                if last_try:
+                    raise LlmError(f"could not reach the LLM endpoint ({type(exc).__name__})") from None
+                self._sleep(BACKOFF_BASE * 2 ** attempt)
+                continue
+            if resp.status_code == 429 or resp.status_code >= 500:
+                if last_try:
+                    raise LlmError(f"the LLM endpoint answered {resp.status_code}{_detail(resp)}")
+                self._sleep(_retry_after(resp, attempt))
+                continue
+            if resp.status_code >= 400:
+                raise LlmError(f"the LLM endpoint answered {resp.status_code}{_detail(resp)}")
+            return _completion(resp, self.config.model)
+        raise LlmError("no attempt was made")  # only when retries < 0
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.config.api_key:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        return headers
+
+
+def _completion(resp: requests.Response, default_model: str) -> Completion:
+    try:
+        answer = resp.json()
+    except ValueError:
+        raise LlmError("the LLM endpoint answered something that is not JSON") from None
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise LlmError("the LLM endpoint answered no choices")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):  # some servers answer content parts
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if not isinstance(content, str) or not content.strip():
+        raise LlmError("the model answered no text")
+    usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
+    model = answer.get("model")
+    return Completion(text=content, model=model if isinstance(model, str) and model else default_model,
+                      prompt_tokens=_count(usage.get("prompt_tokens")),
+                      completion_tokens=_count(usage.get("completion_tokens")))
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _detail(resp: requests.Response) -> str:
+    """The endpoint's own error message, if it gave one, cut short."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    return f": {str(message)[:_DETAIL_MAX]}" if isinstance(message, str) and message else ""
+
+
+def _retry_after(resp: requests.Response, attempt: int) -> float:
+    try:
+        return max(0.0, min(float(resp.headers.get("Retry-After", "")), MAX_RETRY_AFTER))
+    except ValueError:
+        return random.uniform(0.5, 1.0) * BACKOFF_BASE * 2 ** attempt
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
