@@ -53,3 +53,21 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     item = dict(row)
     item["details"] = json.loads(item["details"])
     return item
+
+
+def edited_pairs(db: sqlite_utils.Database, creator_uuid: str, limit: int) -> list[tuple[str, str]]:
+    """The creator's `limit` most recent (draft, sent text) pairs a teammate edited before sending,
+    oldest first."""
+    if limit <= 0:
+        return []
+    rows = db.query(
+        "SELECT audit.details FROM audit JOIN drafts ON drafts.id = audit.draft_id "
+        "WHERE audit.action = 'edited-and-sent' AND drafts.creator_uuid = ? ORDER BY audit.id DESC LIMIT ?",
+        [creator_uuid, limit],
+    )
+    pairs = []
+    for row in rows:
+        details = json.loads(row["details"])
+        if isinstance(details.get("draft"), str) and isinstance(details.get("text"), str):
+            pairs.append((details["draft"], details["text"]))
+    return pairs[::-1]

@@ -49,11 +49,18 @@ class Draft:
     notice: str | None
     created_at: str
     updated_at: str
+    model: str | None = None
+    latency_ms: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    fallback_reason: str | None = None
+    flags: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Draft:
         values = dict(row)
         values["context"] = json.loads(values["context"])
+        values["flags"] = json.loads(values.get("flags") or "[]")
         return cls(**values)
 
 
@@ -72,6 +79,20 @@ class NewDraft:
     draft_text: str
     drafted_by: str = "template"
     context: list[dict[str, Any]] = field(default_factory=list)
+    model: str | None = None
+    latency_ms: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    fallback_reason: str | None = None
+    flags: list[dict[str, str]] = field(default_factory=list)
+
+    def metadata(self) -> list[Any]:
+        """The drafting columns, in the order of _METADATA_COLUMNS."""
+        return [self.model, self.latency_ms, self.prompt_tokens, self.completion_tokens, self.fallback_reason,
+                _json(self.flags)]
+
+
+_METADATA_COLUMNS = ("model", "latency_ms", "prompt_tokens", "completion_tokens", "fallback_reason", "flags")
 
 
 def get(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
@@ -121,11 +142,12 @@ def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHED
         cursor = db.execute(
             "INSERT OR IGNORE INTO drafts (creator_uuid, fan_uuid, fan_handle, fan_name, fan_message_uuid, "
             "fan_message_at, waiting_since, unread_count, context, draft_text, drafted_by, status, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"created_at, updated_at, {', '.join(_METADATA_COLUMNS)}) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(_METADATA_COLUMNS)})",
             [
                 new.creator_uuid, new.fan_uuid, new.fan_handle, new.fan_name, new.fan_message_uuid,
                 new.fan_message_at, new.waiting_since, new.unread_count, _json(new.context), new.draft_text,
-                new.drafted_by, PENDING, now, now,
+                new.drafted_by, PENDING, now, now, *new.metadata(),
             ],
         )
         if cursor.rowcount != 1:
@@ -134,7 +156,7 @@ def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHED
         audit.record(
             db, action="drafted", actor=actor, draft_id=draft_id, fan_uuid=new.fan_uuid,
             fan_handle=new.fan_handle, details={"text": new.draft_text, "drafted_by": new.drafted_by,
-                                                "fan_message_uuid": new.fan_message_uuid}, at=now,
+                                                "fan_message_uuid": new.fan_message_uuid, **_about(new)}, at=now,
         )
     return get(db, draft_id)
 
@@ -147,27 +169,30 @@ def redraft(
     from_status: str = PENDING,
     actor: str = audit.SCHEDULER,
     notice: str | None = None,
+    action: str = "updated",
+    reason: str = "fan wrote again",
 ) -> Draft | None:
-    """The fan wrote again: the same card answers the newer message with a new draft (version + 1)."""
+    """A new draft on the same card (version + 1): the fan wrote again, or a teammate asked for another."""
     now = utcnow_iso()
+    metadata = ", ".join(f"{column} = ?" for column in _METADATA_COLUMNS)
     with write(db):
         changed = db.execute(
             "UPDATE drafts SET fan_message_uuid = ?, fan_message_at = ?, unread_count = ?, context = ?, "
             "draft_text = ?, drafted_by = ?, version = version + 1, status = ?, final_text = NULL, "
             "decided_by = NULL, decided_at = NULL, error = NULL, notice = ?, card_rev = card_rev + 1, "
-            "updated_at = ? WHERE id = ? AND status = ? AND version = ?",
+            f"updated_at = ?, {metadata} WHERE id = ? AND status = ? AND version = ?",
             [
                 new.fan_message_uuid, new.fan_message_at, new.unread_count, _json(new.context), new.draft_text,
-                new.drafted_by, PENDING, notice, now, draft.id, from_status, draft.version,
+                new.drafted_by, PENDING, notice, now, *new.metadata(), draft.id, from_status, draft.version,
             ],
         ).rowcount
         if changed != 1:
             return None
         audit.record(
-            db, action="updated", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+            db, action=action, actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
             fan_handle=draft.fan_handle, at=now,
-            details={"reason": "fan wrote again", "before": draft.draft_text, "after": new.draft_text,
-                     "fan_message_uuid": new.fan_message_uuid, "version": draft.version + 1},
+            details={"reason": reason, "before": draft.draft_text, "after": new.draft_text,
+                     "fan_message_uuid": new.fan_message_uuid, "version": draft.version + 1, **_about(new)},
         )
     return get(db, draft.id)
 
@@ -244,6 +269,16 @@ def mark_card(db: sqlite_utils.Database, draft: Draft, *, channel: str, ts: str,
         if first_post:
             audit.record(db, action="posted", actor=audit.SCHEDULER, draft_id=draft.id, fan_uuid=draft.fan_uuid,
                          fan_handle=draft.fan_handle, details={"channel": channel, "ts": ts})
+
+
+def _about(new: NewDraft) -> dict[str, Any]:
+    """How the draft was made, for its audit row: only what is known."""
+    about = {"model": new.model, "latency_ms": new.latency_ms, "prompt_tokens": new.prompt_tokens,
+             "completion_tokens": new.completion_tokens, "fallback_reason": new.fallback_reason}
+    about = {key: value for key, value in about.items() if value is not None}
+    if new.flags:
+        about["flags"] = [flag.get("rule") for flag in new.flags]
+    return about
 
 
 def _json(value: Any) -> str:

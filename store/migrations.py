@@ -95,6 +95,15 @@ def m002_tokens(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m003_drafting_metadata(db: sqlite_utils.Database) -> None:
+    # How each draft was made (model, time, tokens, why the template stood in) and the guardrails it broke.
+    for column, kind in (("model", "TEXT"), ("latency_ms", "INTEGER"), ("prompt_tokens", "INTEGER"),
+                         ("completion_tokens", "INTEGER"), ("fallback_reason", "TEXT"),
+                         ("flags", "TEXT NOT NULL DEFAULT '[]'")):
+        db.execute(f"ALTER TABLE drafts ADD COLUMN {column} {kind}")
+
+
+@migrations()
 def m004_audit_actor_action_index(db: sqlite_utils.Database) -> None:
     # "What did this teammate skip": without it a rare pairing walks every row of the action.
     db.execute("CREATE INDEX IF NOT EXISTS idx_audit_actor_action_at ON audit (actor, action, at)")

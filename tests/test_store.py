@@ -11,6 +11,7 @@ import pytest
 from store import audit, drafts
 from store.db import BUSY_TIMEOUT_MS, Store
 from store.drafts import Draft, NewDraft
+from store.migrations import migrations
 
 FAN = "fan-0001"
 
@@ -74,7 +75,9 @@ def test_migrations_applied_once_and_reopening_is_idempotent(tmp_path):
     second = Store(path)
     try:
         rows = list(second.db.query("SELECT migration_set, name FROM _sqlite_migrations"))
-        assert rows == [{"migration_set": "fanvue-slack", "name": "m001_create_tables"}]
+        # Every migration recorded exactly once, in the order they are declared.
+        assert rows == [{"migration_set": "fanvue-slack", "name": m.name} for m in migrations._migrations]
+        assert rows[0]["name"] == "m001_create_tables"
         assert {"drafts", "audit"} <= set(second.db.table_names())
         assert drafts.get(second.db, created.id) == created
         assert audit_actions(second, created.id) == ["drafted"]
