@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from drafting.base import StyleExample
 from fanvue.errors import FanvueError
 from fanvue.models import Chat, ChatMessages
 from inbox import conversation as conv
 from inbox.cards import PublishReport
 from inbox.reconcile import reconcile_in_flight
-from inbox.redraft import new_draft, redraft_from_history
+from inbox.redraft import new_draft, save_redraft, style_examples
 from inbox.services import Services
 from store import audit, drafts
-from store.drafts import Draft
+from store.drafts import Draft, NewDraft
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +55,16 @@ def run_cycle(svc: Services, *, max_posts: int = 30) -> CycleReport:
         work = _triage(svc, chat, creator_uuid, report)
         if work is not None:
             to_draft.append(work)
-    for batch in _chunks(to_draft, BATCH):
-        histories = _histories(svc, [chat.user.uuid for chat, _ in batch])
-        for chat, open_draft in batch:
-            _draft_chat(svc, chat, open_draft, histories.get(chat.user.uuid), report)
+    if to_draft:
+        examples = style_examples(svc, creator_uuid)
+        with ThreadPoolExecutor(max_workers=max(1, svc.draft_concurrency), thread_name_prefix="draft") as pool:
+            for batch in _chunks(to_draft, BATCH):
+                histories = _histories(svc, [chat.user.uuid for chat, _ in batch])
+                composing = [_compose(svc, pool, chat, histories.get(chat.user.uuid), examples, report)
+                             for chat, _ in batch]
+                for (chat, open_draft), future in zip(batch, composing, strict=True):
+                    if future is not None:
+                        _save_draft(svc, chat, open_draft, future, report)
     _check_answered(svc, creator_uuid, unread_fans, report)
     report.reconciled = reconcile_in_flight(svc)
     report.cards = svc.cards.publish_due(max_posts)
@@ -92,21 +100,28 @@ def _histories(svc: Services, fan_uuids: list[str]) -> dict[str, ChatMessages]:
         return {}
 
 
-def _draft_chat(svc: Services, chat: Chat, open_draft: Draft | None, result: ChatMessages | None,
-                report: CycleReport) -> None:
+def _compose(svc: Services, pool: ThreadPoolExecutor, chat: Chat, result: ChatMessages | None,
+             examples: tuple[StyleExample, ...], report: CycleReport) -> Future[NewDraft | None] | None:
+    """Start drafting on the pool; drafting reads nothing from the database, so only writes wait."""
     if result is None or result.error:
         reason = result.error if result is not None else "no answer"
         logger.warning("Skipping the chat with %s this cycle: %s", chat.user.handle, reason)
         report.troubled += 1
-        return
+        return None
+    return pool.submit(new_draft, svc, chat.user, result.messages, chat.unread_messages_count, examples=examples)
+
+
+def _save_draft(svc: Services, chat: Chat, open_draft: Draft | None, composing: Future[NewDraft | None],
+                report: CycleReport) -> None:
     try:
+        fresh = composing.result()
+        if fresh is None:
+            return
         if open_draft is not None:
-            if redraft_from_history(svc, open_draft, result.messages, from_status=drafts.PENDING,
-                                    unread_count=chat.unread_messages_count):
+            if save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER):
                 report.redrafted += 1
             return
-        fresh = new_draft(svc, chat.user, result.messages, chat.unread_messages_count)
-        if fresh is not None and drafts.create(svc.store.db, fresh) is not None:
+        if drafts.create(svc.store.db, fresh) is not None:
             report.drafted += 1
     except (FanvueError, ValueError) as exc:
         logger.exception("Skipping the chat with %s this cycle: %s", chat.user.handle, exc)

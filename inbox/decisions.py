@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from drafting.guardrails import Flag
 from fanvue.errors import FanvueError, NotContactableError, SendOutcomeUnknown
 from inbox import conversation as conv
 from inbox.reconcile import reconcile
-from inbox.redraft import redraft_from_history
+from inbox.redraft import fan_of, new_draft, redraft_from_history, save_redraft
 from inbox.services import Services
 from store import audit, drafts
+from store.db import write
 from store.drafts import Draft
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 5000
+REGENERATE_TRIES = 3  # a drafter may repeat itself; ask again a couple of times for different wording
+WARNED, CONFIRMED = "guardrail-warned", "guardrail-confirmed"
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,73 @@ def skip(svc: Services, draft_id: int, version: int, actor: str) -> Outcome:
     return Outcome("skipped", None, drafts.get(svc.store.db, draft_id))
 
 
+def regenerate(svc: Services, draft_id: int, version: int, actor: str) -> Outcome:
+    """Draft the reply again from the chat as it is now: a new version on the same card."""
+    checked = load_for_decision(svc, draft_id, version, actor, "regenerate")
+    if checked.kind != "ok":
+        return checked
+    draft = checked.draft
+    try:
+        creator = svc.creator.get()
+        history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
+    except FanvueError as exc:
+        return Outcome("failed", f"Could not read the chat to draft again, so the card is unchanged: {exc}", draft)
+    newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
+    if any(m.sender_uuid == creator.uuid for m in newer):
+        drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.PENDING,),
+                      action="superseded", actor=actor, details={"reason": "the creator answered in Fanvue"})
+        svc.cards.publish(draft.id)
+        return Outcome("superseded", "The creator already answered this fan in Fanvue; no new draft needed.")
+    fresh = None
+    for attempt in range(REGENERATE_TRIES):
+        fresh = new_draft(svc, fan_of(draft), history, draft.unread_count, variant=draft.version + attempt)
+        if fresh is None or fresh.draft_text.strip() != draft.draft_text.strip():
+            break
+    if fresh is None:
+        return Outcome("failed", "The chat has no message from the fan to answer; the card is unchanged.", draft)
+    saved = save_redraft(svc, draft, fresh, from_status=drafts.PENDING, actor=actor, action="regenerated",
+                         reason="a teammate asked for another draft")
+    if saved is None:
+        current = drafts.get(svc.store.db, draft.id)
+        if current.status != drafts.PENDING:
+            return Outcome("decided", _already(current), current)
+        return Outcome("stale", "This card changed while the new draft was written; look at it again.", current)
+    svc.cards.publish(draft.id)
+    return Outcome("regenerated", None, saved)
+
+
+def flagged_edit(svc: Services, draft_id: int, version: int, actor: str, text: str) -> list[Flag]:
+    """The rules an edited text breaks that this teammate has not yet confirmed.
+
+    The first submission of a flagged text is recorded as a warning and its flags returned (the modal shows
+    them); submitting the very same text again is recorded as the teammate's confirmation and passes.
+    """
+    flags = svc.guard.check(text.strip())
+    if not flags:
+        return []
+    draft = drafts.get(svc.store.db, draft_id)
+    if draft is None:
+        return flags
+    seen = _guardrail_rows(svc, draft_id, version, actor, text)
+    details = {"text": text.strip(), "version": version, "rules": [f.rule for f in flags]}
+    action = CONFIRMED if WARNED in seen else WARNED
+    with write(svc.store.db):
+        audit.record(svc.store.db, action=action, actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
+                     fan_handle=draft.fan_handle, details=details)
+    return [] if action == CONFIRMED else flags
+
+
+def edit_confirmed(svc: Services, draft_id: int, version: int, actor: str, text: str) -> bool:
+    """True when the text breaks no rule, or the teammate confirmed it by submitting it twice."""
+    return not svc.guard.check(text.strip()) or CONFIRMED in _guardrail_rows(svc, draft_id, version, actor, text)
+
+
+def _guardrail_rows(svc: Services, draft_id: int, version: int, actor: str, text: str) -> set[str]:
+    return {row["action"] for row in audit.for_draft(svc.store.db, draft_id)
+            if row["action"] in (WARNED, CONFIRMED) and row["actor"] == actor
+            and row["details"].get("version") == version and row["details"].get("text") == text.strip()}
+
+
 def text_problem(text: str) -> str | None:
     if not text:
         return "The reply is empty. Write something to send, or Skip the card."
@@ -130,6 +201,9 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
     details = {"text": text, "message_uuid": message_uuid}
     if edited:
         details["draft"] = draft.draft_text
+    flags = svc.guard.check(text)
+    if flags:
+        details["flags"] = [flag.rule for flag in flags]  # sent after a teammate confirmed the warning
     drafts.finish(svc.store.db, draft, to_status=drafts.SENT, from_statuses=(drafts.SENDING,), action=action,
                   actor=actor, fanvue_message_uuid=message_uuid, details=details)
     return Outcome("sent", None, drafts.get(svc.store.db, draft.id))

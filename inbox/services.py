@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from drafting.base import Drafter
+from drafting.guardrails import Guardrails
 from fanvue.client import FanvueClient
 from fanvue.models import Me
 from inbox.cards import CardPublisher
@@ -41,6 +42,9 @@ class Services:
     creator: Creator
     approvers: frozenset[str] = field(default_factory=frozenset)
     history_size: int = 20
+    guard: Guardrails = field(default_factory=Guardrails)
+    style_examples: int = 5  # the team's recent rewrites shown to the drafter as the voice to follow
+    draft_concurrency: int = 4  # chats drafted at once in a cycle
 
     def may_decide(self, user_id: str) -> bool:
         return not self.approvers or user_id in self.approvers

@@ -10,13 +10,14 @@ from store import drafts
 from store.clock import from_iso
 from store.drafts import Draft
 
-SEND, EDIT, SKIP = "draft_send", "draft_edit", "draft_skip"
+SEND, EDIT, SKIP, REGENERATE = "draft_send", "draft_edit", "draft_skip", "draft_regenerate"
 EDIT_VIEW = "draft_edit_submit"
 EDIT_BLOCK, EDIT_INPUT = "reply", "text"
 EDIT_MAX = 3000  # Slack's limit for a plain_text_input, under Fanvue's 5000
 CONTEXT_TEXT_MAX = 280
 SECTION_MAX = 3000
 NOTE_MAX = 500  # notices and errors under the draft: keeps the whole card well inside Slack's message size
+CONFIRM_TEXT_MAX = 300  # Slack's limit for a confirm dialog's text
 
 _MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙️ voice note", "gif": "🎞️ gif"}
 
@@ -29,7 +30,10 @@ def card(draft: Draft, now: datetime) -> dict[str, Any]:
     blocks.append({"type": "divider"})
     if draft.status == drafts.PENDING:
         blocks.append(_section(f"*Draft reply* (v{draft.version}):\n{_quote(draft.draft_text)}"))
+        if draft.flags:
+            blocks.append(_section(f"🚩 *Check before sending:* {_escape(_cut(flag_summary(draft.flags), NOTE_MAX))}"))
         notes = [_cut(n, NOTE_MAX) for n in (draft.notice, draft.error and f"⚠️ {_escape(_cut(draft.error, NOTE_MAX))}") if n]
+        notes += _drafting_notes(draft)
         if notes:
             blocks.append(_context(notes))
         blocks.append(_actions(draft))
@@ -131,16 +135,60 @@ def _outcome(draft: Draft) -> str:
 
 def _actions(draft: Draft) -> dict[str, Any]:
     value = button_value(draft)
+    send = {"type": "button", "action_id": SEND, "style": "primary", "value": value,
+            "text": {"type": "plain_text", "text": "Send"}}
+    if draft.flags:
+        send["confirm"] = _confirm_send(draft)
     return {
         "type": "actions",
         "block_id": "decide",
         "elements": [
-            {"type": "button", "action_id": SEND, "style": "primary", "value": value,
-             "text": {"type": "plain_text", "text": "Send"}},
+            send,
             {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}},
+            {"type": "button", "action_id": REGENERATE, "value": value,
+             "text": {"type": "plain_text", "text": "Regenerate"}},
             {"type": "button", "action_id": SKIP, "value": value, "text": {"type": "plain_text", "text": "Skip"}},
         ],
     }
+
+
+def _confirm_send(draft: Draft) -> dict[str, Any]:
+    """Slack's own dialog before a flagged draft goes out: it names the rules the draft breaks."""
+    rules = ", ".join(dict.fromkeys(flag.get("rule", "") for flag in draft.flags))
+    text = f"This draft {flag_summary(draft.flags)}. Send it to {draft.fan_name} anyway?"
+    return {
+        "title": {"type": "plain_text", "text": _cut(f"Flagged: {rules}", 100)},
+        "text": {"type": "mrkdwn", "text": _cut(_escape(text), CONFIRM_TEXT_MAX)},
+        "confirm": {"type": "plain_text", "text": "Send anyway"},
+        "deny": {"type": "plain_text", "text": "Go back"},
+        "style": "danger",
+    }
+
+
+def flag_summary(flags: list[dict[str, str]]) -> str:
+    """`moves the fan to another app or site (other-apps: “snapchat”)`, one flag after another."""
+    return "; ".join(f"{f.get('message', '')} ({f.get('rule', '')}: “{f.get('match', '')}”)" for f in flags)
+
+
+def flagged_edit_error(flags: list[dict[str, str]]) -> str:
+    """Shown under the modal's text: what is wrong, and how to send it anyway."""
+    return _cut(f"🚩 This text {flag_summary(flags)}. Change it, or submit the same text again to send it anyway.",
+                NOTE_MAX)
+
+
+def _drafting_notes(draft: Draft) -> list[str]:
+    """Small print: which model wrote the draft and how long it took, or why the template stood in."""
+    seconds = f" in {draft.latency_ms / 1000:.1f} s" if draft.latency_ms is not None else ""
+    model = _escape(_cut(draft.model or "the LLM", 80))
+    if draft.fallback_reason:
+        return [f"⚠️ {model} gave no usable draft{seconds} ({_escape(_cut(draft.fallback_reason, 200))}): "
+                "this is the template draft"]
+    if draft.model:
+        tokens = ""
+        if draft.prompt_tokens is not None and draft.completion_tokens is not None:
+            tokens = f" · {draft.prompt_tokens}+{draft.completion_tokens} tokens"
+        return [f"Drafted by {model}{seconds}{tokens}"]
+    return []
 
 
 def _fallback(draft: Draft) -> str:

@@ -39,6 +39,11 @@ def register(app: App, svc: Services) -> None:
         outcome = decisions.skip(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
         _tell(respond, outcome)
 
+    def regenerate(body: dict[str, Any], action: dict[str, Any], respond) -> None:
+        ids = _ids(action.get("value", ""))
+        outcome = decisions.regenerate(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
+        _tell(respond, outcome)
+
     def edit(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         ids = _ids(action.get("value", ""))
         if ids is None:
@@ -60,9 +65,14 @@ def register(app: App, svc: Services) -> None:
             draft_id, version = blocks.parse_edit_metadata(view.get("private_metadata", ""))
         except ValueError:
             return ack(response_action="errors", errors={blocks.EDIT_BLOCK: NOT_OURS})
-        problem = _edit_problem(_submitted_text(view)) or _refusal(svc, draft_id, version, body["user"]["id"])
+        text, user = _submitted_text(view), body["user"]["id"]
+        problem = _edit_problem(text) or _refusal(svc, draft_id, version, user)
         if problem:
             return ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
+        flags = decisions.flagged_edit(svc, draft_id, version, user, text)
+        if flags:
+            error = blocks.flagged_edit_error([flag.to_dict() for flag in flags])
+            return ack(response_action="errors", errors={blocks.EDIT_BLOCK: error})
         ack()
 
     def send_edit(body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -70,10 +80,9 @@ def register(app: App, svc: Services) -> None:
             draft_id, version = blocks.parse_edit_metadata(view.get("private_metadata", ""))
         except ValueError:
             return
-        text = _submitted_text(view)
-        if _edit_problem(text):
-            return
-        user = body["user"]["id"]
+        text, user = _submitted_text(view), body["user"]["id"]
+        if _edit_problem(text) or not decisions.edit_confirmed(svc, draft_id, version, user, text):
+            return  # the modal showed why (lazy work runs even when the submission was refused)
         outcome = decisions.send(svc, draft_id, version, actor=user, text=text)
         if outcome.message and outcome.draft is not None:
             svc.cards.notify(outcome.draft, user, outcome.message)
@@ -81,6 +90,7 @@ def register(app: App, svc: Services) -> None:
     app.action(blocks.SEND)(ack=acknowledge, lazy=[send])
     app.action(blocks.SKIP)(ack=acknowledge, lazy=[skip])
     app.action(blocks.EDIT)(ack=acknowledge, lazy=[edit])
+    app.action(blocks.REGENERATE)(ack=acknowledge, lazy=[regenerate])
     app.view(blocks.EDIT_VIEW)(ack=check_edit, lazy=[send_edit])
 
     @app.error

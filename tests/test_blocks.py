@@ -68,13 +68,15 @@ def actions_of(message: dict[str, Any]) -> list[dict[str, Any]]:
 # --- the pending card
 
 
-def test_pending_card_offers_send_edit_skip_with_the_version_in_each_value():
+def test_pending_card_offers_send_edit_regenerate_skip_with_the_version_in_each_value():
     message = blocks.card(make_draft(), NOW)
     assert [b["type"] for b in message["blocks"]] == ["section", "section", "divider", "section", "actions"]
     [actions] = actions_of(message)
     buttons = actions["elements"]
     assert [(b["action_id"], b["text"]["text"], b.get("style")) for b in buttons] == [
-        (blocks.SEND, "Send", "primary"), (blocks.EDIT, "Edit", None), (blocks.SKIP, "Skip", None)]
+        (blocks.SEND, "Send", "primary"), (blocks.EDIT, "Edit", None), (blocks.REGENERATE, "Regenerate", None),
+        (blocks.SKIP, "Skip", None)]
+    assert "confirm" not in buttons[0]  # nothing flagged: one click sends
     assert {b["value"] for b in buttons} == {"7:3"}
     assert blocks.parse_button_value(buttons[0]["value"]) == (7, 3)
     validated(message)

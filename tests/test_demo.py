@@ -32,7 +32,7 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
     out = capsys.readouterr().out
     for number in range(1, 7):
         assert f"== Step {number}:" in out
-    assert "[Send] [Edit] [Skip]" in out
+    assert "[Send] [Edit] [Regenerate] [Skip]" in out
     assert "Sent by @Alice" in out
     assert out.count("Fanvue got, for @") == 3
     assert any(line.startswith("  Fanvue got, for @") and line.endswith(repr(story.EDITED_TEXT))
