@@ -49,7 +49,7 @@ def button_value(draft: Draft) -> str:
 def parse_button_value(value: str) -> tuple[int, int]:
     """`id:version` from a button; ValueError for anything else."""
     draft_id, _, version = value.partition(":")
-    return int(draft_id), int(version)
+    return _row_number(draft_id), _row_number(version)
 
 
 def edit_modal(draft: Draft) -> dict[str, Any]:
@@ -83,9 +83,17 @@ def parse_edit_metadata(metadata: str) -> tuple[int, int]:
     """(draft id, version) from the modal's private_metadata; ValueError when it is not ours."""
     try:
         data = json.loads(metadata)
-        return int(data["draft_id"]), int(data["version"])
+        return _row_number(data["draft_id"]), _row_number(data["version"])
     except (TypeError, KeyError, json.JSONDecodeError) as exc:
         raise ValueError("not an edit modal of this app") from exc
+
+
+def _row_number(value: object) -> int:
+    """A draft id or version: SQLite refuses integers past 64 bits with an error, not with "no such row"."""
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise ValueError(f"{value!r} is not a draft id or version")
+    return number
 
 
 def _header(draft: Draft, now: datetime) -> dict[str, Any]:

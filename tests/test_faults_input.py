@@ -138,15 +138,15 @@ def test_clicks_and_edits_for_drafts_that_do_not_exist_are_refused_and_change_no
     rows = _audit_rows(harness)
     for action_id in (blocks.SEND, blocks.SKIP, blocks.EDIT):
         assert harness.post(_click_body(harness, draft, action_id, value="99999:1")).status_code == 200
-    for value in ("1:2:3", f"{draft.id}:", ":", "0x10:1"):
+    for value in ("-1:1", "1:2:3", f"{draft.id}:", ":", "0x10:1", "9" * 400 + ":1"):
         harness.post(_click_body(harness, draft, blocks.SEND, value=value))
     harness.settle()
     told = harness.ephemerals("U0ALICE")
     assert len([t for t in told if "not in the database" in t]) == 3
-    assert len([t for t in told if "not one of this app's cards" in t]) == 4
+    assert len([t for t in told if "not one of this app's cards" in t]) == 6
     assert harness.slack.views() == []
-    for metadata in (json.dumps({"draft_id": 99999, "version": 1}), "not json", json.dumps({"draft_id": "x"}),
-                     json.dumps([draft.id, draft.version])):
+    for metadata in (json.dumps({"draft_id": 99999, "version": 1}), json.dumps({"draft_id": 10**30, "version": 1}),
+                     "not json", json.dumps({"draft_id": "x"}), json.dumps([draft.id, draft.version])):
         view = {**blocks.edit_modal(draft), "private_metadata": metadata}
         answer = harness.submit_edit(view, "a reply for nobody").json()
         assert answer["response_action"] == "errors" and blocks.EDIT_BLOCK in answer["errors"]
