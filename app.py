@@ -14,6 +14,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 
 import settings as settings_module
+from drafting.base import Drafter
+from drafting.guardrails import Guardrails
+from drafting.llm import LlmConfig, OpenAIChatDrafter
+from drafting.persona import Persona, load_persona
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, FanvueError, StaticToken, TokenProvider
 from fanvue.login import DEFAULT_TIMEOUT, LoginFailed, login
@@ -92,14 +96,29 @@ def build(settings: Settings) -> Runtime:
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     cards = CardPublisher(store, SlackCards(client, settings.slack_channel_id,
                                             post_interval=settings.slack_post_interval))
-    services = Services(store=store, fanvue=fanvue, drafter=TemplateDrafter(), cards=cards,
-                        creator=Creator(fanvue), approvers=settings.slack_approvers)
+    persona = load_persona(settings.persona_file)
+    services = Services(store=store, fanvue=fanvue, drafter=drafter(settings, persona), cards=cards,
+                        creator=Creator(fanvue), approvers=settings.slack_approvers,
+                        history_size=max(20, settings.draft_context_messages),
+                        guard=Guardrails.for_persona(persona), style_examples=settings.style_examples,
+                        draft_concurrency=settings.llm_concurrency)
     executor = DrainingExecutor(max_workers=32)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
     watch = None
     if isinstance(token, RefreshingToken):
         watch = LoginWatch(store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text))
     return Runtime(settings=settings, services=services, bolt=bolt, executor=executor, login=watch)
+
+
+def drafter(settings: Settings, persona: Persona) -> Drafter:
+    """DRAFTER=template, or an OpenAI-compatible endpoint with the template standing in when it fails."""
+    template = TemplateDrafter(persona)
+    if settings.drafter != "openai":
+        return template
+    config = LlmConfig(settings.llm_base_url or "", settings.llm_model or "", api_key=settings.llm_api_key,
+                       timeout=settings.llm_timeout, concurrency=settings.llm_concurrency,
+                       context_messages=settings.draft_context_messages, max_chars=settings.draft_max_chars)
+    return OpenAIChatDrafter(config, persona, fallback=template)
 
 
 def oauth_config(settings: Settings) -> OAuthConfig:

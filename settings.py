@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from drafting.persona import PersonaError, load_persona
+
 
 class SettingsError(Exception):
     """One or more settings are missing or malformed; the message lists them all."""
@@ -39,6 +41,16 @@ class Settings:
     fanvue_client_secret: str | None = field(default=None, repr=False)
     fanvue_auth_base: str = "https://auth.fanvue.com"
     fanvue_redirect_uri: str = "http://localhost:8080/callback"
+    drafter: str = "template"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_model: str | None = None
+    llm_timeout: float = 30.0
+    llm_concurrency: int = 4
+    draft_context_messages: int = 15
+    draft_max_chars: int = 1000
+    style_examples: int = 5
+    persona_file: Path | None = None
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
     port: int = 3000
@@ -96,10 +108,12 @@ def from_mapping(env: Mapping[str, str], *, login: bool = False,
     problems: list[str] = []
     reader = _Reader(env, problems)
     slack = {"slack_bot_token": "", "slack_channel_id": ""} if login else _slack(reader, env, problems)
+    drafting = {} if login else _drafting(reader)
     fanvue_login = _fanvue_login(reader, database_path_from(env), login, login_stored)
     settings = Settings(
         **slack,
         **fanvue_login,
+        **drafting,
         fanvue_api_base=reader.url("FANVUE_API_BASE", "https://api.fanvue.com"),
         fanvue_api_version=reader.optional("FANVUE_API_VERSION") or "2025-06-26",
         fanvue_rate_limit=reader.number("FANVUE_RATE_LIMIT", 200, low=1, high=100_000),
@@ -132,6 +146,43 @@ def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict
         slack_api_url=reader.url("SLACK_API_URL", "https://slack.com/api/", trailing_slash=True),
         slack_approvers=reader.user_ids("SLACK_APPROVERS"),
         slack_max_posts_per_cycle=reader.number("SLACK_MAX_POSTS_PER_CYCLE", 30, low=1, high=1000),
+    )
+
+
+DRAFTERS = ("template", "openai")
+_LLM_WHERE = ("the endpoint's base URL with its /v1 (https://api.openai.com/v1, https://openrouter.ai/api/v1, "
+              "http://localhost:11434/v1 for Ollama) and a model it serves")
+
+
+def _drafting(reader: _Reader) -> dict:
+    """Which drafter writes the replies, the LLM endpoint if any, and the persona file (checked now)."""
+    drafter = (reader.optional("DRAFTER") or "template").lower()
+    if drafter not in DRAFTERS:
+        reader.problems.append(f"DRAFTER should be one of {', '.join(DRAFTERS)}, got {drafter!r}")
+    base_url = reader.optional("LLM_BASE_URL")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        reader.problems.append(f"LLM_BASE_URL should be an http(s) URL, got {base_url!r}")
+    model = reader.optional("LLM_MODEL")
+    missing = [name for name, value in (("LLM_BASE_URL", base_url), ("LLM_MODEL", model)) if not value]
+    if drafter == "openai" and missing:
+        reader.problems.append(f"DRAFTER=openai needs {' and '.join(missing)}: {_LLM_WHERE}")
+    persona_file = reader.optional("PERSONA_FILE")
+    if persona_file:
+        try:
+            load_persona(persona_file)
+        except PersonaError as exc:
+            reader.problems.append(f"PERSONA_FILE: {exc}")
+    return dict(
+        drafter=drafter,
+        llm_base_url=base_url.rstrip("/") if base_url else None,
+        llm_api_key=reader.optional("LLM_API_KEY"),
+        llm_model=model,
+        llm_timeout=float(reader.number("LLM_TIMEOUT_SECONDS", 30, low=1, high=600)),
+        llm_concurrency=reader.number("LLM_CONCURRENCY", 4, low=1, high=32),
+        draft_context_messages=reader.number("DRAFT_CONTEXT_MESSAGES", 15, low=1, high=50),
+        draft_max_chars=reader.number("DRAFT_MAX_CHARS", 1000, low=50, high=3000),
+        style_examples=reader.number("STYLE_EXAMPLES", 5, low=0, high=20),
+        persona_file=Path(persona_file) if persona_file else None,
     )
 
 
