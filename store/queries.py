@@ -118,7 +118,7 @@ def audit_entries(db: sqlite_utils.Database, f: AuditFilter) -> list[AuditEntry]
     return [_entry(row) for row in db.query(sql, args)]
 
 
-def team_stats(db: sqlite_utils.Database, since: str) -> TeamStats:
+def decision_stats(db: sqlite_utils.Database, since: str) -> TeamStats:
     """Sent / edited / skipped per teammate, and the median and 90th percentile of the fans' wait."""
     marks = ", ".join("?" for _ in DECISION_ACTIONS)
     counts: dict[str, dict[str, int]] = {}
