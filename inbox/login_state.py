@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 PAUSED_NOTICE = (":warning: The Fanvue login has expired or was revoked, so new fan messages are not being "
                  "fetched. Run `python app.py login` on the server to log in again; polling resumes by itself. "
-                 "Send and Skip on existing cards need the login too.")
+                 "Sending from existing cards needs the login too.")
 RESUMED_NOTICE = ":white_check_mark: Logged in to Fanvue again; polling has resumed."
 
 

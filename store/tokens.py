@@ -25,15 +25,15 @@ class TokenPair:
 
 def save(db: sqlite_utils.Database, pair: TokenPair) -> TokenPair:
     """Replace the stored login with `pair`; call inside the transaction that decided to replace it."""
-    updated_at = utcnow_iso()
+    updated_at, expires_at = utcnow_iso(), to_iso(pair.expires_at)
     db.execute(
         "INSERT INTO fanvue_login (id, access_token, refresh_token, expires_at, scope, updated_at) "
         "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET access_token = excluded.access_token, "
         "refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, scope = excluded.scope, "
         "updated_at = excluded.updated_at",
-        [pair.access_token, pair.refresh_token, to_iso(pair.expires_at), pair.scope, updated_at],
+        [pair.access_token, pair.refresh_token, expires_at, pair.scope, updated_at],
     )
-    return TokenPair(pair.access_token, pair.refresh_token, pair.expires_at, pair.scope, updated_at)
+    return TokenPair(pair.access_token, pair.refresh_token, from_iso(expires_at), pair.scope, updated_at)
 
 
 def load(db: sqlite_utils.Database) -> TokenPair | None:

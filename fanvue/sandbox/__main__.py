@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     with sandbox:
         print(f"Fanvue sandbox at {sandbox.url}")
         print(f"Bearer token: {sandbox.token}")
+        oauth = sandbox.world.oauth
+        print(f"OAuth: /oauth2/auth and /oauth2/token, client {oauth.client_id} / {oauth.client_secret}")
         print("X-Fanvue-API-Version: 2025-06-26; controls under /_sandbox/. Ctrl-C to stop.", flush=True)
         try:
             threading.Event().wait()
