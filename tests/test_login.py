@@ -9,10 +9,15 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
+import settings
+from settings import SettingsError
 from store import tokens
-from store.db import Store
+from store.clock import utcnow
+from store.db import Store, write
+from store.tokens import TokenPair
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -181,3 +186,55 @@ def test_without_a_login_or_an_access_token_the_app_says_to_log_in(tmp_path, sla
     assert done.returncode == 2
     assert "FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored" in done.stderr
     assert "python app.py login" in done.stderr
+
+
+# --- the settings the login needs -----------------------------------------------------------------
+
+SLACK_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL_ID": "C01", "SLACK_SIGNING_SECRET": "s"}
+CLIENT = {"FANVUE_CLIENT_ID": "client-1", "FANVUE_CLIENT_SECRET": "CLIENTSECRET-77"}
+
+
+def _problems(env: dict, **options) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        settings.from_mapping(env, **options)
+    return [p.split(" ", 1)[0] for p in caught.value.problems]
+
+
+def test_login_settings_need_the_app_credentials_only():
+    assert _problems({}, login=True) == ["FANVUE_CLIENT_ID", "FANVUE_CLIENT_SECRET"]
+    s = settings.from_mapping({**CLIENT, "FANVUE_REDIRECT_URI": "http://127.0.0.1:9999/cb/"}, login=True)
+    assert (s.fanvue_client_id, s.fanvue_auth_base, s.fanvue_redirect_uri) == (
+        "client-1", "https://auth.fanvue.com", "http://127.0.0.1:9999/cb/")
+    assert "CLIENTSECRET-77" not in repr(s)
+
+
+def test_a_stored_login_replaces_the_access_token_and_needs_the_app_credentials(tmp_path):
+    seen = []
+
+    def stored(path: Path) -> bool:
+        seen.append(path)
+        return True
+
+    env = {**SLACK_ENV, "DATABASE_PATH": str(tmp_path / "x.db")}
+    assert _problems(env, login_stored=stored) == ["FANVUE_CLIENT_ID", "FANVUE_CLIENT_SECRET"]
+    s = settings.from_mapping({**env, **CLIENT}, login_stored=stored)
+    assert s.fanvue_access_token is None and seen[-1] == tmp_path / "x.db"
+    assert _problems(env, login_stored=lambda _p: False) == ["FANVUE_ACCESS_TOKEN"]
+
+
+def test_the_redirect_uri_must_be_local_http():
+    assert _problems({**CLIENT, "FANVUE_REDIRECT_URI": "https://example.com/cb"}, login=True) == [
+        "FANVUE_REDIRECT_URI"]
+
+
+def test_stored_at_reads_without_creating_anything(tmp_path):
+    path = tmp_path / "sub" / "bridge.db"
+    assert tokens.stored_at(path) is False and not path.parent.exists()
+    store = Store(path)
+    try:
+        assert tokens.stored_at(path) is False
+        with write(store.db):
+            tokens.save(store.db, TokenPair("a", "r", utcnow(), "read:self"))
+        assert tokens.stored_at(path) is True
+    finally:
+        store.close()

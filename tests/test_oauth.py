@@ -26,6 +26,7 @@ from fanvue.oauth import (
     new_verifier,
 )
 from inbox import decisions
+from inbox.login_state import PAUSED_NOTICE, RESUMED_NOTICE
 from store import tokens
 from store.clock import utcnow
 from store.db import Store, write
@@ -330,7 +331,7 @@ def runtime(tmp_path, sandbox, slack):
 
 
 def _notices(slack) -> list[str]:
-    return [m.text for m in slack.messages(CHANNEL) if "app.py login" in (m.text or "") or "again" in (m.text or "")]
+    return [m.text for m in slack.messages(CHANNEL) if m.text in (PAUSED_NOTICE, RESUMED_NOTICE)]
 
 
 def test_a_dead_login_pauses_polling_with_one_notice_and_a_new_login_resumes_it(sandbox, slack, runtime, caplog):
