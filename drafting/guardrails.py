@@ -85,7 +85,7 @@ BUILT_IN: tuple[Rule, ...] = (
         "outside-payment", "asks for payment outside Fanvue",
         r"\bpay\s*pal\b|\bvenmo\b|\bcash\s*app\b|\bzelle\b|\brevolut\b|\bwestern union\b|\bmoneygram\b"
         r"|\bbitcoin\b|\bbtc\b|\bcrypto\b|\busdt\b|\bethereum\b|\b(?:bank|wire) transfer\b|\biban\b"
-        r"|\bgift\s*cards?\b|\bwish\s*list\b|\bko-?fi\b|\bbuy me a coffee\b|\bapple pay\b|\bgoogle pay\b"
+        r"|\bgift\s*cards?\b|\bwish\s*list\b|\bko-fi\b|\bbuy me a coffee\b|\bapple pay\b|\bgoogle pay\b"
         r"|\bskrill\b|\bthrone\b",
         r"перев[ео]д\w* на карт|сбер|支付宝|微信支付|تحويل بنكي",
     ),

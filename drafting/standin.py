@@ -76,7 +76,8 @@ class LlmStandin:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def start(self) -> LlmStandin:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-standin", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="llm-standin", daemon=True)
         self._thread.start()
         return self
 

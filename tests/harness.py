@@ -7,6 +7,8 @@ from pathlib import Path
 
 import requests
 
+from drafting.base import Drafter
+from drafting.guardrails import Guardrails
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken
 from fanvue.sandbox import Sandbox
@@ -32,7 +34,8 @@ class Harness:
     """Builds the app as `app.py` does, with every remote part replaced by a real local server."""
 
     def __init__(self, db_path: Path, sandbox: Sandbox, slack: SlackStandin, *, approvers: frozenset[str] = frozenset(),
-                 fanvue_timeout: float = 2.0):
+                 fanvue_timeout: float = 2.0, drafter: Drafter | None = None, guard: Guardrails | None = None,
+                 draft_concurrency: int = 4):
         self.sandbox = sandbox
         self.slack = slack
         self.store = Store(db_path)
@@ -40,8 +43,9 @@ class Harness:
                                    sleep=lambda _s: None)
         self.web = web_client(BOT_TOKEN, slack.api_url, timeout=5)
         self.cards = CardPublisher(self.store, SlackCards(self.web, CHANNEL, post_interval=0))
-        self.svc = Services(store=self.store, fanvue=self.fanvue, drafter=TemplateDrafter(), cards=self.cards,
-                            creator=Creator(self.fanvue), approvers=approvers)
+        self.svc = Services(store=self.store, fanvue=self.fanvue, drafter=drafter or TemplateDrafter(),
+                            cards=self.cards, creator=Creator(self.fanvue), approvers=approvers,
+                            guard=guard or Guardrails(), draft_concurrency=draft_concurrency)
         self.executor = DrainingExecutor(max_workers=16)
         self.bolt = build_app(self.svc, self.web, signing_secret=SECRET, executor=self.executor)
         self.server = HttpServer(wsgi_app(self.bolt), host="127.0.0.1", port=0).start()
