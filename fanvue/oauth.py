@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
+import sqlite_utils
 
 from fanvue.client import _never_sent
 from fanvue.errors import AuthError, FanvueError, FanvueUnavailable
@@ -181,7 +182,7 @@ class RefreshingToken:
         self._margin = margin
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = None
+        self._db: sqlite_utils.Database | None = None
 
     def __repr__(self) -> str:
         return f"RefreshingToken({str(self._path)!r})"
@@ -201,7 +202,7 @@ class RefreshingToken:
                 self._db.close()
                 self._db = None
 
-    def _conn(self):
+    def _conn(self) -> sqlite_utils.Database:
         # Its own connection: a refresh must never run inside a transaction the calling thread has open.
         if self._db is None:
             self._db = connect(self._path)
@@ -231,7 +232,7 @@ class RefreshingToken:
         logger.warning("%s", dead)
         raise dead
 
-    def _renew(self, db, pair: TokenPair) -> TokenPair | LoginRequired:
+    def _renew(self, db: sqlite_utils.Database, pair: TokenPair) -> TokenPair | LoginRequired:
         """The new pair, saved; or, when the grant is dead, the error to raise once the drop is committed."""
         if not pair.refresh_token:
             tokens.forget(db, pair)
