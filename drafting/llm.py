@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import requests.adapters
 
 from drafting.base import Conversation, Drafted, Drafter
 from drafting.persona import Persona
@@ -22,6 +24,7 @@ logger = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 5.0
 BACKOFF_BASE = 0.5
 _DETAIL_MAX = 200
+_KEYLIKE = re.compile(r"\b(?:sk|rk|pk)-[\w*.-]{4,}")
 
 
 class LlmError(Exception):
@@ -60,8 +63,8 @@ class OpenAIChatDrafter:
         self.persona = persona
         self.fallback = fallback
         self.url = config.base_url.rstrip("/") + "/chat/completions"
-        self._session = session or requests.Session()
         self._owns_session = session is None
+        self._session = session or _session(config.concurrency)
         self._slots = threading.BoundedSemaphore(max(1, config.concurrency))
         self._sleep = sleep
 
@@ -109,19 +112,35 @@ class OpenAIChatDrafter:
                 continue
             if resp.status_code == 429 or resp.status_code >= 500:
                 if last_try:
-                    raise LlmError(f"the LLM endpoint answered {resp.status_code}{_detail(resp)}")
+                    raise LlmError(f"the LLM endpoint answered {resp.status_code}{self._detail(resp)}")
                 self._sleep(_retry_after(resp, attempt))
                 continue
             if resp.status_code >= 400:
-                raise LlmError(f"the LLM endpoint answered {resp.status_code}{_detail(resp)}")
+                raise LlmError(f"the LLM endpoint answered {resp.status_code}{self._detail(resp)}")
             return _completion(resp, self.config.model)
         raise LlmError("no attempt was made")  # only when retries < 0
+
+    def _detail(self, resp: requests.Response) -> str:
+        """The endpoint's own error message, without the key some endpoints echo back (it reaches cards)."""
+        detail = _detail(resp)
+        if self.config.api_key:
+            detail = detail.replace(self.config.api_key, "***")
+        return _KEYLIKE.sub("***", detail)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if self.config.api_key:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         return headers
+
+
+def _session(concurrency: int) -> requests.Session:
+    """Retries are the drafter's own loop; the pool keeps a connection for each request in flight."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(10, concurrency), max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _completion(resp: requests.Response, default_model: str) -> Completion:

@@ -27,6 +27,7 @@ class Reply:
     status: int = 500
     delay: float = 0.0
     model: str | None = None
+    error_message: str = "scripted failure"
 
 
 @dataclass
@@ -171,7 +172,7 @@ class LlmStandin:
 
             def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
                 if reply.kind == "error":
-                    return self._send(reply.status, {"error": {"message": "scripted failure", "type": "server_error"}})
+                    return self._send(reply.status, {"error": {"message": reply.error_message, "type": "server_error"}})
                 if reply.kind == "malformed":
                     return self._send_raw(200, b'{"choices": [{"message": {"content": "cut off')
                 model = reply.model or body.get("model") or standin._state.model

@@ -138,6 +138,14 @@ def test_failures_give_the_template_draft_marked_with_the_reason(llm, script, re
     assert API_KEY not in drafted.fallback_reason
 
 
+def test_an_error_that_echoes_the_key_does_not_carry_it_to_the_card(llm):
+    llm.script(Reply(kind="error", status=401, error_message=f"Incorrect API key provided: {API_KEY}. "
+                                                               "Also not sk-proj-abc123**xyz."))
+    drafted = drafter_for(llm).draft(CHAT)
+    assert "Incorrect API key provided" in drafted.fallback_reason
+    assert API_KEY not in drafted.fallback_reason and "sk-proj" not in drafted.fallback_reason
+
+
 def test_a_401_is_not_retried_but_a_500_is(llm):
     llm.script(Reply(kind="error", status=401))
     drafter_for(llm).draft(CHAT)
