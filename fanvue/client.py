@@ -189,7 +189,7 @@ class FanvueClient:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
-                if send is not None and not _never_sent(exc):
+                if send is not None and not never_sent(exc):
                     raise SendOutcomeUnknown(*send, cause=exc) from exc
                 failures += 1
                 logger.warning(
@@ -286,7 +286,7 @@ def _segment(user_uuid: str) -> str:
     return quote(user_uuid, safe="")
 
 
-def _never_sent(exc: BaseException) -> bool:
+def never_sent(exc: BaseException) -> bool:
     """True when the request certainly never left: the connection itself could not be made."""
     if isinstance(exc, requests.ConnectTimeout):
         return True

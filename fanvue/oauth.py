@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import requests
 import sqlite_utils
 
-from fanvue.client import _never_sent
+from fanvue.client import never_sent
 from fanvue.errors import AuthError, FanvueError, FanvueUnavailable
 from store import tokens
 from store.clock import from_iso, utcnow
@@ -114,7 +114,7 @@ class TokenEndpoint:
             resp = self._session.post(url, data=form, timeout=timeout, headers={"Accept": "application/json"},
                                       auth=(self.config.client_id, self.config.client_secret))
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            if _never_sent(exc):
+            if never_sent(exc):
                 raise FanvueUnavailable(f"Could not reach Fanvue's token endpoint ({type(exc).__name__}); "
                                         "nothing was sent", method="POST", path="/oauth2/token") from exc
             raise TokenOutcomeUnknown(f"Fanvue's token endpoint did not answer the {grant} request "
