@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint run clean
+.PHONY: test demo lint run bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ lint: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python app.py run
+
+# Every benchmark in turn (about ten minutes; one missing its target does not stop the others).
+# docs/performance.md lists each command and its last results.
+bench: $(STAMP)
+	-$(BIN)/python -m bench.fanvue_requests
+	-$(BIN)/python -m bench.card_latency
+	-$(BIN)/python -m bench.clicks
+	-$(BIN)/python -m bench.audit_queries
+	-$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) .pytest_cache
