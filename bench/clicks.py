@@ -73,7 +73,7 @@ class _AppProcess:
                "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_CHANNEL_ID": CHANNEL, "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": slack.api_url, "FANVUE_API_BASE": sandbox.url, "FANVUE_ACCESS_TOKEN": sandbox.token,
                "DATABASE_PATH": str(db_path), "PORT": str(self.port), "POLL_INTERVAL_SECONDS": "3600",
-               "LOG_LEVEL": os.environ.get("BENCH_APP_LOG_LEVEL", "WARNING")}
+               "LOG_LEVEL": "WARNING"}
         command = (["app.py", "run", "--env-file", "/nonexistent.env"] if design == "ours"
                    else ["-m", "bench.click_server"])
         self.proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
