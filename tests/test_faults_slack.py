@@ -62,7 +62,7 @@ def test_429_on_update_beyond_the_retries_leaves_the_card_due_until_the_next_cyc
     assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
     sent = harness.draft_for(fan["uuid"])
     assert sent.status == drafts.SENT and sent.card_synced_rev < sent.card_rev
-    assert _actions(harness.card(draft)) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP]  # Slack still shows the old card
+    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(harness.card(draft)))  # Slack still shows the old card
     # A teammate clicking that stale card is told, and nothing goes out twice.
     harness.click(draft, blocks.SEND, user="U0BOB", message=old_card)
     assert any("Already sent by <@U0ALICE>" in t for t in harness.ephemerals("U0BOB"))
@@ -121,7 +121,7 @@ def test_views_open_failing_tells_the_teammate_and_changes_nothing(harness: Harn
     told = harness.ephemerals("U0BOB")
     assert len(told) == 1 and "editor" in told[0].lower()
     assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
-    assert _actions(harness.card(draft)) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP]
+    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(harness.card(draft)))
     assert world.sent_messages() == []
     harness.click(draft, blocks.EDIT, user="U0BOB")  # a second try opens it
     assert len(harness.slack.views()) == 1
