@@ -29,7 +29,7 @@ from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Creator, Services
 from settings import Settings, SettingsError
-from slack.bolt_app import DrainingExecutor, build_app, web_client
+from slack.bolt_app import DrainingExecutor, build_app, check_token, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
 from store import drafts, report, tokens
@@ -287,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = build(settings)
+    problem = check_token(runtime.bolt.client)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     (run if command == "run" else once)(runtime)
     return 0
 

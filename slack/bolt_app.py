@@ -6,7 +6,9 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from inbox.services import Services
@@ -50,6 +52,30 @@ class DrainingExecutor(ThreadPoolExecutor):
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
 
+def single_workspace(client: WebClient):
+    """Bolt's authorize step for our one bot token, without a Slack call on the acknowledge path.
+
+    Bolt's default asks Slack's auth.test on the first request, so a click would fail, or be acknowledged
+    late, while Slack's API is slow or away; the token is checked once at start instead (`check_token`).
+    """
+
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=client.token)
+
+    return authorize
+
+
+def check_token(client: WebClient) -> str | None:
+    """A problem with the bot token worth stopping for, or None (also when Slack cannot be reached now)."""
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        return f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}): copy the Bot User OAuth Token again"
+    except (SlackClientError, OSError):
+        return None
+    return None
+
+
 def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
               executor: DrainingExecutor | None = None) -> App:
     """Acknowledgements go out from the request thread; the work runs on a pool of its own."""
@@ -59,6 +85,7 @@ def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
         process_before_response=True,
         request_verification_enabled=bool(signing_secret),
         token_verification_enabled=False,
+        authorize=single_workspace(client),
         listener_executor=executor or DrainingExecutor(max_workers=32),
     )
     listeners.register(app, svc)

@@ -125,3 +125,13 @@ def test_polling_runs_at_start_never_twice_at_once(tmp_path, sandbox, slack):
         assert job.next_run_time is not None  # the first cycle runs at start
     finally:
         runtime.services.store.close()
+
+
+def test_a_refused_bot_token_stops_the_start_with_a_clear_message(tmp_path, sandbox, slack):
+    env = _env(sandbox, slack, tmp_path / "bridge.db", SLACK_BOT_TOKEN="xoxb-revoked-0123456789")
+    done = subprocess.run([sys.executable, "app.py", "once", "--env-file", str(tmp_path / "none")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN" in done.stderr and "invalid_auth" in done.stderr
+    assert "xoxb-revoked-0123456789" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+    assert sandbox.world.request_count() == 0

@@ -431,3 +431,17 @@ def test_a_cycle_settles_a_send_stuck_in_sending_only_once_it_is_old(harness: Ha
     harness.cycle()
     assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
     assert harness.sandbox.world.sent_messages() == []
+
+
+def test_a_click_is_served_when_slack_api_is_away_at_the_first_request(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    harness.slack.set_down(True)  # auth.test, the card update and the reply to the clicker all fail
+    response = harness.click(draft, blocks.SEND)
+    harness.slack.set_down(False)
+    assert response.status_code == 200
+    assert len(harness.sandbox.world.sent_messages(fan["uuid"])) == 1
+    assert "Sent by" not in _card_text(harness.card(draft))
+    harness.cycle()  # the card catches up once Slack is back
+    assert "Sent by" in _card_text(harness.card(draft))
