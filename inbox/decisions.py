@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from drafting.guardrails import Flag
-from fanvue.errors import FanvueError, NotContactableError, SendOutcomeUnknown
+from fanvue.errors import FanvueError, NotContactableError, NotFoundError, SendOutcomeUnknown
 from inbox import conversation as conv
 from inbox.reconcile import reconcile
 from inbox.redraft import fan_of, new_draft, redraft_from_history, save_redraft
@@ -18,6 +18,7 @@ from store.drafts import Draft
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 5000
+VANISHED = "This chat no longer exists in Fanvue (the fan left or the chat was removed); nothing was sent."
 REGENERATE_TRIES = 3  # a drafter may repeat itself; ask again a couple of times for different wording
 WARNED, CONFIRMED = "guardrail-warned", "guardrail-confirmed"
 
@@ -169,6 +170,8 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
     try:
         creator = svc.creator.get()
         history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
+    except NotFoundError as exc:
+        return _fail(svc, draft, actor, VANISHED, exc)
     except FanvueError as exc:
         return _release(svc, draft, actor, f"Could not check the chat before sending, so nothing was sent: {exc}")
     newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
@@ -187,10 +190,9 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
     try:
         message_uuid = svc.fanvue.send_message(draft.fan_uuid, text)
     except NotContactableError as exc:
-        reason = f"Fanvue refused the message: {_reason(exc)}"
-        drafts.finish(svc.store.db, draft, to_status=drafts.FAILED, from_statuses=(drafts.SENDING,),
-                      action="failed", actor=actor, error=reason, details={"error": str(exc), "text": text})
-        return Outcome("failed", reason)
+        return _fail(svc, draft, actor, f"Fanvue refused the message: {_reason(exc)}", exc)
+    except NotFoundError as exc:
+        return _fail(svc, draft, actor, VANISHED, exc)
     except SendOutcomeUnknown as exc:
         drafts.finish(svc.store.db, draft, to_status=drafts.UNKNOWN, from_statuses=(drafts.SENDING,),
                       action="unknown", actor=actor, error=str(exc), details={"error": str(exc), "text": text})
@@ -207,6 +209,13 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
     drafts.finish(svc.store.db, draft, to_status=drafts.SENT, from_statuses=(drafts.SENDING,), action=action,
                   actor=actor, fanvue_message_uuid=message_uuid, details=details)
     return Outcome("sent", None, drafts.get(svc.store.db, draft.id))
+
+
+def _fail(svc: Services, draft: Draft, actor: str, reason: str, exc: FanvueError) -> Outcome:
+    """Fanvue will not take this reply however often it is tried: the card closes with the reason."""
+    drafts.finish(svc.store.db, draft, to_status=drafts.FAILED, from_statuses=(drafts.SENDING,), action="failed",
+                  actor=actor, error=reason, details={"error": _reason(exc), "text": draft.final_text})
+    return Outcome("failed", reason)
 
 
 def _release(svc: Services, draft: Draft, actor: str, error: str) -> Outcome:

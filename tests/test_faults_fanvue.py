@@ -295,9 +295,9 @@ def test_chat_vanishing_before_the_click_sends_nothing_and_the_card_says_why(har
     assert world.sent_messages() == []
     assert world.request_count(method="POST", path_prefix=f"/chats/{fan['uuid']}/message") == 0
     back = harness.draft_for(fan["uuid"])
-    assert back.status == drafts.PENDING and "nothing was sent" in back.error and "404" in back.error
+    assert back.status == drafts.FAILED and "no longer exists" in back.error
     card = harness.card(draft)
-    assert "nothing was sent" in _card_text(card)
+    assert "no longer exists" in _card_text(card) and _actions(card) == []
     assert any("nothing was sent" in t for t in harness.ephemerals("U0ALICE"))
     harness.cycle()  # the vanished chat neither breaks the cycle nor gets a second card
     assert harness.draft_for(fan["uuid"]).id == draft.id
@@ -321,5 +321,5 @@ def test_chat_vanishing_between_the_check_and_the_send_sends_nothing(harness: Ha
     assert world.sent_messages() == []
     assert [r.status for r in world.requests if r.method == "POST" and r.path.endswith("/message")] == [404]
     back = harness.draft_for(fan["uuid"])
-    assert back.status == drafts.PENDING and "nothing was sent" in back.error
-    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(harness.card(draft)))
+    assert back.status == drafts.FAILED and "no longer exists" in back.error
+    assert _actions(harness.card(draft)) == []
