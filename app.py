@@ -102,7 +102,7 @@ def build(settings: Settings) -> Runtime:
                         history_size=max(20, settings.draft_context_messages),
                         guard=Guardrails.for_persona(persona), style_examples=settings.style_examples,
                         draft_concurrency=settings.llm_concurrency)
-    executor = DrainingExecutor(max_workers=32)
+    executor = DrainingExecutor(max_workers=16)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
     watch = None
     if isinstance(token, RefreshingToken):

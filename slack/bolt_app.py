@@ -86,7 +86,7 @@ def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
         request_verification_enabled=bool(signing_secret),
         token_verification_enabled=False,
         authorize=single_workspace(client),
-        listener_executor=executor or DrainingExecutor(max_workers=32),
+        listener_executor=executor or DrainingExecutor(max_workers=16),
     )
     listeners.register(app, svc)
     register_commands(app, svc)
