@@ -32,6 +32,7 @@ bench: $(STAMP)
 	-$(BIN)/python -m bench.clicks
 	-$(BIN)/python -m bench.audit_queries
 	-$(BIN)/python -m bench.memory
+	-$(BIN)/python -m bench.llm_concurrency
 
 clean:
 	rm -rf $(VENV) .pytest_cache
