@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -76,9 +77,19 @@ def check_token(client: WebClient) -> str | None:
     return None
 
 
+class _TokenIgnoredNotice(logging.Filter):
+    """Bolt warns that the token is ignored whenever `authorize` is given; here the token is what authorize uses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` (or SLACK_BOT_TOKEN env variable) will be ignored" not in record.getMessage()
+
+
 def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
               executor: DrainingExecutor | None = None) -> App:
     """Acknowledgements go out from the request thread; the work runs on a pool of its own."""
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _TokenIgnoredNotice) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_TokenIgnoredNotice())
     app = App(
         client=client,
         signing_secret=signing_secret or "",
