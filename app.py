@@ -198,7 +198,7 @@ def login_command(args: argparse.Namespace) -> int:
     # A browser only for a person at a terminal: never from scripts, tests or services.
     open_browser = not args.no_browser and sys.stdin.isatty() and sys.stdout.isatty()
     try:
-        login(endpoint, store, timeout=args.timeout, open_browser=open_browser)
+        login(endpoint, store, timeout=args.timeout, open_browser=open_browser, listen_host=args.listen)
         me = fanvue.me()
     except LoginFailed as exc:
         print(exc, file=sys.stderr)
@@ -230,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
                                        help="log in to Fanvue in a browser and store the login (needs only the "
                                             "FANVUE_CLIENT_* settings and DATABASE_PATH)")
     login_parser.add_argument("--no-browser", action="store_true", help="only print the address to open")
+    login_parser.add_argument("--listen", metavar="HOST",
+                              help="address to listen on for the redirect (default: FANVUE_REDIRECT_URI's host; "
+                                   "0.0.0.0 inside a container)")
     login_parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                               help=f"seconds to wait for the browser ({DEFAULT_TIMEOUT:.0f})")
     audit = commands.add_parser("audit", parents=[env_file],

@@ -37,7 +37,7 @@ class _Outcome:
 class CallbackServer:
     """Listens on the redirect URI's host and port for the one redirect that carries the code."""
 
-    def __init__(self, redirect_uri: str, state: str) -> None:
+    def __init__(self, redirect_uri: str, state: str, listen_host: str | None = None) -> None:
         parts = urlsplit(redirect_uri)
         if parts.scheme != "http" or not parts.hostname:
             raise LoginFailed(f"FANVUE_REDIRECT_URI must be a local http:// address such as "
@@ -47,7 +47,8 @@ class CallbackServer:
         self.done = threading.Event()
         handler = type("CallbackHandler", (_CallbackHandler,), {"callback": self, "expected_state": state})
         try:
-            self._server = HTTPServer((parts.hostname, parts.port or 80), handler)
+            # In a container the redirect names localhost but the port is published from outside it.
+            self._server = HTTPServer((listen_host or parts.hostname, parts.port or 80), handler)
         except OSError as exc:
             raise LoginFailed(f"Cannot listen on {parts.hostname}:{parts.port or 80} for Fanvue's redirect "
                               f"({exc.strerror or exc}); free that port or change FANVUE_REDIRECT_URI and the "
@@ -124,11 +125,11 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 
 
 def login(endpoint: TokenEndpoint, store: Store, *, timeout: float = DEFAULT_TIMEOUT, open_browser: bool = False,
-          out: TextIO = sys.stdout) -> TokenPair:
+          out: TextIO = sys.stdout, listen_host: str | None = None) -> TokenPair:
     """Run the whole authorization: print the URL, wait for the redirect, exchange the code, store the pair."""
     verifier, state = new_verifier(), secrets.token_urlsafe(24)
     url = endpoint.authorize_url(state, code_challenge(verifier))
-    with CallbackServer(endpoint.config.redirect_uri, state) as callback:
+    with CallbackServer(endpoint.config.redirect_uri, state, listen_host) as callback:
         print(f"Open this address in a browser and allow access to your Fanvue account:\n\n  {url}\n", file=out)
         print(f"Waiting up to {timeout:.0f} seconds for Fanvue to redirect to {endpoint.config.redirect_uri} ...",
               file=out, flush=True)

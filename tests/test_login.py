@@ -48,10 +48,10 @@ def _env(sandbox, db_path: Path, **extra: str) -> dict[str, str]:
 class LoginProcess:
     """`app.py login --no-browser` in the background; reads the address it prints."""
 
-    def __init__(self, tmp_path: Path, env: dict[str, str], timeout: float = 20) -> None:
+    def __init__(self, tmp_path: Path, env: dict[str, str], timeout: float = 20, extra: tuple[str, ...] = ()) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "login", "--no-browser", "--timeout", str(timeout),
-             "--env-file", str(tmp_path / "none")],
+             "--env-file", str(tmp_path / "none"), *extra],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.printed: list[str] = []
 
@@ -111,6 +111,16 @@ def test_login_stores_the_tokens_and_says_who_is_logged_in(tmp_path, sandbox):
     redirect_code = parse_qs(urlsplit(page.url).query)["code"][0]
     for secret in (pair.access_token, pair.refresh_token, redirect_code, env["FANVUE_CLIENT_SECRET"]):
         assert secret not in out + err
+
+
+def test_login_can_listen_on_all_addresses_as_in_a_container(tmp_path, sandbox):
+    env = _env(sandbox, tmp_path / "bridge.db", FANVUE_REDIRECT_URI=f"http://localhost:{_free_port()}/callback",
+               LOG_LEVEL="WARNING")
+    login = LoginProcess(tmp_path, env, extra=("--listen", "0.0.0.0"))
+    page = _browser(login.authorize_url())
+    code, out, err = login.finish()
+    assert code == 0, err
+    assert page.status_code == 200 and "Logged in to Fanvue as" in out
 
 
 def test_a_redirect_with_the_wrong_state_is_refused_and_nothing_is_exchanged(tmp_path, sandbox):
