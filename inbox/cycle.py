@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from drafting.base import StyleExample
-from fanvue.errors import FanvueError
+from fanvue.errors import FanvueError, NotFoundError
 from fanvue.models import Chat, ChatMessages
 from inbox import conversation as conv
 from inbox.cards import PublishReport
@@ -95,9 +95,23 @@ def _triage(svc: Services, chat: Chat, creator_uuid: str, report: CycleReport) -
 def _histories(svc: Services, fan_uuids: list[str]) -> dict[str, ChatMessages]:
     try:
         return svc.fanvue.recent_messages(fan_uuids, limit=svc.history_size)
+    except NotFoundError:
+        # A Fanvue-compatible server without the batch endpoint: one read per chat still works.
+        logger.warning("Fanvue has no batch read of messages here; reading %d chats one by one", len(fan_uuids))
+        return {fan_uuid: _history(svc, fan_uuid) for fan_uuid in fan_uuids}
     except FanvueError as exc:
         logger.warning("Could not read the history of %d chats: %s", len(fan_uuids), exc)
         return {}
+
+
+def _history(svc: Services, fan_uuid: str) -> ChatMessages:
+    try:
+        messages = svc.fanvue.messages(fan_uuid, size=min(svc.history_size, 50))
+    except NotFoundError:
+        return ChatMessages(user_uuid=fan_uuid, messages=[], has_more=False, error="not_found")
+    except FanvueError as exc:
+        return ChatMessages(user_uuid=fan_uuid, messages=[], has_more=False, error=str(exc))
+    return ChatMessages(user_uuid=fan_uuid, messages=messages, has_more=False, error=None)
 
 
 def _compose(svc: Services, pool: ThreadPoolExecutor, chat: Chat, result: ChatMessages | None,

@@ -445,3 +445,14 @@ def test_a_click_is_served_when_slack_api_is_away_at_the_first_request(harness: 
     assert "Sent by" not in _card_text(harness.card(draft))
     harness.cycle()  # the card catches up once Slack is back
     assert "Sent by" in _card_text(harness.card(draft))
+
+
+def test_a_server_without_the_batch_endpoint_is_read_chat_by_chat(harness: Harness):
+    world = harness.sandbox.world
+    world.inject_fault("404", count=1, method="POST", path="/chats/messages/batch")
+    report = harness.cycle()
+    assert report.drafted > 0 and report.troubled == 0
+    reads = [r for r in world.requests if r.method == "GET" and r.path.endswith("/messages")]
+    assert len(reads) == report.drafted
+    assert all(r.query.get("markAsRead") == "false" for r in reads)
+    assert all(not world.chat(d.fan_uuid)["isRead"] for d in drafts.with_status(harness.store.db, drafts.PENDING))

@@ -343,7 +343,7 @@ def test_hang_outlasts_the_client_timeout_and_stop_interrupts_it():
 
 def test_unknown_fault_kind_is_rejected(sandbox):
     with pytest.raises(ValueError):
-        sandbox.world.inject_fault("404")
+        sandbox.world.inject_fault("418")
 
 
 def test_latency_is_configurable_and_requests_still_succeed(sandbox, api):

@@ -6,7 +6,8 @@ import threading
 from dataclasses import dataclass
 
 # "store_then_hang": the request takes effect, then its answer is held until the hang time ends and dropped.
-FAULT_KINDS = frozenset({"500", "503", "429", "hang", "drop_response", "store_then_hang"})
+# "404": the route answers as if this server did not have it (a Fanvue-compatible server without an endpoint).
+FAULT_KINDS = frozenset({"404", "500", "503", "429", "hang", "drop_response", "store_then_hang"})
 
 
 @dataclass

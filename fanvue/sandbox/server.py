@@ -183,7 +183,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             answer(*refused)
             return
         fault = world.faults.take(self.command, path)
-        if fault in ("500", "503", "429"):
+        if fault in ("404", "500", "503", "429"):
             self._answer_fault(fault, answer)
             return
         if fault == "hang":
@@ -207,6 +207,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                    {"Retry-After": "1", "X-RateLimit-Remaining": "0"})
         elif fault == "503":
             answer(503, {"error": "Service Unavailable"}, {"Retry-After": "1"})
+        elif fault == "404":
+            answer(404, {"message": "Not Found"})
         else:
             answer(500, {"error": "Internal Server Error"})
 
