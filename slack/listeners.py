@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from inbox import decisions
 from inbox.decisions import Outcome
@@ -29,35 +29,35 @@ def register(app: App, svc: Services) -> None:
     def acknowledge(ack) -> None:
         ack()
 
-    def send(body: dict[str, Any], action: dict[str, Any], respond) -> None:
+    def send(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         ids = _ids(action.get("value", ""))
         outcome = decisions.send(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
-        _tell(respond, outcome)
+        _tell(respond, client, body, outcome)
 
-    def skip(body: dict[str, Any], action: dict[str, Any], respond) -> None:
+    def skip(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         ids = _ids(action.get("value", ""))
         outcome = decisions.skip(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
-        _tell(respond, outcome)
+        _tell(respond, client, body, outcome)
 
-    def regenerate(body: dict[str, Any], action: dict[str, Any], respond) -> None:
+    def regenerate(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         ids = _ids(action.get("value", ""))
         outcome = decisions.regenerate(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
-        _tell(respond, outcome)
+        _tell(respond, client, body, outcome)
 
     def edit(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         ids = _ids(action.get("value", ""))
         if ids is None:
-            return _tell(respond, Outcome("invalid", NOT_OURS))
+            return _tell(respond, client, body, Outcome("invalid", NOT_OURS))
         checked = decisions.load_for_decision(svc, *ids, actor=body["user"]["id"], action="edit")
         if checked.kind != "ok":
-            return _tell(respond, checked)
+            return _tell(respond, client, body, checked)
         try:
             client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(checked.draft))
         except SlackApiError as exc:
             # Without this the click would look ignored: Slack shows nothing when a modal fails to open.
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
             logger.warning("Could not open the editor for draft %s: %s", checked.draft.id, error)
-            _tell(respond, Outcome("invalid", EDITOR_FAILED.format(error=error or "no answer")))
+            _tell(respond, client, body, Outcome("invalid", EDITOR_FAILED.format(error=error or "no answer")))
 
     def check_edit(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Problems with the edit are shown in the modal itself, so the teammate can fix them."""
@@ -125,6 +125,21 @@ def _refusal(svc: Services, draft_id: int, version: int, user: str) -> str | Non
     return None if checked.kind == "ok" else checked.message
 
 
-def _tell(respond, outcome: Outcome) -> None:
-    if outcome.message:
-        respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+def _tell(respond, client, body: dict[str, Any], outcome: Outcome) -> None:
+    """Answer only the clicker: through the click's response_url, else as an ephemeral message in the channel."""
+    if not outcome.message:
+        return
+    if body.get("response_url"):
+        try:
+            respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+            return
+        except (SlackClientError, OSError) as exc:
+            logger.warning("Could not answer through the response URL (%s); posting an ephemeral message", exc)
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    if not channel:
+        logger.warning("No way to tell %s: %s", body.get("user", {}).get("id"), outcome.message)
+        return
+    try:
+        client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=outcome.message)
+    except (SlackClientError, OSError) as exc:
+        logger.warning("Could not tell %s (%s): %s", body["user"]["id"], exc, outcome.message)

@@ -90,14 +90,16 @@ class Harness:
     # --- the Slack side, as Slack sends it
 
     def click(self, draft: Draft, action_id: str, user: str = "U0ALICE", *, wait: bool = True,
-              message: Msg | None = None, value: str | None = None) -> requests.Response:
+              message: Msg | None = None, value: str | None = None,
+              response_url: str | None = None) -> requests.Response:
         msg = message or self.card(draft)
         button = _button(msg.blocks, action_id)
         body = block_action_body(
             user_id=user, user_name=user.lower(), action_id=action_id,
             value=value if value is not None else button["value"], channel_id=msg.channel, message_ts=msg.ts,
             message=msg.to_dict(), trigger_id=self.slack.new_trigger_id(user),
-            response_url=self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user),
+            response_url=(self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user)
+                          if response_url is None else response_url),
             block_id="decide",
         )
         response = self.post(body)

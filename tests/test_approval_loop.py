@@ -456,3 +456,16 @@ def test_a_server_without_the_batch_endpoint_is_read_chat_by_chat(harness: Harne
     assert len(reads) == report.drafted
     assert all(r.query.get("markAsRead") == "false" for r in reads)
     assert all(not world.chat(d.fan_uuid)["isRead"] for d in drafts.with_status(harness.store.db, drafts.PENDING))
+
+
+def test_without_a_response_url_the_clicker_is_told_in_an_ephemeral_message(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    card = harness.card(draft)
+    harness.click(draft, blocks.SKIP, user="U0ALICE")
+    harness.click(draft, blocks.SEND, user="U0BOB", response_url="", message=card)
+    assert harness.slack.responses() == []
+    told = [e for e in harness.slack.ephemerals("U0BOB") if e.get("via") == "chat.postEphemeral"]
+    assert len(told) == 1 and "Already skipped by <@U0ALICE>" in told[0]["text"]
+    assert harness.sandbox.world.sent_messages() == []
