@@ -15,10 +15,11 @@ from drafting.persona import PersonaError, load_persona
 class SettingsError(Exception):
     """One or more settings are missing or malformed; the message lists them all."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], note: str | None = None):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"The app cannot start; fix these settings (environment or .env file):\n{lines}")
+        super().__init__(f"The app cannot start; fix these settings (environment or .env file):\n{lines}"
+                         + (f"\n{note}" if note else ""))
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,14 @@ _WHERE = {
 def load(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None, *, login: bool = False,
          login_stored: Callable[[Path], bool] | None = None) -> Settings:
     """The process environment wins over the .env file; a missing .env file is fine."""
-    return from_mapping(_values(env_file, environ), login=login, login_stored=login_stored)
+    try:
+        return from_mapping(_values(env_file, environ), login=login, login_stored=login_stored)
+    except SettingsError as exc:
+        if Path(env_file).is_file():
+            raise
+        # The usual first run: nothing configured yet, so say where settings are expected.
+        raise SettingsError(exc.problems, f"No settings file was found at {Path(env_file).absolute()}; start from "
+                                          ".env.example (or point --env-file at yours).") from None
 
 
 def load_database_path(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None) -> Path:

@@ -226,3 +226,15 @@ def test_app_with_a_bad_env_file_keeps_the_secrets_out_of_its_complaint(tmp_path
         assert f"  - {name}" in done.stderr
     for secret in SECRETS:
         assert secret not in done.stderr + done.stdout
+
+
+def test_a_missing_env_file_is_named_when_settings_are_missing(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        settings.load(tmp_path / ".env", environ={})
+    assert f"No settings file was found at {tmp_path / '.env'}" in str(caught.value)
+    assert "SLACK_BOT_TOKEN is missing" in str(caught.value)
+
+    (tmp_path / ".env").write_text("PORT=4000\n")
+    with pytest.raises(SettingsError) as caught:
+        settings.load(tmp_path / ".env", environ={})
+    assert "No settings file" not in str(caught.value)
