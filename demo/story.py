@@ -17,6 +17,7 @@ from store import audit, drafts
 EDITED_TEXT = "Hey! Thank you, that means a lot 💕 New set drops Friday, you'll see it first."
 FAN_AGAIN = "also, did you get my last message? 🙈"
 EXPECTED_SENT = 3
+STATUS_WORDS = {drafts.PENDING: "waiting for a decision", drafts.FAILED: "refused by Fanvue"}
 
 Say = Callable[[str], None]
 
@@ -79,6 +80,9 @@ def walk(st: Stage, say: Say) -> None:
     say("== The poll cycle reads the Fanvue sandbox and posts cards to the Slack stand-in")
     report = run_cycle(st.runtime.services, max_posts=st.runtime.settings.slack_max_posts_per_cycle)
     say(report.summary())
+    for handle in _creator_wrote_last(st):
+        say(f"  No card for @{handle}: the chat is unread, but its latest message is the creator's, "
+            "so there is nothing to answer.")
     pending = {d.ts: d for d in drafts.with_status(st.db, drafts.PENDING) if d.ts}
     posted = [pending[m.ts] for m in st.slack.messages(CHANNEL) if m.ts in pending]
     cards = [d.id for d in posted if d.fan_uuid != blocked["uuid"]]
@@ -121,6 +125,14 @@ def _blocked_fan_waiting(st: Stage) -> dict:
     if chat["isRead"] or (chat["lastMessage"] or {}).get("senderUuid") != fan["uuid"]:
         world.add_fan_message(fan["uuid"], "hello? 👋")
     return fan
+
+
+def _creator_wrote_last(st: Stage) -> list[str]:
+    """Unread chats the cycle leaves alone because the creator had the last word."""
+    world = st.sandbox.world
+    chats = [(fan, world.chat(fan["uuid"])) for fan in world.fans()]
+    return [fan["handle"] for fan, chat in chats
+            if not chat["isRead"] and (chat["lastMessage"] or {}).get("senderUuid") not in (None, fan["uuid"])]
 
 
 def _edit_and_send(st: Stage, say: Say, user: str, draft_id: int) -> None:
@@ -181,5 +193,5 @@ def summary(st: Stage) -> tuple[str, int]:
     """The closing line, and how many messages reached Fanvue."""
     counts = dict(st.db.execute("SELECT status, COUNT(*) FROM drafts GROUP BY status").fetchall())
     sent = len(st.sandbox.world.sent_messages())
-    cards = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    cards = ", ".join(f"{n} {STATUS_WORDS.get(status, status)}" for status, n in sorted(counts.items()))
     return f"Summary: {sent} messages reached Fanvue (expected {EXPECTED_SENT}); cards: {cards}.", sent

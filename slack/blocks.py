@@ -125,7 +125,7 @@ def _turn_text(turn: dict[str, Any]) -> str:
 
 
 def _outcome(draft: Draft) -> str:
-    who = f"<@{draft.decided_by}>" if draft.decided_by else "the scheduler"
+    who = f"<@{draft.decided_by}>" if draft.decided_by else "the app"
     when = _slack_time(draft.decided_at or draft.updated_at)
     text = _quote(draft.final_text or draft.draft_text)
     if draft.status == drafts.SENT:
