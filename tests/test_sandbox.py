@@ -435,7 +435,7 @@ def test_seed_has_the_promised_variety():
     assert first["isRead"] is False and first["lastMessage"]["text"] and first["unreadMessagesCount"] >= 1
 
 
-def test_world_helpers_find_fans_by_handle_and_add_messages():
+def test_the_world_finds_fans_by_handle_and_takes_new_messages():
     world = World(fans=5, seed=2)
     fan = world.fan("sakura")
     before = world.chat(fan["uuid"])["unreadMessagesCount"]

@@ -142,7 +142,7 @@ def test_injected_429_fits_the_contract(spec, sandbox, send):
     validate_exchange(spec, response)
 
 
-def test_the_helper_rejects_a_body_that_breaks_the_contract(spec, send):
+def test_the_contract_check_rejects_a_body_that_breaks_the_contract(spec, send):
     response = send("GET", "/chats/{fan}/messages", params={"markAsRead": "false"})
     broken = json.loads(response.content)
     del broken["data"][0]["isRead"]
@@ -151,14 +151,14 @@ def test_the_helper_rejects_a_body_that_breaks_the_contract(spec, send):
         validate_response(spec, response)
 
 
-def test_the_helper_insists_on_the_version_header(spec, sandbox):
+def test_the_contract_check_insists_on_the_version_header(spec, sandbox):
     prepared = requests.Request("GET", sandbox.url + "/users/me",
                                 headers={"Authorization": "Bearer x"}).prepare()
     with pytest.raises(AssertionError):
         validate_request(spec, prepared)
 
 
-def test_the_helper_checks_requests_against_the_spec(spec, sandbox):
+def test_the_contract_check_validates_requests_against_the_spec(spec, sandbox):
     prepared = requests.Request("POST", f"{sandbox.url}/chats/{uuid.uuid4()}/message",
                                 headers={"X-Fanvue-API-Version": VERSION, "Authorization": "Bearer x"},
                                 json={"text": ""}).prepare()
