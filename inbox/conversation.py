@@ -12,9 +12,24 @@ from store.clock import to_iso
 CARD_CONTEXT_TURNS = 5
 
 
+def chronological(messages: Sequence[Message]) -> list[Message]:
+    """Oldest first, each message once.
+
+    Fanvue answers newest first, so messages that share a timestamp (a tip and its text) keep that order
+    reversed; every reading of the chat below agrees on which of them is the latest.
+    """
+    seen: set[str] = set()
+    unique = []
+    for message in reversed(messages):
+        if message.uuid not in seen:
+            seen.add(message.uuid)
+            unique.append(message)
+    return sorted(unique, key=lambda m: m.sent_at)
+
+
 def to_turns(messages: Sequence[Message], creator_uuid: str) -> tuple[Turn, ...]:
     """Fanvue answers newest first; drafters and cards read oldest first."""
-    ordered = sorted(messages, key=lambda m: m.sent_at)
+    ordered = chronological(messages)
     return tuple(
         Turn(
             from_fan=message.sender_uuid != creator_uuid,
@@ -34,13 +49,13 @@ def conversation(creator_name: str, fan_name: str, fan_handle: str, turns: tuple
 
 
 def latest_fan_message(messages: Sequence[Message], creator_uuid: str) -> Message | None:
-    fans = [m for m in messages if m.sender_uuid != creator_uuid]
-    return max(fans, key=lambda m: m.sent_at) if fans else None
+    fans = [m for m in chronological(messages) if m.sender_uuid != creator_uuid]
+    return fans[-1] if fans else None
 
 
 def newer_than(messages: Sequence[Message], message_uuid: str, message_at: str) -> list[Message]:
     """Messages after the given one, oldest first; by position when it is in the list, else by time."""
-    ordered = sorted(messages, key=lambda m: m.sent_at)
+    ordered = chronological(messages)
     for index, message in enumerate(ordered):
         if message.uuid == message_uuid:
             return ordered[index + 1:]

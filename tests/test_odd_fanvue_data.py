@@ -1,0 +1,47 @@
+"""Odd but spec-valid Fanvue data: tied timestamps, repeated messages, a message without sentAt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fanvue.models import Message
+from inbox import conversation as conv
+from slack import blocks
+from store import drafts
+from tests.harness import Harness
+
+CREATOR, FAN = "c0000000-0000-4000-8000-000000000000", "f0000000-0000-4000-8000-000000000000"
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _msg(uuid: str, sender: str, at: datetime, text: str = "hi") -> Message:
+    return Message(uuid=uuid, text=text, sent_at=at, sender_uuid=sender, recipient_uuid=None,
+                   type="SINGLE_RECIPIENT", has_media=False, media_type=None, is_read=False, price_cents=None)
+
+
+def test_fan_messages_with_the_same_timestamp_do_not_count_as_writing_again():
+    # Fanvue lists newest first; a tip and its text often share one millisecond.
+    history = [_msg("f2", FAN, T0, "and a tip"), _msg("f1", FAN, T0, "hello"), _msg("c1", CREATOR, T0 - timedelta(1))]
+    latest = conv.latest_fan_message(history, CREATOR)
+    assert latest.uuid == "f2"
+    assert conv.newer_than(history, latest.uuid, "2025-03-01T12:00:00.000Z") == []
+    assert [t.text for t in conv.to_turns(history, CREATOR)] == ["hi", "hello", "and a tip"]
+
+
+def test_a_message_listed_twice_is_not_newer_than_itself():
+    history = [_msg("f1", FAN, T0), _msg("f1", FAN, T0), _msg("c1", CREATOR, T0 - timedelta(1))]
+    assert conv.newer_than(history, "f1", "2025-03-01T12:00:00.000Z") == []
+    assert len(conv.to_turns(history, CREATOR)) == 2
+
+
+def test_send_works_when_the_fans_last_two_messages_share_a_timestamp(harness: Harness):
+    harness.cycle()
+    world = harness.sandbox.world
+    fan = harness.unread_fan_with_text()
+    first = world.add_fan_message(fan["uuid"], "sent you a tip!")
+    world.add_fan_message(fan["uuid"], "hope you like it", extra={"sentAt": first["sentAt"]})
+    harness.cycle()
+    draft = harness.draft_for(fan["uuid"])
+    harness.click(draft, blocks.SEND)
+    assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
+    assert harness.draft_for(fan["uuid"]).status == drafts.SENT
