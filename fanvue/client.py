@@ -123,7 +123,12 @@ class FanvueClient:
             if not isinstance(by_chat, dict):
                 raise MalformedResponse("Fanvue answered an unexpected shape: batch byChat is missing")
             for uuid, entry in by_chat.items():
-                result[uuid] = ChatMessages.from_api(entry, uuid)
+                try:
+                    result[uuid] = ChatMessages.from_api(entry, uuid)
+                except MalformedResponse as exc:
+                    # One chat's odd message must not cost the other chats of the batch their reading.
+                    logger.warning("Fanvue's batch answer for chat %s is unreadable: %s", uuid, exc)
+                    result[uuid] = ChatMessages(user_uuid=uuid, messages=[], has_more=False, error="malformed")
             for uuid in chunk:
                 # A chat the answer leaves out is reported like a per-chat error, so callers can index.
                 result.setdefault(

@@ -45,3 +45,15 @@ def test_send_works_when_the_fans_last_two_messages_share_a_timestamp(harness: H
     harness.click(draft, blocks.SEND)
     assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
     assert harness.draft_for(fan["uuid"]).status == drafts.SENT
+
+
+def test_a_message_without_sent_at_holds_back_only_its_own_chat(harness: Harness):
+    world = harness.sandbox.world
+    fan = harness.unread_fan_with_text()
+    world.add_fan_message(fan["uuid"], "scheduled?", extra={"sentAt": None})  # sentAt is nullable in the spec
+    report = harness.cycle()
+    assert report.troubled == 1
+    others = [f for f in world.fans() if f["uuid"] != fan["uuid"] and not world.chat(f["uuid"])["isRead"]
+              and world.chat(f["uuid"])["lastMessage"]["senderUuid"] != world.creator["uuid"]]
+    assert report.drafted == len(others) > 0
+    assert len(harness.slack.messages()) == len(others)
