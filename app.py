@@ -174,8 +174,9 @@ def run(runtime: Runtime) -> None:
 
 
 def once(runtime: Runtime) -> None:
+    """One cycle. No recover(): a `run` process may be serving clicks on the same database, and a send it
+    has just claimed is not a crash's leftover; the cycle settles `sending` drafts once they are stale."""
     try:
-        runtime.recover()
         report = run_cycle(runtime.services, max_posts=runtime.settings.slack_max_posts_per_cycle)
     except LoginRequired as exc:
         print(exc, file=sys.stderr)
