@@ -6,7 +6,13 @@ import logging
 from dataclasses import dataclass
 
 from drafting.guardrails import Flag
-from fanvue.errors import FanvueError, NotContactableError, NotFoundError, SendOutcomeUnknown
+from fanvue.errors import (
+    FanvueError,
+    MalformedResponse,
+    NotContactableError,
+    NotFoundError,
+    SendOutcomeUnknown,
+)
 from inbox import conversation as conv
 from inbox.reconcile import reconcile
 from inbox.redraft import fan_of, new_draft, redraft_from_history, save_redraft
@@ -193,7 +199,8 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
         return _fail(svc, draft, actor, f"Fanvue refused the message: {_reason(exc)}", exc)
     except NotFoundError as exc:
         return _fail(svc, draft, actor, VANISHED, exc)
-    except SendOutcomeUnknown as exc:
+    except (SendOutcomeUnknown, MalformedResponse) as exc:
+        # MalformedResponse here is a 2xx whose body lacks the message's uuid: Fanvue took the message.
         drafts.finish(svc.store.db, draft, to_status=drafts.UNKNOWN, from_statuses=(drafts.SENDING,),
                       action="unknown", actor=actor, error=str(exc), details={"error": str(exc), "text": text})
         return reconcile(svc, drafts.get(svc.store.db, draft.id), actor=actor)

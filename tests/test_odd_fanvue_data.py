@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import requests
+
+from fanvue import FanvueClient, StaticToken
 from fanvue.models import Message
 from inbox import conversation as conv
 from slack import blocks
@@ -57,3 +62,55 @@ def test_a_message_without_sent_at_holds_back_only_its_own_chat(harness: Harness
               and world.chat(f["uuid"])["lastMessage"]["senderUuid"] != world.creator["uuid"]]
     assert report.drafted == len(others) > 0
     assert len(harness.slack.messages()) == len(others)
+
+
+class _SendAnswerWithoutUuid(BaseHTTPRequestHandler):
+    """In front of the sandbox: every request passes through, but a send's 201 comes back without messageUuid."""
+
+    upstream = ""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    def do_POST(self) -> None:
+        self._forward()
+
+    def _forward(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = requests.request(self.command, self.upstream + self.path, data=raw, headers=headers, timeout=5)
+        body = answer.content
+        if self.command == "POST" and self.path.endswith("/message") and answer.status_code == 201:
+            body = b"{}"
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_send_fanvue_took_without_naming_the_message_is_recorded_as_sent(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    handler = type("Handler", (_SendAnswerWithoutUuid,), {"upstream": harness.sandbox.url})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        harness.svc.fanvue = FanvueClient(f"http://127.0.0.1:{proxy.server_port}", StaticToken(harness.sandbox.token),
+                                          timeout=2, sleep=lambda _s: None)
+        harness.click(draft, blocks.SEND)
+    finally:
+        harness.svc.fanvue.close()
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join()
+    sent = harness.sandbox.world.sent_messages(fan["uuid"])
+    assert [m["text"] for m in sent] == [draft.draft_text]
+    done = harness.draft_for(fan["uuid"])
+    assert done.status == drafts.SENT and done.fanvue_message_uuid == sent[0]["uuid"]
+    assert not any("nothing was sent" in text for text in harness.ephemerals())
