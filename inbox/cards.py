@@ -14,6 +14,8 @@ from store.drafts import Draft
 
 logger = logging.getLogger(__name__)
 
+RESYNC_TRIES = 3
+
 
 class CardUnavailable(Exception):
     """Slack did not take the card now; it stays due and is tried again."""
@@ -61,24 +63,32 @@ class CardPublisher:
         Raises CardRejected when Slack refuses this card's content.
         """
         with self._lock(draft_id):
-            draft = drafts.get(self.store.db, draft_id)
-            if draft is None or draft.card_rev <= draft.card_synced_rev:
-                return True
-            if draft.ts is None and draft.status != drafts.PENDING:
-                return True  # decided before it was ever shown: nothing for the team to see
-            try:
-                if draft.ts is None:
-                    channel, ts = self.port.post(draft)
-                else:
-                    self.port.update(draft)
-                    channel, ts = draft.channel, draft.ts
-            except CardRejected:
-                logger.exception("Slack refused the card for draft %s; it stays due", draft_id)
-                raise
-            except CardUnavailable as exc:
-                logger.warning("Card for draft %s not published yet: %s", draft_id, exc)
-                return False
-            drafts.mark_card(self.store.db, draft, channel=channel, ts=ts, rev=draft.card_rev)
+            force = False
+            for _ in range(RESYNC_TRIES):
+                draft = drafts.get(self.store.db, draft_id)
+                if draft is None or (draft.card_rev <= draft.card_synced_rev and not force):
+                    return True
+                if draft.ts is None and draft.status != drafts.PENDING:
+                    return True  # decided before it was ever shown: nothing for the team to see
+                try:
+                    if draft.ts is None:
+                        channel, ts = self.port.post(draft)
+                    else:
+                        self.port.update(draft)
+                        channel, ts = draft.channel, draft.ts
+                except CardRejected:
+                    logger.exception("Slack refused the card for draft %s; it stays due", draft_id)
+                    raise
+                except CardUnavailable as exc:
+                    logger.warning("Card for draft %s not published yet: %s", draft_id, exc)
+                    return False
+                drafts.mark_card(self.store.db, draft, channel=channel, ts=ts, rev=draft.card_rev)
+                # Changed meanwhile (by another process, whose own update may have reached Slack before
+                # ours): the database counts the card as synced, yet Slack shows our older rendering.
+                now = drafts.get(self.store.db, draft_id)
+                force = now is not None and now.card_rev > draft.card_rev
+                if not force:
+                    return True
             return True
 
     def publish_due(self, max_posts: int) -> PublishReport:
