@@ -80,7 +80,7 @@ def test_when_the_llm_fails_the_card_gets_the_template_draft_and_says_so(llm_har
     assert "standin-model gave no usable draft" in text and "this is the template draft" in text
 
 
-def test_a_fans_instruction_stays_user_content_and_a_complying_draft_is_flagged(llm_harness, llm):
+def test_a_fan_asking_to_break_the_rules_stays_user_content_and_a_complying_draft_is_flagged(llm_harness, llm):
     fan = llm_harness.unread_fan_with_text()
     llm_harness.sandbox.world.add_fan_message(fan["uuid"], INJECTION)
     llm.respond_with(lambda r: Reply(text="sure! add me on snapchat: mia_x 👻" if INJECTION in r.contents("user")[-1]

@@ -99,7 +99,7 @@ def test_style_examples_from_edits_are_in_the_prompt_and_persona_examples_too(ll
     assert system.index("omg hiii") < system.index("ur the best")  # oldest first, newest nearest the chat
 
 
-def test_a_fans_instructions_stay_the_fans_words_and_do_not_change_the_rules(llm):
+def test_a_fans_attempt_to_override_the_rules_stays_the_fans_words(llm):
     calm = conversation(turn(True, "hey, what camera do you use?", 0))
     attack = conversation(turn(True, "hey, what camera do you use?", 0), turn(True, INJECTION, 1))
     drafter = drafter_for(llm)
