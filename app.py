@@ -234,7 +234,7 @@ def parser() -> argparse.ArgumentParser:
     login_parser.add_argument("--listen", metavar="HOST",
                               help="address to listen on for the redirect (default: FANVUE_REDIRECT_URI's host; "
                                    "0.0.0.0 inside a container)")
-    login_parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+    login_parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                               help=f"seconds to wait for the browser ({DEFAULT_TIMEOUT:.0f})")
     audit = commands.add_parser("audit", parents=[env_file],
                                 help="the audit log, newest first (needs only DATABASE_PATH)")
@@ -243,11 +243,13 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("--action", help="sent, edited, skipped, failed, superseded, denied, drafted, posted, ...")
     audit.add_argument("--since", help="30m, 24h, 7d, 2w or a date like 2026-11-01")
     audit.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many ({DEFAULT_LIMIT})")
-    audit.add_argument("--format", choices=report.FORMATS, default="table")
+    audit.add_argument("--format", choices=report.FORMATS, default="table",
+                       help="table for reading, json or csv for other tools (table)")
     stats = commands.add_parser("stats", parents=[env_file],
                                 help="sent / edited / skipped per teammate and reply times (needs only DATABASE_PATH)")
     stats.add_argument("--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})")
-    stats.add_argument("--format", choices=report.FORMATS, default="table")
+    stats.add_argument("--format", choices=report.FORMATS, default="table",
+                       help="table for reading, json or csv for other tools (table)")
     return top
 
 

@@ -12,8 +12,9 @@ _MEDIA_WORDS = {"image": "pic", "photo": "pic", "video": "video", "audio": "voic
 _GREETING = re.compile(r"^\W*(hi|hey|hello|hiya|yo|good (morning|night|evening)|morning|gm|cześć|привет|"
                        r"おはよう|こんにちは|مرحبا|hola|ciao|salut|hallo)\b", re.IGNORECASE)
 
-_OPENERS = ("Hey {name}", "Hi {name}", "Aww {name}", "{name}!", "Hey hey {name}")
-_PET_OPENERS = ("Hey {pet}", "Aww {name}, {pet}", "Hi {pet}")
+# Openers carry no interjection of their own, so none doubles one the body starts with ("Aww Sven, aww").
+_OPENERS = ("Hey {name}", "Hi {name}", "{name}")
+_PET_OPENERS = ("Hey {pet}", "{name}, {pet}", "Hi {pet}")
 _TIP = (
     "thank you so much for the tip, that really made my day",
     "you're too sweet, thank you for the tip",
@@ -33,7 +34,7 @@ _QUESTION = (
 _GREETINGS = (
     "so nice to hear from you",
     "hello to you too! Lovely to see your message",
-    "hi back! You always brighten my day",
+    "you always brighten my day",
 )
 _CHAT = (
     "thanks so much for your message, it always makes me smile",

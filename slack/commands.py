@@ -54,7 +54,7 @@ def answer_for(svc: Services, client: WebClient, text: str, now: datetime) -> di
         return command_blocks.usage(str(exc))
     if name == "help" and not rest:
         return command_blocks.usage()
-    return command_blocks.usage(f"/fanvue {text.strip()} is not something I know.")
+    return command_blocks.usage(f"`/fanvue {text.strip()}` is not a /fanvue command.")
 
 
 def unread(svc: Services, client: WebClient, now: datetime) -> dict[str, Any]:

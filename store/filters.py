@@ -28,6 +28,9 @@ ACTIONS: dict[str, str] = {
     "unknown": "unknown",
     "superseded": "superseded",
     "denied": "denied",
+    "regenerated": "regenerated",
+    "guardrail-warned": "guardrail-warned",
+    "guardrail-confirmed": "guardrail-confirmed",
 }
 KEYWORDS = frozenset({"limit"})
 SCHEDULER = "scheduler"
