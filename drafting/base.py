@@ -6,6 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+_MASS_TYPES = frozenset({"BROADCAST", "GHOST_PROMOTION"})
+
+
+def is_personal(message_type: str | None) -> bool:
+    """A message written to this one fan: not a mass message (broadcast, promotion) nor an automatic one."""
+    kind = (message_type or "").upper()
+    return kind not in _MASS_TYPES and not kind.startswith("AUTOMATED_")
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -44,11 +52,13 @@ class Conversation:
     variant: int = 0
 
     def unanswered(self) -> tuple[Turn, ...]:
-        """The fan's turns since the creator last wrote."""
+        """The fan's turns since the creator last wrote to this fan (mass and automatic messages do not count)."""
         tail: list[Turn] = []
         for turn in reversed(self.turns):
             if not turn.from_fan:
-                break
+                if is_personal(turn.type):
+                    break
+                continue
             tail.append(turn)
         return tuple(reversed(tail))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from drafting.base import Conversation, Turn
+from drafting.base import Conversation, Turn, is_personal
 from fanvue.models import Message
 from store.clock import to_iso
 
@@ -83,3 +83,12 @@ def card_context(turns: tuple[Turn, ...], limit: int = CARD_CONTEXT_TURNS) -> li
         }
         for turn in turns[-limit:]
     ]
+
+
+def creator_answered(messages: Sequence[Message], creator_uuid: str) -> bool:
+    """The creator wrote to this fan in person (a broadcast or an automatic message is no answer)."""
+    return any(m.sender_uuid == creator_uuid and is_personal(m.type) for m in messages)
+
+
+def fan_wrote(messages: Sequence[Message], creator_uuid: str) -> bool:
+    return any(m.sender_uuid != creator_uuid for m in messages)

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from drafting.base import StyleExample
+from drafting.base import StyleExample, is_personal
 from fanvue.errors import FanvueError, NotFoundError
 from fanvue.models import Chat, ChatMessages
 from inbox import conversation as conv
@@ -16,7 +16,7 @@ from inbox.cards import PublishReport
 from inbox.reconcile import reconcile_in_flight
 from inbox.redraft import new_draft, save_redraft, style_examples
 from inbox.services import Services
-from store import audit, drafts
+from store import audit, chats, drafts
 from store.drafts import Draft, NewDraft
 
 logger = logging.getLogger(__name__)
@@ -78,17 +78,26 @@ def _triage(svc: Services, chat: Chat, creator_uuid: str, report: CycleReport) -
     if last is None or last.uuid is None:
         return None
     fan_uuid = chat.user.uuid
-    if last.sender_uuid == creator_uuid:
+    if chats.last_handled(svc.store.db, fan_uuid) == last.uuid:
+        report.known += 1
+        return None
+    if last.sender_uuid == creator_uuid and is_personal(last.type):
         open_draft = drafts.open_for_fan(svc.store.db, fan_uuid)
-        if open_draft is not None and open_draft.status == drafts.PENDING and _supersede(svc, open_draft):
+        if open_draft is not None and open_draft.status != drafts.PENDING:
+            return None  # a teammate's send is in flight; the next cycle looks again
+        if open_draft is not None and _supersede(svc, open_draft):
             report.superseded += 1
+        chats.mark_handled(svc.store.db, fan_uuid, last.uuid)
         return None
     if drafts.find(svc.store.db, fan_uuid, last.uuid) is not None:
         report.known += 1
+        chats.mark_handled(svc.store.db, fan_uuid, last.uuid)
         return None
     open_draft = drafts.open_for_fan(svc.store.db, fan_uuid)
     if open_draft is not None and open_draft.status != drafts.PENDING:
         return None  # a teammate's send is in flight; the next cycle looks again
+    # The fan's message, or a broadcast or automatic message after the fan's: the history tells which
+    # of the fan's messages waits for an answer.
     return chat, open_draft
 
 
@@ -129,17 +138,17 @@ def _save_draft(svc: Services, chat: Chat, open_draft: Draft | None, composing: 
                 report: CycleReport) -> None:
     try:
         fresh = composing.result()
-        if fresh is None:
-            return
-        if open_draft is not None:
+        if fresh is not None and open_draft is None:
+            if drafts.create(svc.store.db, fresh) is not None:
+                report.drafted += 1
+        elif fresh is not None and open_draft.fan_message_uuid != fresh.fan_message_uuid:
             if save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER):
                 report.redrafted += 1
-            return
-        if drafts.create(svc.store.db, fresh) is not None:
-            report.drafted += 1
     except (FanvueError, ValueError) as exc:
         logger.exception("Skipping the chat with %s this cycle: %s", chat.user.handle, exc)
         report.troubled += 1
+        return
+    chats.mark_handled(svc.store.db, chat.user.uuid, chat.last_message.uuid)
 
 
 def _check_answered(svc: Services, creator_uuid: str, unread_fans: set[str], report: CycleReport) -> None:
@@ -152,7 +161,7 @@ def _check_answered(svc: Services, creator_uuid: str, unread_fans: set[str], rep
             if result is None or result.error:
                 continue
             newer = conv.newer_than(result.messages, draft.fan_message_uuid, draft.fan_message_at)
-            if any(m.sender_uuid == creator_uuid for m in newer) and _supersede(svc, draft):
+            if conv.creator_answered(newer, creator_uuid) and _supersede(svc, draft):
                 report.superseded += 1
 
 

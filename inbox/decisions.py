@@ -109,7 +109,7 @@ def regenerate(svc: Services, draft_id: int, version: int, actor: str) -> Outcom
     except FanvueError as exc:
         return Outcome("failed", f"Could not read the chat to draft again, so the card is unchanged: {exc}", draft)
     newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
-    if any(m.sender_uuid == creator.uuid for m in newer):
+    if conv.creator_answered(newer, creator.uuid):
         drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.PENDING,),
                       action="superseded", actor=actor, details={"reason": "the creator answered in Fanvue"})
         svc.cards.publish(draft.id)
@@ -181,11 +181,11 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
     except FanvueError as exc:
         return _release(svc, draft, actor, f"Could not check the chat before sending, so nothing was sent: {exc}")
     newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
-    if any(m.sender_uuid == creator.uuid for m in newer):
+    if conv.creator_answered(newer, creator.uuid):
         drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.SENDING,),
                       action="superseded", actor=actor, details={"reason": "the creator answered in Fanvue"})
         return Outcome("superseded", "The creator already answered this fan in Fanvue, so nothing was sent.")
-    if newer:
+    if conv.fan_wrote(newer, creator.uuid):
         fresh = redraft_from_history(svc, draft, history, from_status=drafts.SENDING, actor=actor)
         name = draft.fan_name
         if fresh is None:

@@ -107,3 +107,12 @@ def m003_drafting_metadata(db: sqlite_utils.Database) -> None:
 def m004_audit_actor_action_index(db: sqlite_utils.Database) -> None:
     # "What did this teammate skip": without it a rare pairing walks every row of the action.
     db.execute("CREATE INDEX IF NOT EXISTS idx_audit_actor_action_at ON audit (actor, action, at)")
+
+
+@migrations()
+def m005_chat_marks(db: sqlite_utils.Database) -> None:
+    # The chat-list message each chat was last handled at: an unchanged chat is skipped without reading
+    # its history, also when that message is not a fan's (a broadcast) or never shows in the history.
+    db.execute(
+        "CREATE TABLE chat_marks (fan_uuid TEXT PRIMARY KEY, last_message_uuid TEXT NOT NULL, at TEXT NOT NULL)"
+    )

@@ -293,7 +293,7 @@ def test_second_poll_posts_nothing_and_reads_no_history(harness: Harness):
     posts = len(harness.slack.messages())
     harness.sandbox.world.clear_requests()
     report = harness.cycle()
-    assert report.drafted == 0 and report.known == posts
+    assert report.drafted == 0 and report.known == report.unread_chats  # every chat unchanged
     assert len(harness.slack.messages()) == posts
     world = harness.sandbox.world
     assert world.request_count(method="POST", path_prefix="/chats/messages/batch") == 0
@@ -469,3 +469,34 @@ def test_without_a_response_url_the_clicker_is_told_in_an_ephemeral_message(harn
     told = [e for e in harness.slack.ephemerals("U0BOB") if e.get("via") == "chat.postEphemeral"]
     assert len(told) == 1 and "Already skipped by <@U0ALICE>" in told[0]["text"]
     assert harness.sandbox.world.sent_messages() == []
+
+
+def test_a_broadcast_is_no_answer_the_card_stays_and_send_still_sends(harness: Harness):
+    harness.cycle()
+    world = harness.sandbox.world
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    world.add_creator_message(fan["uuid"], "New set out now for everyone! 🔥", message_type="BROADCAST")
+    world.clear_requests()
+    report = harness.cycle()
+    assert report.superseded == 0 and harness.draft_for(fan["uuid"]).status == drafts.PENDING
+    assert report.troubled == 0 and harness.draft_for(fan["uuid"]).version == draft.version
+    harness.cycle()  # once handled, the unchanged chat is not read again
+    assert len([r for r in world.requests if r.path == "/chats/messages/batch"]) == 1
+    harness.click(draft, blocks.SEND)
+    assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
+
+
+def test_an_unread_chat_ending_in_a_broadcast_gets_a_card_for_the_fans_message(harness: Harness):
+    world = harness.sandbox.world
+    fan = harness.unread_fan_with_text()
+    waiting = world.add_fan_message(fan["uuid"], "are you there?")
+    world.add_creator_message(fan["uuid"], "Weekend sale on all sets!", message_type="AUTOMATED_NEW_SUBSCRIBER")
+    harness.cycle()
+    draft = harness.draft_for(fan["uuid"])
+    assert draft.status == drafts.PENDING and draft.fan_message_uuid == waiting["uuid"]
+    posts = len(harness.slack.messages())
+    world.clear_requests()
+    report = harness.cycle()
+    assert report.drafted == 0 and len(harness.slack.messages()) == posts
+    assert world.request_count(method="POST", path_prefix="/chats/messages/batch") == 0

@@ -113,11 +113,16 @@ class World:
             chat.unread_count += 1
             return self._message_json(message)
 
-    def add_creator_message(self, fan_uuid: str, text: str) -> dict:
+    def add_creator_message(self, fan_uuid: str, text: str, *, message_type: str | None = None) -> dict:
+        """The creator writes in Fanvue. A mass message (e.g. "BROADCAST") lands in the chat but, unlike a
+        reply, leaves the fan's messages unread."""
         with self._lock:
             chat = self._chat_any(fan_uuid)
             message = self._append(chat, from_fan=False, text=text)
-            self._mark_read(chat)
+            if message_type is None:
+                self._mark_read(chat)
+            else:
+                message.type = message_type
             return self._message_json(message)
 
     def sent_messages(self, fan_uuid: str | None = None) -> list[dict]:
