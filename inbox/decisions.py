@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from drafting.guardrails import Flag
@@ -24,6 +25,8 @@ from store.drafts import Draft
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 5000
+# Longest check before a send goes out: well inside the ten minutes after which a claim counts as stuck.
+CHECK_DEADLINE = 120.0
 VANISHED = "This chat no longer exists in Fanvue (the fan left or the chat was removed); nothing was sent."
 REGENERATE_TRIES = 3  # a drafter may repeat itself; ask again a couple of times for different wording
 WARNED, CONFIRMED = "guardrail-warned", "guardrail-confirmed"
@@ -173,6 +176,7 @@ def text_problem(text: str) -> str | None:
 
 
 def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcome:
+    started = time.monotonic()
     try:
         creator = svc.creator.get()
         history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
@@ -192,6 +196,15 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
             return _release(svc, draft, actor, f"{name} wrote again; nothing was sent.")
         return Outcome("fan_wrote_again", f"{name} wrote again since this draft, so nothing was sent. "
                                           "The card now shows the new message and a new draft.", fresh)
+    if time.monotonic() - started > CHECK_DEADLINE:
+        # Fanvue was slow (429s, retries): what the teammate saw may be old, and a claim held this long
+        # could be taken for a crashed one.
+        return _release(svc, draft, actor, "Fanvue took too long to answer the check before sending, so nothing "
+                                           "was sent. Look at the card again and decide.")
+    current = drafts.get(svc.store.db, draft.id)
+    if current is None or current.status != drafts.SENDING or current.version != draft.version:
+        logger.warning("Draft %s changed hands while it was being checked; not sending", draft.id)
+        return Outcome("stale", "This card changed while the chat was checked; nothing was sent.", current)
     text = draft.final_text
     try:
         message_uuid = svc.fanvue.send_message(draft.fan_uuid, text)

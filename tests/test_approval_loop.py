@@ -500,3 +500,35 @@ def test_an_unread_chat_ending_in_a_broadcast_gets_a_card_for_the_fans_message(h
     report = harness.cycle()
     assert report.drafted == 0 and len(harness.slack.messages()) == posts
     assert world.request_count(method="POST", path_prefix="/chats/messages/batch") == 0
+
+
+def test_a_send_whose_check_took_too_long_goes_back_to_the_team(harness: Harness, monkeypatch):
+    from inbox import decisions
+
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    monkeypatch.setattr(decisions, "CHECK_DEADLINE", 0.05)
+    harness.sandbox.world.set_latency(120)  # the freshness read alone outlasts the deadline
+    harness.click(draft, blocks.SEND)
+    assert harness.sandbox.world.sent_messages() == []
+    back = harness.draft_for(fan["uuid"])
+    assert back.status == drafts.PENDING and "took too long" in back.error
+
+
+def test_a_send_whose_claim_was_settled_meanwhile_does_not_go_out(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    real_read = harness.fanvue.messages
+
+    def read_while_the_cycle_settles_the_claim(*args, **kwargs):
+        history = real_read(*args, **kwargs)
+        current = drafts.get(harness.store.db, draft.id)
+        drafts.finish(harness.store.db, current, to_status=drafts.PENDING, from_statuses=(drafts.SENDING,),
+                      action="send-failed", actor="scheduler", error="settled as stuck")
+        return history
+
+    harness.fanvue.messages = read_while_the_cycle_settles_the_claim
+    harness.click(draft, blocks.SEND)
+    assert harness.sandbox.world.sent_messages() == []
