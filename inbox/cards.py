@@ -25,6 +25,13 @@ class CardRejected(CardUnavailable):
     """Slack refused this card itself (its content, not the connection); other cards can still go."""
 
 
+class CardGone(CardRejected):
+    """The card's Slack message cannot be updated any more (deleted, or too old to edit)."""
+
+
+PUBLISHED, UNREACHABLE, REJECTED = "published", "unreachable", "rejected"
+
+
 class CardsPort(Protocol):
     def post(self, draft: Draft) -> tuple[str, str]:
         """Post a new card; returns (channel, ts)."""
@@ -58,38 +65,48 @@ class CardPublisher:
             return self._locks[draft_id]
 
     def publish(self, draft_id: int) -> bool:
-        """Bring one card up to date; False when Slack could not be reached (it stays due).
+        """Bring one card up to date; False when it did not reach Slack (it stays due and is tried again)."""
+        return self._publish(draft_id) == PUBLISHED
 
-        Raises CardRejected when Slack refuses this card's content.
-        """
+    def _publish(self, draft_id: int) -> str:
         with self._lock(draft_id):
             force = False
             for _ in range(RESYNC_TRIES):
                 draft = drafts.get(self.store.db, draft_id)
                 if draft is None or (draft.card_rev <= draft.card_synced_rev and not force):
-                    return True
+                    return PUBLISHED
                 if draft.ts is None and draft.status != drafts.PENDING:
-                    return True  # decided before it was ever shown: nothing for the team to see
+                    return PUBLISHED  # decided before it was ever shown: nothing for the team to see
                 try:
                     if draft.ts is None:
                         channel, ts = self.port.post(draft)
                     else:
                         self.port.update(draft)
                         channel, ts = draft.channel, draft.ts
+                except CardGone as exc:
+                    if draft.status != drafts.PENDING:
+                        logger.warning("Card for draft %s is gone from Slack (%s); its outcome is in the audit log",
+                                       draft_id, exc)
+                        drafts.mark_synced(self.store.db, draft.id, draft.card_rev)
+                        return PUBLISHED
+                    logger.warning("Card for draft %s is gone from Slack (%s); posting it again", draft_id, exc)
+                    drafts.forget_card(self.store.db, draft.id)
+                    force = True
+                    continue
                 except CardRejected:
                     logger.exception("Slack refused the card for draft %s; it stays due", draft_id)
-                    raise
+                    return REJECTED
                 except CardUnavailable as exc:
                     logger.warning("Card for draft %s not published yet: %s", draft_id, exc)
-                    return False
+                    return UNREACHABLE
                 drafts.mark_card(self.store.db, draft, channel=channel, ts=ts, rev=draft.card_rev)
                 # Changed meanwhile (by another process, whose own update may have reached Slack before
                 # ours): the database counts the card as synced, yet Slack shows our older rendering.
                 now = drafts.get(self.store.db, draft_id)
                 force = now is not None and now.card_rev > draft.card_rev
                 if not force:
-                    return True
-            return True
+                    return PUBLISHED
+            return PUBLISHED
 
     def publish_due(self, max_posts: int) -> PublishReport:
         """Updates first, then new cards oldest-waiting first, at most `max_posts` new ones."""
@@ -99,12 +116,11 @@ class CardPublisher:
             if is_post and report.posted >= max_posts:
                 report.deferred += 1
                 continue
-            try:
-                published = self.publish(draft.id)
-            except CardRejected:
+            outcome = self._publish(draft.id)
+            if outcome == REJECTED:
                 report.failed += 1
                 continue
-            if not published:
+            if outcome == UNREACHABLE:
                 report.failed += 1
                 if is_post:
                     break  # Slack is away: the rest wait for the next cycle

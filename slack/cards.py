@@ -11,7 +11,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from inbox.cards import CardRejected, CardUnavailable
+from inbox.cards import CardGone, CardRejected, CardUnavailable
 from slack import blocks
 from store.clock import utcnow
 from store.drafts import Draft
@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 # Errors about the message itself: retrying the same card cannot help, but other cards may go through.
 _CARD_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments",
-                "invalid_attachments", "no_text", "cant_update_message", "message_not_found", "edit_window_closed"}
+                "invalid_attachments", "no_text"}
+# The message behind a card cannot be changed any more (deleted by someone, or too old to edit).
+_GONE_ERRORS = {"cant_update_message", "message_not_found", "edit_window_closed"}
 
 
 class SlackCards:
@@ -60,7 +62,7 @@ class SlackCards:
             return method(**kwargs)
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            kind = CardRejected if error in _CARD_ERRORS else CardUnavailable
+            kind = CardGone if error in _GONE_ERRORS else CardRejected if error in _CARD_ERRORS else CardUnavailable
             raise kind(f"Slack answered {error or exc.response.status_code}") from exc
         except (SlackClientError, OSError) as exc:
             raise CardUnavailable(f"Slack could not be reached: {exc}") from exc

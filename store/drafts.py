@@ -281,5 +281,15 @@ def _about(new: NewDraft) -> dict[str, Any]:
     return about
 
 
+def forget_card(db: sqlite_utils.Database, draft_id: int) -> None:
+    """The card's Slack message is gone: the next publish posts a new one."""
+    db.execute("UPDATE drafts SET channel = NULL, ts = NULL, card_synced_rev = 0 WHERE id = ?", [draft_id])
+
+
+def mark_synced(db: sqlite_utils.Database, draft_id: int, rev: int) -> None:
+    """Nothing more to show for revision `rev` (its card is gone and the draft is decided)."""
+    db.execute("UPDATE drafts SET card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?", [rev, draft_id])
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)

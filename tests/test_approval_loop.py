@@ -532,3 +532,45 @@ def test_a_send_whose_claim_was_settled_meanwhile_does_not_go_out(harness: Harne
     harness.fanvue.messages = read_while_the_cycle_settles_the_claim
     harness.click(draft, blocks.SEND)
     assert harness.sandbox.world.sent_messages() == []
+
+
+def test_a_card_deleted_in_slack_is_posted_again_while_it_waits(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    posts = len(harness.slack.messages())
+    harness.slack.fail("chat.update", error="message_not_found", count=1)
+    harness.sandbox.world.add_fan_message(fan["uuid"], "hello??")
+    harness.cycle()
+    again = harness.draft_for(fan["uuid"])
+    assert again.ts is not None and again.ts != draft.ts and len(harness.slack.messages()) == posts + 1
+    assert "hello??" in _card_text(harness.card(again))
+    assert [r["action"] for r in audit.for_draft(harness.store.db, draft.id)].count("posted") == 2
+
+
+def test_a_decided_card_deleted_in_slack_is_not_retried_for_ever(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    harness.slack.fail("chat.update", error="message_not_found", count=1)
+    harness.click(draft, blocks.SKIP)
+    assert harness.draft_for(fan["uuid"]).status == drafts.SKIPPED
+    updates = len(harness.slack.calls("chat.update"))
+    harness.cycle()
+    harness.cycle()
+    assert len(harness.slack.calls("chat.update")) == updates
+    assert len(harness.slack.messages()) == len({m.ts for m in harness.slack.messages()})
+
+
+def test_a_card_update_slack_refuses_does_not_break_the_click(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    card = harness.card(draft)
+    harness.slack.fail("chat.update", error="invalid_blocks", count=1)
+    harness.click(draft, blocks.SEND, user="U0ALICE", message=card)
+    harness.click(draft, blocks.SEND, user="U0BOB", message=card)
+    assert len(harness.sandbox.world.sent_messages(fan["uuid"])) == 1
+    assert any("Already sent by <@U0ALICE>" in t for t in harness.ephemerals("U0BOB"))
+    harness.cycle()
+    assert "Sent by" in _card_text(harness.card(draft))
