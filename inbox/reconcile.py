@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from fanvue.errors import FanvueError
+from fanvue.errors import FanvueError, NotFoundError
 from inbox import conversation as conv
 from store import audit, drafts
 from store.clock import to_iso, utcnow
@@ -26,6 +26,13 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
     try:
         creator = svc.creator.get()
         history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
+    except NotFoundError:
+        # The chat is gone: whether the reply arrived can never be checked, and nothing can be sent there.
+        error = ("This chat no longer exists in Fanvue, so whether the reply arrived cannot be checked; "
+                 "it will not be sent again.")
+        drafts.finish(svc.store.db, draft, to_status=drafts.FAILED, from_statuses=drafts.IN_FLIGHT,
+                      action="failed", actor=actor, error=error, details={"error": error, "reconciled": True})
+        return Outcome("failed", error, drafts.get(svc.store.db, draft.id))
     except FanvueError as exc:
         logger.warning("Draft %s: could not check whether the send arrived: %s", draft.id, exc)
         return Outcome("unknown", "Fanvue did not confirm the send and could not be checked yet; "

@@ -15,7 +15,8 @@ from store.migrations import migrations
 
 logger = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 10_000
+# Longer than any single write transaction can take, a token renewal included (its HTTP call is capped).
+BUSY_TIMEOUT_MS = 30_000
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -574,3 +574,27 @@ def test_a_card_update_slack_refuses_does_not_break_the_click(harness: Harness):
     assert any("Already sent by <@U0ALICE>" in t for t in harness.ephemerals("U0BOB"))
     harness.cycle()
     assert "Sent by" in _card_text(harness.card(draft))
+
+
+def test_an_unknown_send_to_a_chat_that_vanished_is_closed_not_left_spinning(harness: Harness):
+    harness.cycle()
+    fan = harness.unread_fan_with_text()
+    draft = harness.draft_for(fan["uuid"])
+    world = harness.sandbox.world
+    world.inject_fault("500", count=1, method="POST", path="/message")
+    real_send = harness.fanvue.send_message
+
+    def send_then_fanvue_stays_down(*args, **kwargs):
+        world.inject_fault("500", count=10, method="GET", path=f"/chats/{fan['uuid']}/messages")
+        return real_send(*args, **kwargs)
+
+    harness.fanvue.send_message = send_then_fanvue_stays_down
+    harness.click(draft, blocks.SEND)
+    assert harness.draft_for(fan["uuid"]).status == drafts.UNKNOWN
+    while world.faults.pending():  # the outage ends
+        world.faults.take("GET", f"/chats/{fan['uuid']}/messages")
+    harness.sandbox.world.remove_chat(fan["uuid"])
+    harness.cycle()
+    closed = harness.draft_for(fan["uuid"])
+    assert closed.status == drafts.FAILED and "cannot be checked" in closed.error
+    assert _actions(harness.card(draft)) == []
