@@ -220,7 +220,7 @@ def report(results: list[Burst], latency_ms: int) -> str:
     rows = [[r.clicks, r.design, _spread(r.acks), "✓" if percentile(r.acks, 99) < ACK_TARGET else "✗",
              _spread(r.to_sent), _spread(r.to_card), f"{r.sent_once} / {r.sent_twice} / {r.not_sent}", r.locked,
              f"{r.fanvue_requests} ({r.fanvue_429s})"] for r in results]
-    note = (f"HTTP mode: `app.py run` as its own process (waitress, 16 threads; 16 click workers), the sandbox and "
+    note = (f"HTTP mode: `app.py run` as its own process (waitress, 16 threads; 16 click workers, acknowledging before handing the work to them), the sandbox and "
             f"the Slack stand-in in the benchmark's process; signed block_actions, each on its own card, all "
             f"released at once; sandbox latency {latency_ms} ms; Fanvue's real 200/min budget on both sides. "
             "Each send costs two Fanvue requests (the freshness read, then the send). 'ack after the work' is the "

@@ -87,6 +87,7 @@ class _TokenIgnoredNotice(logging.Filter):
 def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
               executor: DrainingExecutor | None = None) -> App:
     """Acknowledgements go out from the request thread; the work runs on a pool of its own."""
+    executor = executor or DrainingExecutor(max_workers=16)
     bolt_logger = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _TokenIgnoredNotice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_TokenIgnoredNotice())
@@ -97,8 +98,8 @@ def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
         request_verification_enabled=bool(signing_secret),
         token_verification_enabled=False,
         authorize=single_workspace(client),
-        listener_executor=executor or DrainingExecutor(max_workers=16),
+        listener_executor=executor,
     )
-    listeners.register(app, svc)
+    listeners.register(app, svc, executor.submit)
     register_commands(app, svc)
     return app

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from slack_bolt import App
@@ -19,15 +21,24 @@ NOT_OURS = "This button is not one of this app's cards; nothing was done."
 EDITOR_FAILED = "Slack could not open the editor ({error}); nothing was changed. Click Edit again."
 
 
-def register(app: App, svc: Services) -> None:
+def register(app: App, svc: Services, run_later: Callable[..., Future]) -> None:
     """Attach the card and modal listeners, and one error handler that logs with the traceback.
 
-    Each listener acknowledges in the request's own thread and does its work in a lazy function on the
-    app's pool, so a burst of clicks is acknowledged at once however long Fanvue takes.
+    Each listener acknowledges in the request's own thread and hands its work to `run_later` (the app's
+    pool), so a burst of clicks is acknowledged at once however long Fanvue takes. (Bolt's lazy listeners
+    would do the same, but copy and parse each request again on the acknowledge path: three quarters of
+    its cost.)
     """
 
-    def acknowledge(ack) -> None:
-        ack()
+    def then(work: Callable[..., None], check: Callable[..., bool] | None = None) -> Callable[..., None]:
+        def listener(ack, body: dict[str, Any], payload: dict[str, Any], respond, client) -> None:
+            if check is not None and not check(ack, body, payload):
+                return
+            if check is None:
+                ack()
+            run_later(_logged, work, body, payload, respond, client)
+
+        return listener
 
     def send(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         ids = _ids(action.get("value", ""))
@@ -59,44 +70,57 @@ def register(app: App, svc: Services) -> None:
             logger.warning("Could not open the editor for draft %s: %s", checked.draft.id, error)
             _tell(respond, client, body, Outcome("invalid", EDITOR_FAILED.format(error=error or "no answer")))
 
-    def check_edit(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def check_edit(ack, body: dict[str, Any], view: dict[str, Any]) -> bool:
         """Problems with the edit are shown in the modal itself, so the teammate can fix them."""
         try:
             draft_id, version = blocks.parse_edit_metadata(view.get("private_metadata", ""))
         except ValueError:
-            return ack(response_action="errors", errors={blocks.EDIT_BLOCK: NOT_OURS})
+            ack(response_action="errors", errors={blocks.EDIT_BLOCK: NOT_OURS})
+            return False
         text, user = _submitted_text(view), body["user"]["id"]
         problem = _edit_problem(text) or _refusal(svc, draft_id, version, user)
         if problem:
-            return ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
+            ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
+            return False
         flags = decisions.flagged_edit(svc, draft_id, version, user, text)
         if flags:
             error = blocks.flagged_edit_error([flag.to_dict() for flag in flags])
-            return ack(response_action="errors", errors={blocks.EDIT_BLOCK: error})
+            ack(response_action="errors", errors={blocks.EDIT_BLOCK: error})
+            return False
         ack()
+        return True
 
-    def send_edit(body: dict[str, Any], view: dict[str, Any]) -> None:
+    def send_edit(body: dict[str, Any], view: dict[str, Any], respond, client) -> None:
         try:
             draft_id, version = blocks.parse_edit_metadata(view.get("private_metadata", ""))
         except ValueError:
             return
         text, user = _submitted_text(view), body["user"]["id"]
         if _edit_problem(text) or not decisions.edit_confirmed(svc, draft_id, version, user, text):
-            return  # the modal showed why (lazy work runs even when the submission was refused)
+            return  # the modal showed why
         outcome = decisions.send(svc, draft_id, version, actor=user, text=text)
         if outcome.message and outcome.draft is not None:
             svc.cards.notify(outcome.draft, user, outcome.message)
 
-    app.action(blocks.SEND)(ack=acknowledge, lazy=[send])
-    app.action(blocks.SKIP)(ack=acknowledge, lazy=[skip])
-    app.action(blocks.EDIT)(ack=acknowledge, lazy=[edit])
-    app.action(blocks.REGENERATE)(ack=acknowledge, lazy=[regenerate])
-    app.view(blocks.EDIT_VIEW)(ack=check_edit, lazy=[send_edit])
+    app.action(blocks.SEND)(then(send))
+    app.action(blocks.SKIP)(then(skip))
+    app.action(blocks.EDIT)(then(edit))
+    app.action(blocks.REGENERATE)(then(regenerate))
+    app.view(blocks.EDIT_VIEW)(then(send_edit, check=check_edit))
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         kind = body.get("type") if isinstance(body, dict) else None
         logger.error("Slack request (%s) failed", kind, exc_info=error)
+
+
+def _logged(work: Callable[..., None], *args: Any) -> None:
+    """The edge of the background work: what Bolt's error handler does for listeners, done here."""
+    try:
+        work(*args)
+    except Exception:
+        logger.exception("Handling a Slack click failed")
+        raise
 
 
 def _ids(value: str) -> tuple[int, int] | None:
