@@ -101,5 +101,5 @@ def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
         listener_executor=executor,
     )
     listeners.register(app, svc, executor.submit)
-    register_commands(app, svc)
+    register_commands(app, svc, executor.submit)
     return app

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from fanvue.errors import FanvueError
 from inbox.services import Services
 from slack import command_blocks
+from slack.handoff import RunLater, acknowledge_then
 from store import filters, queries
 from store.clock import utcnow
 from store.filters import FilterError
@@ -23,17 +24,14 @@ COMMAND = "/fanvue"
 WAITING_LISTED = 10
 
 
-def register_commands(app: App, svc: Services) -> None:
+def register_commands(app: App, svc: Services, run_later: RunLater) -> None:
     """Acknowledge in the request thread; the answer (Fanvue, the database, permalinks) comes via respond()."""
 
-    def acknowledge(ack) -> None:
-        ack()
-
-    def answer(command: dict[str, Any], respond, client: WebClient) -> None:
+    def answer(body: dict[str, Any], command: dict[str, Any], respond, client: WebClient) -> None:
         message = answer_for(svc, client, command.get("text") or "", utcnow())
         respond(**message, response_type="ephemeral", replace_original=False)
 
-    app.command(COMMAND)(ack=acknowledge, lazy=[answer])
+    app.command(COMMAND)(acknowledge_then(run_later, answer))
 
 
 def answer_for(svc: Services, client: WebClient, text: str, now: datetime) -> dict[str, Any]:
