@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
@@ -18,6 +16,7 @@ from slack import blocks
 from slack.signing import block_action_body, sign_request
 from store import drafts
 from store.db import Store
+from tests.procs import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "process-signing-secret"
@@ -40,20 +39,6 @@ def _env(sandbox, slack, db_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_once_runs_one_cycle_and_exits(tmp_path, sandbox, slack):
@@ -70,16 +55,16 @@ def test_once_runs_one_cycle_and_exits(tmp_path, sandbox, slack):
 
 
 def test_run_serves_clicks_over_http_and_stops_cleanly(tmp_path, sandbox, slack):
-    port = _free_port()
+    port = free_port()
     env = _env(sandbox, slack, tmp_path / "bridge.db", PORT=str(port), POLL_INTERVAL_SECONDS="3600")
     proc = subprocess.Popen([sys.executable, "app.py", "run", "--env-file", str(tmp_path / "none")], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(lambda: _healthy(base), what="the health check")
-        posted = _wait_for(lambda: slack.messages("C0PROC"), what="the first cycle's cards")
+        wait_for(lambda: _healthy(base), what="the health check")
+        posted = wait_for(lambda: slack.messages("C0PROC"), what="the first cycle's cards")
         health = requests.get(f"{base}/healthz", timeout=5).json()
-        _wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).json()["last_cycle"], what="a cycle report")
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).json()["last_cycle"], what="a cycle report")
         assert health["ok"] is True
         card = posted[0]
         button = next(e for b in card.blocks if b["type"] == "actions" for e in b["elements"]
@@ -92,9 +77,9 @@ def test_run_serves_clicks_over_http_and_stops_cleanly(tmp_path, sandbox, slack)
         assert forged.status_code == 401
         answer = requests.post(f"{base}/slack/events", data=body, headers=sign_request(SECRET, body), timeout=5)
         assert answer.status_code == 200
-        sent = _wait_for(lambda: sandbox.world.sent_messages(), what="the send")
+        sent = wait_for(lambda: sandbox.world.sent_messages(), what="the send")
         assert len(sent) == 1
-        _wait_for(lambda: "Sent by" in str(slack.message(card.channel, card.ts).blocks), what="the card update")
+        wait_for(lambda: "Sent by" in str(slack.message(card.channel, card.ts).blocks), what="the card update")
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,26 +14,13 @@ import requests
 
 from slack import blocks
 from slack.signing import block_action_body, sign_request
+from tests.procs import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "crash-signing-secret"
 CHANNEL = "C0CRASH"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(predicate, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class App:
@@ -62,12 +47,12 @@ class App:
         self.base = ""
 
     def start(self) -> App:
-        port = _free_port()
+        port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([sys.executable, "app.py", "run", "--env-file", str(self.env_file)], cwd=ROOT,
                                      env={**self.env, "PORT": str(port)}, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
-        _wait_for(self._healthy, "the app's health check")
+        wait_for(self._healthy, "the app's health check")
         return self
 
     def _healthy(self) -> bool:
@@ -126,7 +111,7 @@ def app(tmp_path, sandbox, slack):
 
 
 def _card_of(app: App, slack, fan_uuid: str):
-    draft = _wait_for(lambda: (d := app.draft(fan_uuid)) and d["ts"] and d, "the fan's card")
+    draft = wait_for(lambda: (d := app.draft(fan_uuid)) and d["ts"] and d, "the fan's card")
     return draft, slack.message(draft["channel"], draft["ts"])
 
 
@@ -146,14 +131,14 @@ def test_killed_between_the_claim_and_the_send_restart_puts_the_card_back_and_it
     # The send request reaches Fanvue and hangs there before anything is stored.
     world.inject_fault("hang", count=1, method="POST", path=f"/chats/{fan['uuid']}/message")
     app.click(slack, card)
-    _wait_for(lambda: app.draft(fan["uuid"])["status"] == "sending" and _saw_send(sandbox, fan["uuid"]),
+    wait_for(lambda: app.draft(fan["uuid"])["status"] == "sending" and _saw_send(sandbox, fan["uuid"]),
               "the claim and the send in flight")
     app.kill()
     assert world.sent_messages(fan["uuid"]) == []
     assert app.draft(fan["uuid"])["status"] == "sending"
 
     app.start()  # same database: recovery runs before the first cycle and before any click
-    settled = _wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "pending" and d["card_synced_rev"]
+    settled = wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "pending" and d["card_synced_rev"]
                         == d["card_rev"] and d, "the restart to settle the draft and its card")
     assert settled["id"] == draft["id"] and "not delivered" in settled["error"]
     assert app.audit_actions(draft["id"]) == ["drafted", "posted", "claimed", "send-failed"]
@@ -162,10 +147,10 @@ def test_killed_between_the_claim_and_the_send_restart_puts_the_card_back_and_it
     assert "not delivered" in shown and blocks.SEND in shown
 
     app.click(slack, slack.message(settled["channel"], settled["ts"]))
-    sent = _wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "sent" and d, "the second send")
+    sent = wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "sent" and d, "the second send")
     assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft["draft_text"]]
     assert sent["fanvue_message_uuid"] == world.sent_messages(fan["uuid"])[0]["uuid"]
-    _wait_for(lambda: "Sent by <@U0ALICE>" in _card_text(slack, sent), "the card to say it was sent")
+    wait_for(lambda: "Sent by <@U0ALICE>" in _card_text(slack, sent), "the card to say it was sent")
 
 
 def test_killed_between_the_send_and_the_database_update_restart_records_it_as_sent_once(app, sandbox, slack):
@@ -176,13 +161,13 @@ def test_killed_between_the_send_and_the_database_update_restart_records_it_as_s
     # Fanvue stores the message, then its answer never comes back.
     world.inject_fault("store_then_hang", count=1, method="POST", path=f"/chats/{fan['uuid']}/message")
     app.click(slack, card)
-    _wait_for(lambda: world.sent_messages(fan["uuid"]) and app.draft(fan["uuid"])["status"] == "sending",
+    wait_for(lambda: world.sent_messages(fan["uuid"]) and app.draft(fan["uuid"])["status"] == "sending",
               "the send stored while the database still says sending")
     app.kill()
     assert len(world.sent_messages(fan["uuid"])) == 1
 
     app.start()
-    settled = _wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "sent" and d["card_synced_rev"]
+    settled = wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "sent" and d["card_synced_rev"]
                         == d["card_rev"] and d, "the restart to find the reply in the chat")
     delivered = world.sent_messages(fan["uuid"])
     assert [m["text"] for m in delivered] == [draft["draft_text"]]
@@ -192,5 +177,5 @@ def test_killed_between_the_send_and_the_database_update_restart_records_it_as_s
     assert "Sent by <@U0ALICE>" in shown and blocks.SEND not in shown
     # A teammate still looking at the old card is told; Fanvue gets nothing more.
     app.click(slack, card, user="U0BOB")
-    _wait_for(lambda: any("Already sent" in e["text"] for e in slack.ephemerals("U0BOB")), "the refusal")
+    wait_for(lambda: any("Already sent" in e["text"] for e in slack.ephemerals("U0BOB")), "the refusal")
     assert len(world.sent_messages(fan["uuid"])) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,14 +17,10 @@ from store import tokens
 from store.clock import utcnow
 from store.db import Store, write
 from store.tokens import TokenPair
+from tests.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(sandbox, db_path: Path, **extra: str) -> dict[str, str]:
@@ -37,7 +32,7 @@ def _env(sandbox, db_path: Path, **extra: str) -> dict[str, str]:
         "FANVUE_CLIENT_SECRET": oauth.client_secret,
         "FANVUE_AUTH_BASE": sandbox.url,
         "FANVUE_API_BASE": sandbox.url,
-        "FANVUE_REDIRECT_URI": f"http://127.0.0.1:{_free_port()}/callback",
+        "FANVUE_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
         "DATABASE_PATH": str(db_path),
         "LOG_LEVEL": "DEBUG",
     }
@@ -114,7 +109,7 @@ def test_login_stores_the_tokens_and_says_who_is_logged_in(tmp_path, sandbox):
 
 
 def test_login_can_listen_on_all_addresses_as_in_a_container(tmp_path, sandbox):
-    env = _env(sandbox, tmp_path / "bridge.db", FANVUE_REDIRECT_URI=f"http://localhost:{_free_port()}/callback",
+    env = _env(sandbox, tmp_path / "bridge.db", FANVUE_REDIRECT_URI=f"http://localhost:{free_port()}/callback",
                LOG_LEVEL="WARNING")
     login = LoginProcess(tmp_path, env, extra=("--listen", "0.0.0.0"))
     page = _browser(login.authorize_url())
