@@ -18,7 +18,6 @@ COPY inbox/ inbox/
 COPY drafting/ drafting/
 COPY slack/ slack/
 COPY store/ store/
-COPY demo/ demo/
 
 RUN useradd --create-home --uid 10001 inbox && mkdir -p /data && chown inbox /data
 USER inbox

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.rig import Rig, header, median, ms, percentile, read_all, table, unread_world, workdir
 from inbox.cycle import run_cycle
-from slack.standin import SlackStandin
+from standins.slack_api import SlackStandin
 
 COMMAND = "python -m bench.card_latency"
 POLL_INTERVAL = 120  # the default POLL_INTERVAL_SECONDS

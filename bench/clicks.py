@@ -19,8 +19,8 @@ import requests
 from bench.rig import BOT_TOKEN, CHANNEL, Rig, header, ms, percentile, table, unread_world, workdir
 from inbox.cycle import run_cycle
 from slack import blocks
-from slack.signing import block_action_body, sign_request
-from slack.standin import SlackStandin
+from standins.slack_api import SlackStandin
+from standins.slack_requests import block_action_body, sign_request
 from store import drafts
 
 COMMAND = "python -m bench.clicks"

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.naive import naive_cycle
 from bench.rig import Rig, header, ms, table, unread_world, workdir
 from inbox.cycle import run_cycle
-from slack.standin import SlackStandin
+from standins.slack_api import SlackStandin
 
 COMMAND = "python -m bench.fanvue_requests"
 BUDGET_PER_SECOND = 200 / 60  # Fanvue's documented limit: 200 requests a minute

@@ -11,16 +11,16 @@ from pathlib import Path
 
 from drafting.llm import LlmConfig, OpenAIChatDrafter
 from drafting.persona import Persona
-from drafting.standin import LlmStandin
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken
-from fanvue.sandbox import Sandbox
 from inbox.cards import CardPublisher
 from inbox.cycle import run_cycle
 from inbox.services import Creator, Services
 from slack.bolt_app import web_client
 from slack.cards import SlackCards
-from slack.standin import SlackStandin
+from standins.fanvue import Sandbox
+from standins.llm import LlmStandin
+from standins.slack_api import SlackStandin
 from store.db import Store
 
 COMMAND = "python -m bench.llm_concurrency"

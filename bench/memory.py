@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from bench.rig import BOT_TOKEN, CHANNEL, header, ms, table, unread_world
-from slack.standin import SlackStandin
+from standins.slack_api import SlackStandin
 
 COMMAND = "python -m bench.memory"
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,12 +19,12 @@ import requests
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken
 from fanvue.ratelimit import RateBudget
-from fanvue.sandbox import Sandbox
 from inbox.cards import CardPublisher
 from inbox.services import Creator, Services
 from slack.bolt_app import web_client
 from slack.cards import SlackCards
-from slack.standin import SlackStandin
+from standins.fanvue import Sandbox
+from standins.slack_api import SlackStandin
 from store.db import Store
 from store.drafts import Draft
 

@@ -14,11 +14,11 @@ import sqlite_utils
 
 import app
 import settings as settings_module
-from fanvue.sandbox import Sandbox
 from slack import blocks
 from slack.server import EVENTS_PATH, HttpServer, wsgi_app
-from slack.signing import block_action_body, sign_request, view_submission_body
-from slack.standin import Msg, SlackStandin
+from standins.fanvue import Sandbox
+from standins.slack_api import Msg, SlackStandin
+from standins.slack_requests import block_action_body, sign_request, view_submission_body
 from store import drafts
 from store.drafts import Draft
 

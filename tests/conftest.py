@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fanvue.sandbox import Sandbox
-from slack.standin import SlackStandin
+from standins.fanvue import Sandbox
+from standins.slack_api import SlackStandin
 from tests.harness import BOT_TOKEN, Harness
 
 

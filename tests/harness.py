@@ -11,7 +11,6 @@ from drafting.base import Drafter
 from drafting.guardrails import Guardrails
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken
-from fanvue.sandbox import Sandbox
 from inbox.cards import CardPublisher
 from inbox.cycle import CycleReport, run_cycle
 from inbox.services import Creator, Services
@@ -19,8 +18,9 @@ from slack import blocks
 from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
-from slack.signing import block_action_body, sign_request, view_submission_body
-from slack.standin import Msg, SlackStandin
+from standins.fanvue import Sandbox
+from standins.slack_api import Msg, SlackStandin
+from standins.slack_requests import block_action_body, sign_request, view_submission_body
 from store import drafts
 from store.db import Store
 from store.drafts import Draft

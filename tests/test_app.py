@@ -13,7 +13,7 @@ import requests
 import settings as settings_module
 from app import Runtime, build, schedule_polling
 from slack import blocks
-from slack.signing import block_action_body, sign_request
+from standins.slack_requests import block_action_body, sign_request
 from store import drafts
 from store.db import Store
 from tests.procs import free_port, wait_for

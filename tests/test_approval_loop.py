@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from inbox.reconcile import reconcile_in_flight
 from slack import blocks
-from slack.signing import sign_request
+from standins.slack_requests import sign_request
 from store import audit, drafts
 from tests.harness import SECRET, Harness
 

@@ -17,7 +17,7 @@ from fanvue import (
     StaticToken,
     UnsupportedVersionError,
 )
-from fanvue.sandbox import Sandbox
+from standins.fanvue import Sandbox
 from tests.contract import load_spec, validate_exchange
 
 TOKEN = "contract-token-51d2"

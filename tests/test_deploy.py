@@ -36,7 +36,7 @@ def test_every_copied_path_exists():
 def test_the_image_carries_every_package_the_app_imports():
     shipped = {s.removesuffix(".py") for s in _copied()}
     needed: set[str] = set()
-    for package in ("fanvue", "inbox", "drafting", "slack", "store", "demo"):
+    for package in ("fanvue", "inbox", "drafting", "slack", "store"):
         for path in (ROOT / package).rglob("*.py"):
             needed |= _local_imports(path)
     needed |= _local_imports(ROOT / "app.py") | _local_imports(ROOT / "settings.py")
@@ -50,3 +50,8 @@ def test_compose_keeps_the_database_on_a_volume():
     mounts = [v.split(":")[1] for v in service["volumes"]]
     assert any(database.startswith(m.rstrip("/") + "/") for m in mounts)
     assert set(compose["volumes"]) == {v.split(":")[0] for v in service["volumes"]}
+
+
+def test_the_image_carries_no_stand_in_demo_bench_or_test_code():
+    copied = {source.split("/")[0] for source in _copied()}
+    assert not copied & {"standins", "demo", "bench", "tests", "."}, sorted(copied)

@@ -9,9 +9,9 @@ import pytest
 from drafting.guardrails import Guardrails
 from drafting.llm import LlmConfig, OpenAIChatDrafter
 from drafting.persona import Persona
-from drafting.standin import LlmStandin, Reply, Request
 from drafting.template import TemplateDrafter
 from slack import blocks
+from standins.llm import LlmStandin, Reply, Request
 from store import audit, drafts
 from tests.harness import Harness
 

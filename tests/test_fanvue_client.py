@@ -30,7 +30,7 @@ from fanvue import (
     UnsupportedVersionError,
     ValidationError,
 )
-from fanvue.sandbox import Sandbox
+from standins.fanvue import Sandbox
 
 TOKEN = "sandbox-token-7f3a9c"
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from slack import blocks
-from slack.signing import block_action_body, sign_request
+from standins.slack_requests import block_action_body, sign_request
 from tests.procs import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,9 @@ import pytest
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken
 from fanvue.errors import FanvueError
-from fanvue.sandbox import Sandbox
 from inbox.services import Creator
 from slack import blocks
+from standins.fanvue import Sandbox
 from store import audit, drafts
 from tests.harness import Harness
 

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from slack import blocks
-from slack.signing import block_action_body, sign_request
+from standins.slack_requests import block_action_body, sign_request
 from store import audit, drafts
 from tests.harness import SECRET, Harness
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,41 @@ def test_runtime_requirements_are_pinned():
     assert lines and all("==" in line for line in lines)
     names = {line.split("==")[0].lower() for line in lines}
     assert {"slack-bolt", "slack-sdk", "requests", "apscheduler", "sqlite-utils"} <= names
+
+
+PRODUCT = ("fanvue", "slack", "inbox", "store", "drafting")
+ENTRY_POINTS = ("app.py", "settings.py", "runtime.py")
+NOT_PRODUCT = {"standins", "demo", "bench", "tests"}
+
+
+def _imported_top_names(path: Path) -> dict[str, int]:
+    """Every top-level module a file imports, at any depth of its code, with the line."""
+    names: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names.setdefault(alias.name.split(".")[0], node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.setdefault(node.module.split(".")[0], node.lineno)
+    return names
+
+
+def _product_files() -> list[Path]:
+    files = [path for package in PRODUCT for path in (ROOT / package).rglob("*.py")]
+    return files + [ROOT / name for name in ENTRY_POINTS if (ROOT / name).is_file()]
+
+
+def test_product_code_never_imports_stand_ins_demo_bench_or_tests():
+    offenders = []
+    for path in _product_files():
+        for name, line in _imported_top_names(path).items():
+            # app.py's `demo` command starts the demo from a checkout; the image has no demo (see Dockerfile).
+            if name in NOT_PRODUCT and not (path.name == "app.py" and name == "demo"):
+                offenders.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert not offenders, offenders
+
+
+def test_no_stand_in_lives_inside_a_product_package():
+    strays = [str(p.relative_to(ROOT)) for package in PRODUCT for p in (ROOT / package).rglob("*.py")
+              if "standin" in p.name or "sandbox" in p.parts or p.name == "signing.py"]
+    assert not strays, strays

@@ -11,8 +11,8 @@ from drafting.base import Conversation, StyleExample, Turn
 from drafting.llm import LlmConfig, OpenAIChatDrafter
 from drafting.persona import Example, Offer, Persona
 from drafting.prompt import build_messages, clean_reply
-from drafting.standin import LlmStandin, Reply
 from drafting.template import TemplateDrafter
+from standins.llm import LlmStandin, Reply
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 PERSONA = Persona(name="Mia", tone="playful and warm", emoji="few", favourite_emoji=("🌶️",), pet_names=("babe",),

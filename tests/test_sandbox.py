@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from fanvue.sandbox import Sandbox, World
+from standins.fanvue import Sandbox, World
 
 VERSION = "2025-06-26"
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"

@@ -10,7 +10,7 @@ import requests
 from openapi_core.validation.request.exceptions import InvalidRequestBody
 from openapi_core.validation.response.exceptions import InvalidData
 
-from fanvue.sandbox import Sandbox
+from standins.fanvue import Sandbox
 from tests.contract import load_spec, validate_exchange, validate_request, validate_response
 
 VERSION = "2025-06-26"

@@ -10,14 +10,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from slack.signing import (
+from standins.slack_api import SlackStandin
+from standins.slack_requests import (
     block_action_body,
     block_action_payload,
     sign_request,
     slash_command_body,
     view_submission_body,
 )
-from slack.standin import SlackStandin
 
 TOKEN = "xoxb-test"
 SECRET = "signing-secret"

@@ -7,9 +7,9 @@ import re
 import pytest
 from slack_sdk.models.blocks import Block
 
-from fanvue.sandbox import Sandbox
 from slack import command_blocks
-from slack.signing import slash_command_body
+from standins.fanvue import Sandbox
+from standins.slack_requests import slash_command_body
 from store import drafts
 from store.clock import utcnow
 from tests import team_data

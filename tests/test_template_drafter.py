@@ -10,7 +10,7 @@ from drafting.base import Conversation, StyleExample, Turn
 from drafting.guardrails import Guardrails
 from drafting.persona import Persona
 from drafting.template import TemplateDrafter
-from fanvue.sandbox.seed import FAN_TEXTS, NAMES
+from standins.fanvue.seed import FAN_TEXTS, NAMES
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from slack.standin_state import (
+from standins.slack_state import (
     ApiError,
     Call,
     Failure,

@@ -10,7 +10,7 @@ from .runner import Sandbox
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m fanvue.sandbox", description="Serve a local Fanvue chat API.")
+    parser = argparse.ArgumentParser(prog="python -m standins.fanvue", description="Serve a local Fanvue chat API.")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--fans", type=int, default=20)
