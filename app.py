@@ -279,8 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     command = args.command or "run"
     if command == "demo":
-        import demo
-
+        try:
+            import demo
+        except ImportError:
+            print("The offline demo runs from a checkout of the repository (`make demo`); "
+                  "this installation does not include it.", file=sys.stderr)
+            return 2
         return demo.main()
     if command in ("audit", "stats"):
         return reports(args)
