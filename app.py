@@ -56,7 +56,12 @@ class Runtime:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
         started = datetime.now(UTC)
         if self.login is not None and self.login.holds_polling():
-            self.last_cycle = {"at": started.isoformat(), "ok": False, "error": "LoginRequired", "paused": True}
+            self.last_cycle = {
+                "at": started.isoformat(),
+                "ok": False,
+                "error": "LoginRequired",
+                "paused": True,
+            }
             return
         error: Exception | None = None
         try:
@@ -94,19 +99,29 @@ def build(settings: Settings) -> Runtime:
         budget=RateBudget(limit=settings.fanvue_rate_limit, window=settings.fanvue_rate_window),
     )
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    cards = CardPublisher(store, SlackCards(client, settings.slack_channel_id,
-                                            post_interval=settings.slack_post_interval))
+    cards = CardPublisher(
+        store, SlackCards(client, settings.slack_channel_id, post_interval=settings.slack_post_interval)
+    )
     persona = load_persona(settings.persona_file)
-    services = Services(store=store, fanvue=fanvue, drafter=drafter(settings, persona), cards=cards,
-                        creator=Creator(fanvue), approvers=settings.slack_approvers,
-                        history_size=max(20, settings.draft_context_messages),
-                        guard=Guardrails.for_persona(persona), style_examples=settings.style_examples,
-                        draft_concurrency=settings.llm_concurrency)
+    services = Services(
+        store=store,
+        fanvue=fanvue,
+        drafter=drafter(settings, persona),
+        cards=cards,
+        creator=Creator(fanvue),
+        approvers=settings.slack_approvers,
+        history_size=max(20, settings.draft_context_messages),
+        guard=Guardrails.for_persona(persona),
+        style_examples=settings.style_examples,
+        draft_concurrency=settings.llm_concurrency,
+    )
     executor = DrainingExecutor(max_workers=16)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
     watch = None
     if isinstance(token, RefreshingToken):
-        watch = LoginWatch(store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text))
+        watch = LoginWatch(
+            store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text)
+        )
     return Runtime(settings=settings, services=services, bolt=bolt, executor=executor, login=watch)
 
 
@@ -115,16 +130,26 @@ def drafter(settings: Settings, persona: Persona) -> Drafter:
     template = TemplateDrafter(persona)
     if settings.drafter != "openai":
         return template
-    config = LlmConfig(settings.llm_base_url or "", settings.llm_model or "", api_key=settings.llm_api_key,
-                       timeout=settings.llm_timeout, concurrency=settings.llm_concurrency,
-                       context_messages=settings.draft_context_messages, max_chars=settings.draft_max_chars)
+    config = LlmConfig(
+        settings.llm_base_url or "",
+        settings.llm_model or "",
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        concurrency=settings.llm_concurrency,
+        context_messages=settings.draft_context_messages,
+        max_chars=settings.draft_max_chars,
+    )
     return OpenAIChatDrafter(config, persona, fallback=template)
 
 
 def oauth_config(settings: Settings) -> OAuthConfig:
-    return OAuthConfig(settings.fanvue_client_id or "", settings.fanvue_client_secret or "",
-                       auth_base=settings.fanvue_auth_base, redirect_uri=settings.fanvue_redirect_uri,
-                       timeout=settings.fanvue_timeout)
+    return OAuthConfig(
+        settings.fanvue_client_id or "",
+        settings.fanvue_client_secret or "",
+        auth_base=settings.fanvue_auth_base,
+        redirect_uri=settings.fanvue_redirect_uri,
+        timeout=settings.fanvue_timeout,
+    )
 
 
 def token_provider(settings: Settings, store: Store) -> TokenProvider:
@@ -133,15 +158,26 @@ def token_provider(settings: Settings, store: Store) -> TokenProvider:
         return RefreshingToken(store.path, TokenEndpoint(oauth_config(settings)))
     if settings.fanvue_access_token:
         return StaticToken(settings.fanvue_access_token)
-    raise SettingsError([f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {store.path}: run "
-                         "`python app.py login`, or set FANVUE_ACCESS_TOKEN"])
+    raise SettingsError(
+        [
+            f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {store.path}: run "
+            "`python app.py login`, or set FANVUE_ACCESS_TOKEN"
+        ]
+    )
 
 
 def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
     """A cycle at start and every POLL_INTERVAL_SECONDS; never two at once, missed runs folded into one."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(runtime.cycle, "interval", seconds=runtime.settings.poll_interval, id="poll",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        runtime.cycle,
+        "interval",
+        seconds=runtime.settings.poll_interval,
+        id="poll",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
     return scheduler
 
 
@@ -194,8 +230,12 @@ def login_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store, endpoint = Store(settings.database_path), TokenEndpoint(oauth_config(settings))
     token = RefreshingToken(store.path, endpoint)
-    fanvue = FanvueClient(settings.fanvue_api_base, token, api_version=settings.fanvue_api_version,
-                          timeout=settings.fanvue_timeout)
+    fanvue = FanvueClient(
+        settings.fanvue_api_base,
+        token,
+        api_version=settings.fanvue_api_version,
+        timeout=settings.fanvue_timeout,
+    )
     # A browser only for a person at a terminal: never from scripts, tests or services.
     open_browser = not args.no_browser and sys.stdin.isatty() and sys.stdout.isatty()
     try:
@@ -219,37 +259,69 @@ def login_command(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="app.py", description="Slack co-pilot for the Fanvue inbox.")
     top.add_argument("--env-file", default=".env", help="settings file read before the environment (.env)")
-    commands = top.add_subparsers(dest="command", metavar="command", help="run (the default when none is given)")
+    commands = top.add_subparsers(
+        dest="command", metavar="command", help="run (the default when none is given)"
+    )
     # Every command also takes --env-file after its name; SUPPRESS keeps the one given before it.
     env_file = argparse.ArgumentParser(add_help=False)
     env_file.add_argument("--env-file", default=argparse.SUPPRESS, help="settings file (.env)")
     commands.add_parser("run", parents=[env_file], help="poll Fanvue and serve Slack (the default)")
     commands.add_parser("once", parents=[env_file], help="one poll cycle, then exit (for cron)")
-    commands.add_parser("demo", parents=[env_file],
-                        help="an offline demonstration with local stand-ins of Fanvue and Slack")
-    login_parser = commands.add_parser("login", parents=[env_file],
-                                       help="log in to Fanvue in a browser and store the login (needs only the "
-                                            "FANVUE_CLIENT_* settings and DATABASE_PATH)")
+    commands.add_parser(
+        "demo", parents=[env_file], help="an offline demonstration with local stand-ins of Fanvue and Slack"
+    )
+    login_parser = commands.add_parser(
+        "login",
+        parents=[env_file],
+        help="log in to Fanvue in a browser and store the login (needs only the "
+        "FANVUE_CLIENT_* settings and DATABASE_PATH)",
+    )
     login_parser.add_argument("--no-browser", action="store_true", help="only print the address to open")
-    login_parser.add_argument("--listen", metavar="HOST",
-                              help="address to listen on for the redirect (default: FANVUE_REDIRECT_URI's host; "
-                                   "0.0.0.0 inside a container)")
-    login_parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                              help=f"seconds to wait for the browser ({DEFAULT_TIMEOUT:.0f})")
-    audit = commands.add_parser("audit", parents=[env_file],
-                                help="the audit log, newest first (needs only DATABASE_PATH)")
+    login_parser.add_argument(
+        "--listen",
+        metavar="HOST",
+        help="address to listen on for the redirect (default: FANVUE_REDIRECT_URI's host; "
+        "0.0.0.0 inside a container)",
+    )
+    login_parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"seconds to wait for the browser ({DEFAULT_TIMEOUT:.0f})",
+    )
+    audit = commands.add_parser(
+        "audit", parents=[env_file], help="the audit log, newest first (needs only DATABASE_PATH)"
+    )
     audit.add_argument("--fan", help="a fan's handle (or uuid)")
     audit.add_argument("--user", help="a teammate's Slack user ID (U...), or scheduler")
-    audit.add_argument("--action", help="sent, edited, skipped, failed, superseded, denied, drafted, posted, ...")
+    audit.add_argument(
+        "--action", help="sent, edited, skipped, failed, superseded, denied, drafted, posted, ..."
+    )
     audit.add_argument("--since", help="30m, 24h, 7d, 2w or a date like 2026-11-01")
-    audit.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many ({DEFAULT_LIMIT})")
-    audit.add_argument("--format", choices=report.FORMATS, default="table",
-                       help="table for reading, json or csv for other tools (table)")
-    stats = commands.add_parser("stats", parents=[env_file],
-                                help="sent / edited / skipped per teammate and reply times (needs only DATABASE_PATH)")
-    stats.add_argument("--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})")
-    stats.add_argument("--format", choices=report.FORMATS, default="table",
-                       help="table for reading, json or csv for other tools (table)")
+    audit.add_argument(
+        "--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many ({DEFAULT_LIMIT})"
+    )
+    audit.add_argument(
+        "--format",
+        choices=report.FORMATS,
+        default="table",
+        help="table for reading, json or csv for other tools (table)",
+    )
+    stats = commands.add_parser(
+        "stats",
+        parents=[env_file],
+        help="sent / edited / skipped per teammate and reply times (needs only DATABASE_PATH)",
+    )
+    stats.add_argument(
+        "--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})"
+    )
+    stats.add_argument(
+        "--format",
+        choices=report.FORMATS,
+        default="table",
+        help="table for reading, json or csv for other tools (table)",
+    )
     return top
 
 
@@ -262,8 +334,16 @@ def reports(args: argparse.Namespace) -> int:
     store = Store(path)
     try:
         if args.command == "audit":
-            text = report.audit_report(store.db, fan=args.fan, user=args.user, action=args.action,
-                                       since=args.since, limit=args.limit, fmt=args.format, now=utcnow())
+            text = report.audit_report(
+                store.db,
+                fan=args.fan,
+                user=args.user,
+                action=args.action,
+                since=args.since,
+                limit=args.limit,
+                fmt=args.format,
+                now=utcnow(),
+            )
         else:
             text = report.stats_report(store.db, since=args.since, fmt=args.format, now=utcnow())
     except FilterError as exc:
@@ -282,8 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import demo
         except ImportError:
-            print("The offline demo runs from a checkout of the repository (`make demo`); "
-                  "this installation does not include it.", file=sys.stderr)
+            print(
+                "The offline demo runs from a checkout of the repository (`make demo`); "
+                "this installation does not include it.",
+                file=sys.stderr,
+            )
             return 2
         return demo.main()
     if command in ("audit", "stats"):

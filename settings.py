@@ -18,8 +18,10 @@ class SettingsError(Exception):
     def __init__(self, problems: list[str], note: str | None = None):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"The app cannot start; fix these settings (environment or .env file):\n{lines}"
-                         + (f"\n{note}" if note else ""))
+        super().__init__(
+            f"The app cannot start; fix these settings (environment or .env file):\n{lines}"
+            + (f"\n{note}" if note else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ _WHERE = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions in your Slack app",
     "SLACK_CHANNEL_ID": "the channel's ID (C...), shown at the bottom of the channel's details in Slack",
     "SLACK_SIGNING_SECRET": "Basic Information > App Credentials > Signing Secret in your Slack app "
-                            "(or set SLACK_APP_TOKEN to use Socket Mode instead)",
+    "(or set SLACK_APP_TOKEN to use Socket Mode instead)",
     "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, under Basic Information",
     "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat)",
     "FANVUE_CLIENT_ID": "the Client ID of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
@@ -74,8 +76,13 @@ _WHERE = {
 }
 
 
-def load(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None, *, login: bool = False,
-         login_stored: Callable[[Path], bool] | None = None) -> Settings:
+def load(
+    env_file: str | Path = ".env",
+    environ: Mapping[str, str] | None = None,
+    *,
+    login: bool = False,
+    login_stored: Callable[[Path], bool] | None = None,
+) -> Settings:
     """The process environment wins over the .env file; a missing .env file is fine."""
     try:
         return from_mapping(_values(env_file, environ), login=login, login_stored=login_stored)
@@ -83,8 +90,11 @@ def load(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None
         if Path(env_file).is_file():
             raise
         # The usual first run: nothing configured yet, so say where settings are expected.
-        raise SettingsError(exc.problems, f"No settings file was found at {Path(env_file).absolute()}; start from "
-                                          ".env.example (or point --env-file at yours).") from None
+        raise SettingsError(
+            exc.problems,
+            f"No settings file was found at {Path(env_file).absolute()}; start from "
+            ".env.example (or point --env-file at yours).",
+        ) from None
 
 
 def load_database_path(env_file: str | Path = ".env", environ: Mapping[str, str] | None = None) -> Path:
@@ -105,8 +115,9 @@ def _values(env_file: str | Path, environ: Mapping[str, str] | None) -> dict[str
     return values
 
 
-def from_mapping(env: Mapping[str, str], *, login: bool = False,
-                 login_stored: Callable[[Path], bool] | None = None) -> Settings:
+def from_mapping(
+    env: Mapping[str, str], *, login: bool = False, login_stored: Callable[[Path], bool] | None = None
+) -> Settings:
     """Build settings, naming every problem at once instead of failing on the first.
 
     `login=True` reads what `app.py login` needs (the Fanvue app's credentials, no Slack settings);
@@ -142,10 +153,14 @@ def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict
     app_token = reader.optional("SLACK_APP_TOKEN", prefix="xapp-")
     signing_secret = reader.optional("SLACK_SIGNING_SECRET")
     if not app_token and not signing_secret:
-        problems.append(f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {_WHERE['SLACK_SIGNING_SECRET']}")
+        problems.append(
+            f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {_WHERE['SLACK_SIGNING_SECRET']}"
+        )
     if env.get("SLACK_CLIENT_ID") and env.get("SLACK_CLIENT_SECRET"):
-        problems.append("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: this single-workspace app does not use "
-                        "them, and Slack's library would switch to multi-workspace OAuth; unset both")
+        problems.append(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: this single-workspace app does not use "
+            "them, and Slack's library would switch to multi-workspace OAuth; unset both"
+        )
     return dict(
         slack_bot_token=bot_token,
         slack_channel_id=reader.required("SLACK_CHANNEL_ID", prefix=("C", "G")),
@@ -158,8 +173,10 @@ def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict
 
 
 DRAFTERS = ("template", "openai")
-_LLM_WHERE = ("the endpoint's base URL with its /v1 (https://api.openai.com/v1, https://openrouter.ai/api/v1, "
-              "http://localhost:11434/v1 for Ollama) and a model it serves")
+_LLM_WHERE = (
+    "the endpoint's base URL with its /v1 (https://api.openai.com/v1, https://openrouter.ai/api/v1, "
+    "http://localhost:11434/v1 for Ollama) and a model it serves"
+)
 
 
 def _drafting(reader: _Reader) -> dict:
@@ -194,27 +211,41 @@ def _drafting(reader: _Reader) -> dict:
     )
 
 
-def _fanvue_login(reader: _Reader, database_path: Path, login: bool,
-                  login_stored: Callable[[Path], bool] | None) -> dict:
+def _fanvue_login(
+    reader: _Reader, database_path: Path, login: bool, login_stored: Callable[[Path], bool] | None
+) -> dict:
     """A stored login (renewed with the app's credentials) or else FANVUE_ACCESS_TOKEN."""
     access_token = reader.optional("FANVUE_ACCESS_TOKEN")
     stored = not login and login_stored is not None and login_stored(database_path)
     if login or stored:
-        client_id, client_secret = reader.required("FANVUE_CLIENT_ID"), reader.required("FANVUE_CLIENT_SECRET")
+        client_id, client_secret = (
+            reader.required("FANVUE_CLIENT_ID"),
+            reader.required("FANVUE_CLIENT_SECRET"),
+        )
     else:
-        client_id, client_secret = reader.optional("FANVUE_CLIENT_ID"), reader.optional("FANVUE_CLIENT_SECRET")
+        client_id, client_secret = (
+            reader.optional("FANVUE_CLIENT_ID"),
+            reader.optional("FANVUE_CLIENT_SECRET"),
+        )
         if not access_token:
             reader.problems.append(
                 f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {database_path}: run "
-                f"`python app.py login` (README: Fanvue login), or set it to {_WHERE['FANVUE_ACCESS_TOKEN']}")
+                f"`python app.py login` (README: Fanvue login), or set it to {_WHERE['FANVUE_ACCESS_TOKEN']}"
+            )
     # Not normalised: Fanvue compares it character for character with the one registered for the app.
     redirect_uri = reader.optional("FANVUE_REDIRECT_URI") or "http://localhost:8080/callback"
     if not redirect_uri.startswith("http://"):
-        reader.problems.append(f"FANVUE_REDIRECT_URI should be a local http:// address that this machine can "
-                               f"listen on, got {redirect_uri!r}")
-    return dict(fanvue_access_token=access_token, fanvue_client_id=client_id, fanvue_client_secret=client_secret,
-                fanvue_auth_base=reader.url("FANVUE_AUTH_BASE", "https://auth.fanvue.com"),
-                fanvue_redirect_uri=redirect_uri)
+        reader.problems.append(
+            f"FANVUE_REDIRECT_URI should be a local http:// address that this machine can "
+            f"listen on, got {redirect_uri!r}"
+        )
+    return dict(
+        fanvue_access_token=access_token,
+        fanvue_client_id=client_id,
+        fanvue_client_secret=client_secret,
+        fanvue_auth_base=reader.url("FANVUE_AUTH_BASE", "https://auth.fanvue.com"),
+        fanvue_redirect_uri=redirect_uri,
+    )
 
 
 class _Reader:
@@ -228,7 +259,9 @@ class _Reader:
             return None
         if prefix and not value.startswith(prefix):
             expected = " or ".join(prefix) if isinstance(prefix, tuple) else prefix
-            self.problems.append(f"{name} should start with {expected}: {_WHERE.get(name, 'check its value')}")
+            self.problems.append(
+                f"{name} should start with {expected}: {_WHERE.get(name, 'check its value')}"
+            )
         return value
 
     def required(self, name: str, prefix: str | tuple[str, ...] | None = None) -> str:
@@ -262,7 +295,9 @@ class _Reader:
         ids = frozenset(part.strip() for part in (self.env.get(name) or "").split(",") if part.strip())
         bad = sorted(i for i in ids if not i.startswith(("U", "W")))
         if bad:
-            self.problems.append(f"{name} should list Slack user IDs (U...), comma-separated; not: {', '.join(bad)}")
+            self.problems.append(
+                f"{name} should list Slack user IDs (U...), comma-separated; not: {', '.join(bad)}"
+            )
         return ids
 
     def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:

@@ -45,10 +45,13 @@ def populate(store: Store, rows: int, seed: int = 1) -> dict[str, str]:
         fan_uuid, handle = fans[int(rng.paretovariate(1.2)) % FANS]
         at = start + step * i
         stamp = to_iso(at)
-        draft_rows.append((i, "creator", fan_uuid, handle, handle, f"m{i}", stamp, stamp, "draft", "sent", stamp,
-                           stamp))
+        draft_rows.append(
+            (i, "creator", fan_uuid, handle, handle, f"m{i}", stamp, stamp, "draft", "sent", stamp, stamp)
+        )
         actor = team[int(rng.paretovariate(1.5)) % TEAM]
-        decision = rng.choices(["sent", "edited-and-sent", "skipped", "superseded", "failed"], [55, 15, 15, 10, 5])[0]
+        decision = rng.choices(
+            ["sent", "edited-and-sent", "skipped", "superseded", "failed"], [55, 15, 15, 10, 5]
+        )[0]
         later = [to_iso(at + timedelta(seconds=s)) for s in sorted(rng.sample(range(1, 7200), 3))]
         steps = [("scheduler", "drafted", stamp), ("scheduler", "posted", later[0])]
         if decision in ("sent", "edited-and-sent", "failed"):
@@ -64,13 +67,21 @@ def populate(store: Store, rows: int, seed: int = 1) -> dict[str, str]:
         db.conn.executemany(
             "INSERT INTO drafts (id, creator_uuid, fan_uuid, fan_handle, fan_name, fan_message_uuid, fan_message_at, "
             "waiting_since, draft_text, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            draft_rows)
+            draft_rows,
+        )
         db.conn.executemany(
             "INSERT INTO audit (at, draft_id, fan_uuid, fan_handle, actor, action, details) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", audit_rows)
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            audit_rows,
+        )
     per_fan = Counter(row[3] for row in draft_rows)
-    return {"actor": team[1], "quiet_actor": team[-1], "fan_handle": fans[1][1], "fan_uuid": fans[1][0],
-            "rare_fan": min(per_fan, key=per_fan.get)}
+    return {
+        "actor": team[1],
+        "quiet_actor": team[-1],
+        "fan_handle": fans[1][1],
+        "fan_uuid": fans[1][0],
+        "rare_fan": min(per_fan, key=per_fan.get),
+    }
 
 
 def filters(picks: dict[str, str], now: datetime) -> list[tuple[str, AuditFilter]]:
@@ -88,8 +99,10 @@ def filters(picks: dict[str, str], now: datetime) -> list[tuple[str, AuditFilter
         ("user + action", AuditFilter(actor=picks["actor"], action="skipped")),
         ("fan + action", AuditFilter(fan_handle=picks["fan_handle"], action="sent")),
         ("user + last 7 days", AuditFilter(actor=picks["actor"], since=week)),
-        ("user + fan + action + 7 days", AuditFilter(actor=picks["actor"], fan_handle=picks["fan_handle"],
-                                                    action="sent", since=week)),
+        (
+            "user + fan + action + 7 days",
+            AuditFilter(actor=picks["actor"], fan_handle=picks["fan_handle"], action="sent", since=week),
+        ),
         ("action denied + last 24 h", AuditFilter(action="denied", since=day)),
     ]
 
@@ -125,12 +138,23 @@ def run(rows: int, directory: Path, repeat: int = 20) -> tuple[list[Timing], flo
 
 def report(timings: list[Timing], rows: int, filled: float) -> str:
     headers = ["filter (newest first, LIMIT 20)", "rows", "ours p50", "ours max", "< 50 ms", "full scan p50"]
-    body = [[t.name, t.rows, ms(median(t.ours)), ms(max(t.ours)), "✓" if percentile(t.ours, 100) < TARGET else "✗",
-             ms(median(t.scan))] for t in timings]
-    note = (f"{rows:,} audit rows ({rows // ROWS_PER_DRAFT:,} drafts over a year, {TEAM} teammates, {FANS} fans "
-            f"with a long tail), written in {filled:.0f} s; no `ANALYZE`, as in the app's database. 'Ours' is `store.queries.audit_entries` (the /fanvue audit and `app.py audit` query), timed "
-            "with its row decoding; the baseline is the same SQL with `NOT INDEXED`, i.e. without the audit "
-            "indexes.")
+    body = [
+        [
+            t.name,
+            t.rows,
+            ms(median(t.ours)),
+            ms(max(t.ours)),
+            "✓" if percentile(t.ours, 100) < TARGET else "✗",
+            ms(median(t.scan)),
+        ]
+        for t in timings
+    ]
+    note = (
+        f"{rows:,} audit rows ({rows // ROWS_PER_DRAFT:,} drafts over a year, {TEAM} teammates, {FANS} fans "
+        f"with a long tail), written in {filled:.0f} s; no `ANALYZE`, as in the app's database. 'Ours' is `store.queries.audit_entries` (the /fanvue audit and `app.py audit` query), timed "
+        "with its row decoding; the baseline is the same SQL with `NOT INDEXED`, i.e. without the audit "
+        "indexes."
+    )
     return table(headers, body) + "\n\n" + note
 
 

@@ -44,14 +44,20 @@ class Run:
         return max(parts, key=parts.get)
 
 
-def _card_run(label: str, messages: int, *, paced: bool, cap: int, latency_ms: int, rate_limit: int,
-              directory: Path) -> Run:
+def _card_run(
+    label: str, messages: int, *, paced: bool, cap: int, latency_ms: int, rate_limit: int, directory: Path
+) -> Run:
     """`messages` chats that were all read get one new fan message each; cycles run until every card is up."""
     sandbox = unread_world(messages, latency_ms=latency_ms, rate_limit=rate_limit)
     try:
         with SlackStandin(bot_token="xoxb-bench", pace=paced) as slack:
-            rig = Rig(sandbox, slack, directory / label.replace(" ", "-"), rate_limit=rate_limit,
-                      post_interval=1.0 if paced else 0.0)
+            rig = Rig(
+                sandbox,
+                slack,
+                directory / label.replace(" ", "-"),
+                rate_limit=rate_limit,
+                post_interval=1.0 if paced else 0.0,
+            )
             try:
                 world = sandbox.world
                 read_all(world)
@@ -73,9 +79,20 @@ def _card_run(label: str, messages: int, *, paced: bool, cap: int, latency_ms: i
                     latencies.append(posted - arrived)
                     computed.append(cycle * POLL_INTERVAL + posted - starts[cycle])
                 slack_429s = sum(1 for c in slack.calls("chat.postMessage") if c.status == 429)
-                return Run(label, messages, cap, len(starts), latencies, computed, seconds,
-                           after[0] - before[0], after[1] - before[1], after[2] - before[2], slack_429s,
-                           len(world.requests))
+                return Run(
+                    label,
+                    messages,
+                    cap,
+                    len(starts),
+                    latencies,
+                    computed,
+                    seconds,
+                    after[0] - before[0],
+                    after[1] - before[1],
+                    after[2] - before[2],
+                    slack_429s,
+                    len(world.requests),
+                )
             finally:
                 rig.close()
     finally:
@@ -85,26 +102,73 @@ def _card_run(label: str, messages: int, *, paced: bool, cap: int, latency_ms: i
 def run(counts: list[int], backlog: int, latency_ms: int, directory: Path) -> list[Run]:
     runs = []
     for messages in counts:
-        runs.append(_card_run(f"{messages} pace off", messages, paced=False, cap=max(counts + [backlog]),
-                              latency_ms=latency_ms, rate_limit=1_000_000, directory=directory))
-        runs.append(_card_run(f"{messages} pace on", messages, paced=True, cap=DEFAULT_CAP,
-                              latency_ms=latency_ms, rate_limit=1_000_000, directory=directory))
-    runs.append(_card_run(f"backlog {backlog}", backlog, paced=False, cap=backlog, latency_ms=latency_ms,
-                          rate_limit=200, directory=directory))
+        runs.append(
+            _card_run(
+                f"{messages} pace off",
+                messages,
+                paced=False,
+                cap=max(counts + [backlog]),
+                latency_ms=latency_ms,
+                rate_limit=1_000_000,
+                directory=directory,
+            )
+        )
+        runs.append(
+            _card_run(
+                f"{messages} pace on",
+                messages,
+                paced=True,
+                cap=DEFAULT_CAP,
+                latency_ms=latency_ms,
+                rate_limit=1_000_000,
+                directory=directory,
+            )
+        )
+    runs.append(
+        _card_run(
+            f"backlog {backlog}",
+            backlog,
+            paced=False,
+            cap=backlog,
+            latency_ms=latency_ms,
+            rate_limit=200,
+            directory=directory,
+        )
+    )
     return runs
 
 
 def report(runs: list[Run], latency_ms: int) -> str:
-    headers = ["new messages", "Slack pace", "cap/cycle", "cycles", "first card", "p50", "last card",
-               "Fanvue / budget / Slack / us", "limit", f"last card, cycles {POLL_INTERVAL} s apart (computed)"]
+    headers = [
+        "new messages",
+        "Slack pace",
+        "cap/cycle",
+        "cycles",
+        "first card",
+        "p50",
+        "last card",
+        "Fanvue / budget / Slack / us",
+        "limit",
+        f"last card, cycles {POLL_INTERVAL} s apart (computed)",
+    ]
     rows = []
     for r in runs:
         pace = "off" if "off" in r.label or "backlog" in r.label else "on (1/s)"
         cap = r.cap if pace != "off" else "none"
-        rows.append([r.messages if "backlog" not in r.label else f"{r.messages} (backlog, 200/min budget)",
-                     pace, cap, r.cycles, ms(min(r.latencies)), ms(median(r.latencies)), ms(max(r.latencies)),
-                     " / ".join(ms(x) for x in (r.fanvue, r.budget, r.slack, r.ours)), r.limit,
-                     ms(percentile(r.computed, 100))])
+        rows.append(
+            [
+                r.messages if "backlog" not in r.label else f"{r.messages} (backlog, 200/min budget)",
+                pace,
+                cap,
+                r.cycles,
+                ms(min(r.latencies)),
+                ms(median(r.latencies)),
+                ms(max(r.latencies)),
+                " / ".join(ms(x) for x in (r.fanvue, r.budget, r.slack, r.ours)),
+                r.limit,
+                ms(percentile(r.computed, 100)),
+            ]
+        )
     backlog = runs[-1]
     naive = 1 + -(-backlog.messages // 50) + backlog.messages  # me, the list pages, one history read per chat
     notes = [
@@ -132,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=50)
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.counts.split(",")]
-    header("From a new fan message to its card",
-           f"{COMMAND} --counts {args.counts} --backlog {args.backlog} --latency-ms {args.latency_ms}")
+    header(
+        "From a new fan message to its card",
+        f"{COMMAND} --counts {args.counts} --backlog {args.backlog} --latency-ms {args.latency_ms}",
+    )
     with workdir() as directory:
         runs = run(counts, args.backlog, args.latency_ms, Path(directory))
     print(report(runs, args.latency_ms), flush=True)

@@ -16,8 +16,12 @@ from slack.server import HttpServer, wsgi_app
 
 def late_ack_app(svc: Services, runtime_bolt: App, signing_secret: str) -> App:
     """What a first version of a Slack handler often does: the Fanvue work, then ack()."""
-    late = App(client=runtime_bolt.client, signing_secret=signing_secret, process_before_response=True,
-               token_verification_enabled=False)
+    late = App(
+        client=runtime_bolt.client,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        token_verification_enabled=False,
+    )
 
     @late.action(blocks.SEND)
     def send(ack, body, action) -> None:

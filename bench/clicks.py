@@ -54,12 +54,25 @@ def _free_port() -> int:
 
 
 def _click_body(slack: SlackStandin, msg, user: str) -> str:
-    button = next(e for b in msg.blocks if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] == blocks.SEND)
-    return block_action_body(user_id=user, user_name=user.lower(), action_id=blocks.SEND, value=button["value"],
-                             channel_id=msg.channel, message_ts=msg.ts, message=msg.to_dict(),
-                             trigger_id=slack.new_trigger_id(user), block_id="decide",
-                             response_url=slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user))
+    button = next(
+        e
+        for b in msg.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == blocks.SEND
+    )
+    return block_action_body(
+        user_id=user,
+        user_name=user.lower(),
+        action_id=blocks.SEND,
+        value=button["value"],
+        channel_id=msg.channel,
+        message_ts=msg.ts,
+        message=msg.to_dict(),
+        trigger_id=slack.new_trigger_id(user),
+        block_id="decide",
+        response_url=slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user),
+    )
 
 
 class _AppProcess:
@@ -69,15 +82,33 @@ class _AppProcess:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/slack/events"
         self.db_path = db_path
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-               "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_CHANNEL_ID": CHANNEL, "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": slack.api_url, "FANVUE_API_BASE": sandbox.url, "FANVUE_ACCESS_TOKEN": sandbox.token,
-               "DATABASE_PATH": str(db_path), "PORT": str(self.port), "POLL_INTERVAL_SECONDS": "3600",
-               "LOG_LEVEL": "WARNING"}
-        command = (["app.py", "run", "--env-file", "/nonexistent.env"] if design == "ours"
-                   else ["-m", "bench.click_server"])
-        self.proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_CHANNEL_ID": CHANNEL,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "FANVUE_API_BASE": sandbox.url,
+            "FANVUE_ACCESS_TOKEN": sandbox.token,
+            "DATABASE_PATH": str(db_path),
+            "PORT": str(self.port),
+            "POLL_INTERVAL_SECONDS": "3600",
+            "LOG_LEVEL": "WARNING",
+        }
+        command = (
+            ["app.py", "run", "--env-file", "/nonexistent.env"]
+            if design == "ours"
+            else ["-m", "bench.click_server"]
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, *command],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while not self._healthy():
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -117,7 +148,9 @@ def _burst(design: str, clicks: int, latency_ms: int, directory: Path) -> Burst:
         with SlackStandin(bot_token=BOT_TOKEN) as slack:
             rig = Rig(sandbox, slack, directory / f"{design}-{clicks}")
             run_cycle(rig.svc, max_posts=clicks)  # the cards, posted before the app starts
-            cards = [(d, slack.message(d.channel, d.ts)) for d in drafts.with_status(rig.store.db, drafts.PENDING)]
+            cards = [
+                (d, slack.message(d.channel, d.ts)) for d in drafts.with_status(rig.store.db, drafts.PENDING)
+            ]
             rig.close()
             process = _AppProcess(design, sandbox, slack, rig.store.path)
             try:
@@ -130,7 +163,9 @@ def _burst(design: str, clicks: int, latency_ms: int, directory: Path) -> Burst:
         sandbox.stop()
 
 
-def _measure(design: str, clicks: int, cards: list, process: _AppProcess, sandbox, slack: SlackStandin) -> Burst:
+def _measure(
+    design: str, clicks: int, cards: list, process: _AppProcess, sandbox, slack: SlackStandin
+) -> Burst:
     world = sandbox.world
     # Bolt checks the bot token on its first request; a first click after start pays that once.
     warm = "payload=%7B%22type%22%3A%22block_actions%22%7D"
@@ -198,8 +233,9 @@ def _measure(design: str, clicks: int, cards: list, process: _AppProcess, sandbo
     return result
 
 
-def run(sizes: list[int], latency_ms: int, directory: Path, *, baseline: bool = True,
-        repeat: int = 1) -> list[Burst]:
+def run(
+    sizes: list[int], latency_ms: int, directory: Path, *, baseline: bool = True, repeat: int = 1
+) -> list[Burst]:
     results = []
     for clicks in sizes:
         for attempt in range(repeat):
@@ -214,19 +250,40 @@ def _spread(values: list[float]) -> str:
 
 
 def report(results: list[Burst], latency_ms: int) -> str:
-    headers = ["clicks at once", "design", "ack p50 / p99", "ack p99 < 300 ms", "click → sent p50 / p99",
-               "click → card p50 / p99", "sent once / twice / not", "'database is locked'",
-               "Fanvue requests (429s)"]
-    rows = [[r.clicks, r.design, _spread(r.acks), "✓" if percentile(r.acks, 99) < ACK_TARGET else "✗",
-             _spread(r.to_sent), _spread(r.to_card), f"{r.sent_once} / {r.sent_twice} / {r.not_sent}", r.locked,
-             f"{r.fanvue_requests} ({r.fanvue_429s})"] for r in results]
-    note = (f"HTTP mode: `app.py run` as its own process (waitress, 16 threads; 16 click workers, acknowledging before handing the work to them), the sandbox and "
-            f"the Slack stand-in in the benchmark's process; signed block_actions, each on its own card, all "
-            f"released at once; sandbox latency {latency_ms} ms; Fanvue's real 200/min budget on both sides. "
-            "Each send costs two Fanvue requests (the freshness read, then the send). 'ack after the work' is the "
-            "baseline (`bench/click_server.py`): the same wiring with a Send handler that calls Fanvue before it "
-            "acknowledges. Slack allows 3 s for the acknowledgement. 'database is locked' counts the app's log "
-            "lines and the drafts' errors that mention it.")
+    headers = [
+        "clicks at once",
+        "design",
+        "ack p50 / p99",
+        "ack p99 < 300 ms",
+        "click → sent p50 / p99",
+        "click → card p50 / p99",
+        "sent once / twice / not",
+        "'database is locked'",
+        "Fanvue requests (429s)",
+    ]
+    rows = [
+        [
+            r.clicks,
+            r.design,
+            _spread(r.acks),
+            "✓" if percentile(r.acks, 99) < ACK_TARGET else "✗",
+            _spread(r.to_sent),
+            _spread(r.to_card),
+            f"{r.sent_once} / {r.sent_twice} / {r.not_sent}",
+            r.locked,
+            f"{r.fanvue_requests} ({r.fanvue_429s})",
+        ]
+        for r in results
+    ]
+    note = (
+        f"HTTP mode: `app.py run` as its own process (waitress, 16 threads; 16 click workers, acknowledging before handing the work to them), the sandbox and "
+        f"the Slack stand-in in the benchmark's process; signed block_actions, each on its own card, all "
+        f"released at once; sandbox latency {latency_ms} ms; Fanvue's real 200/min budget on both sides. "
+        "Each send costs two Fanvue requests (the freshness read, then the send). 'ack after the work' is the "
+        "baseline (`bench/click_server.py`): the same wiring with a Send handler that calls Fanvue before it "
+        "acknowledges. Slack allows 3 s for the acknowledgement. 'database is locked' counts the app's log "
+        "lines and the drafts' errors that mention it."
+    )
     return table(headers, rows) + "\n\n" + note
 
 
@@ -234,11 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__)
     parser.add_argument("--sizes", default="1,100", help="numbers of simultaneous clicks, comma-separated")
     parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each size (the timings vary from run to run)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each size (the timings vary from run to run)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    header("Clicks: acknowledgement and click-to-sent",
-           f"{COMMAND} --sizes {args.sizes} --latency-ms {args.latency_ms} --repeat {args.repeat}")
+    header(
+        "Clicks: acknowledgement and click-to-sent",
+        f"{COMMAND} --sizes {args.sizes} --latency-ms {args.latency_ms} --repeat {args.repeat}",
+    )
     with workdir() as directory:
         results = run(sizes, args.latency_ms, Path(directory), repeat=args.repeat)
     print(report(results, args.latency_ms), flush=True)

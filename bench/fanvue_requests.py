@@ -77,11 +77,13 @@ def run(sizes: list[int], latency_ms: int, directory: Path) -> list[Cycle]:
                 for approach in ("ours", "naive"):
                     rig = Rig(sandbox, slack, directory / f"{approach}-{chats}")
                     try:
+
                         def cycle(rig=rig, approach=approach, chats=chats):
                             if approach == "ours":
                                 run_cycle(rig.svc, max_posts=chats)
                             else:
                                 naive_cycle(rig.svc, max_posts=chats)
+
                         for kind in ("cold", "steady"):
                             results.append(_measure(rig, approach, chats, kind, cycle))
                     finally:
@@ -96,14 +98,36 @@ def report(results: list[Cycle], latency_ms: int) -> str:
     for r in results:
         target = "" if r.target is None else f"≤ {r.target} {'✓' if r.requests <= r.target else '✗'}"
         endpoints = ", ".join(f"{k} {v}" for k, v in sorted(r.by_endpoint.items()))
-        rows.append([r.chats, r.kind, r.approach, r.requests, target, endpoints, ms(r.seconds),
-                     ms(r.at_200_per_minute), ms(r.sustained)])
-    note = (f"Sandbox latency {latency_ms} ms per request, its rate limit and the client's budget raised out of "
-            "the way so that both approaches run unthrottled. The last two columns are computed from the request "
-            "count, not measured: the least time Fanvue's 200/min budget allows for the cycle starting with a "
-            "full bucket of 200, and when every cycle spends the budget (1 request per 0.3 s).")
-    headers = ["unread chats", "cycle", "approach", "requests", "target", "by endpoint", "measured",
-               "at 200/min (computed)", "sustained 200/min (computed)"]
+        rows.append(
+            [
+                r.chats,
+                r.kind,
+                r.approach,
+                r.requests,
+                target,
+                endpoints,
+                ms(r.seconds),
+                ms(r.at_200_per_minute),
+                ms(r.sustained),
+            ]
+        )
+    note = (
+        f"Sandbox latency {latency_ms} ms per request, its rate limit and the client's budget raised out of "
+        "the way so that both approaches run unthrottled. The last two columns are computed from the request "
+        "count, not measured: the least time Fanvue's 200/min budget allows for the cycle starting with a "
+        "full bucket of 200, and when every cycle spends the budget (1 request per 0.3 s)."
+    )
+    headers = [
+        "unread chats",
+        "cycle",
+        "approach",
+        "requests",
+        "target",
+        "by endpoint",
+        "measured",
+        "at 200/min (computed)",
+        "sustained 200/min (computed)",
+    ]
     return table(headers, rows) + "\n\n" + note
 
 

@@ -41,23 +41,35 @@ class Run:
 def measure(chats: int, delay: float, concurrency: int, directory: Path) -> Run:
     """One cold cycle (every chat new) against a fresh sandbox, Slack stand-in and LLM stand-in."""
     persona = Persona(name="Mia")
-    with Sandbox(fans=chats, seed=1, rate_limit=1_000_000) as sandbox, SlackStandin(bot_token=BOT_TOKEN) as slack, \
-            LlmStandin(delay=delay) as llm:
+    with (
+        Sandbox(fans=chats, seed=1, rate_limit=1_000_000) as sandbox,
+        SlackStandin(bot_token=BOT_TOKEN) as slack,
+        LlmStandin(delay=delay) as llm,
+    ):
         _all_unread(sandbox)
         store = Store(directory / f"bench-{concurrency}.db")
         fanvue = FanvueClient(sandbox.url, StaticToken(sandbox.token))
         config = LlmConfig(llm.base_url, "standin-model", timeout=delay * 10 + 5, concurrency=concurrency)
         drafter = OpenAIChatDrafter(config, persona, TemplateDrafter(persona))
-        cards = CardPublisher(store, SlackCards(web_client(BOT_TOKEN, slack.api_url), CHANNEL, post_interval=0))
-        svc = Services(store=store, fanvue=fanvue, drafter=drafter, cards=cards, creator=Creator(fanvue),
-                       draft_concurrency=concurrency)
+        cards = CardPublisher(
+            store, SlackCards(web_client(BOT_TOKEN, slack.api_url), CHANNEL, post_interval=0)
+        )
+        svc = Services(
+            store=store,
+            fanvue=fanvue,
+            drafter=drafter,
+            cards=cards,
+            creator=Creator(fanvue),
+            draft_concurrency=concurrency,
+        )
         try:
             svc.creator.get()  # not part of what is measured
             started = time.perf_counter()
             report = run_cycle(svc, max_posts=chats)
             seconds = time.perf_counter() - started
-            fallbacks = next(iter(store.db.query(
-                "SELECT COUNT(*) AS n FROM drafts WHERE fallback_reason IS NOT NULL")))["n"]
+            fallbacks = next(
+                iter(store.db.query("SELECT COUNT(*) AS n FROM drafts WHERE fallback_reason IS NOT NULL"))
+            )["n"]
             assert report.drafted == chats, report.summary()
             return Run(concurrency, chats, seconds, len(llm.requests), llm.max_in_flight, fallbacks)
         finally:
@@ -79,26 +91,40 @@ def _all_unread(sandbox: Sandbox) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__)
     parser.add_argument("--chats", type=int, default=24, help="new chats in the cycle (default 24)")
-    parser.add_argument("--delay", type=float, default=0.25, help="seconds the LLM takes per draft (default 0.25)")
-    parser.add_argument("--concurrency", default="1,4,8",
-                        help="LLM_CONCURRENCY values to compare; 1 is the sequential baseline (default 1,4,8)")
+    parser.add_argument(
+        "--delay", type=float, default=0.25, help="seconds the LLM takes per draft (default 0.25)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        default="1,4,8",
+        help="LLM_CONCURRENCY values to compare; 1 is the sequential baseline (default 1,4,8)",
+    )
     args = parser.parse_args(argv)
     levels = sorted({int(v) for v in args.concurrency.split(",")} | {1})
-    print(f"## Drafting {args.chats} new chats, LLM answering in {args.delay:g} s each\n\n`{COMMAND} "
-          f"--chats {args.chats} --delay {args.delay:g} --concurrency {args.concurrency}`\n", flush=True)
+    print(
+        f"## Drafting {args.chats} new chats, LLM answering in {args.delay:g} s each\n\n`{COMMAND} "
+        f"--chats {args.chats} --delay {args.delay:g} --concurrency {args.concurrency}`\n",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="fanvue-bench-") as directory:
         runs = [measure(args.chats, args.delay, level, Path(directory)) for level in levels]
     baseline = runs[0].seconds
-    print("| LLM_CONCURRENCY | cycle time | expected ⌈N/C⌉ × delay | speed-up vs sequential | LLM requests | "
-          "most in flight | template fallbacks |")
+    print(
+        "| LLM_CONCURRENCY | cycle time | expected ⌈N/C⌉ × delay | speed-up vs sequential | LLM requests | "
+        "most in flight | template fallbacks |"
+    )
     print("|---|---|---|---|---|---|---|")
     for run in runs:
         expected = math.ceil(run.chats / run.concurrency) * args.delay
         label = f"{run.concurrency} (sequential)" if run.concurrency == 1 else str(run.concurrency)
-        print(f"| {label} | {run.seconds:.2f} s | {expected:.2f} s | {baseline / run.seconds:.1f}× | "
-              f"{run.llm_requests} | {run.max_in_flight} | {run.fallbacks} |")
-    print("\nThe cycle time includes reading Fanvue and posting the cards (both local and fast here); the rest "
-          "is waiting for the LLM, which the pool overlaps up to LLM_CONCURRENCY at a time.")
+        print(
+            f"| {label} | {run.seconds:.2f} s | {expected:.2f} s | {baseline / run.seconds:.1f}× | "
+            f"{run.llm_requests} | {run.max_in_flight} | {run.fallbacks} |"
+        )
+    print(
+        "\nThe cycle time includes reading Fanvue and posting the cards (both local and fast here); the rest "
+        "is waiting for the LLM, which the pool overlaps up to LLM_CONCURRENCY at a time."
+    )
     return 0
 
 

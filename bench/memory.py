@@ -47,19 +47,39 @@ def measure(chats: int, posts: int, timeout: float = 600) -> Usage:
     try:
         with SlackStandin(bot_token=BOT_TOKEN) as slack, tempfile.TemporaryDirectory() as directory:
             port = _free_port()
-            env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-                   "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_CHANNEL_ID": CHANNEL, "SLACK_SIGNING_SECRET": "bench",
-                   "SLACK_API_URL": slack.api_url, "FANVUE_API_BASE": sandbox.url,
-                   "FANVUE_ACCESS_TOKEN": sandbox.token, "DATABASE_PATH": str(Path(directory) / "bridge.db"),
-                   "PORT": str(port), "POLL_INTERVAL_SECONDS": "3600", "SLACK_MAX_POSTS_PER_CYCLE": str(posts),
-                   "LOG_LEVEL": "WARNING"}
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": os.environ.get("HOME", "/tmp"),
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_CHANNEL_ID": CHANNEL,
+                "SLACK_SIGNING_SECRET": "bench",
+                "SLACK_API_URL": slack.api_url,
+                "FANVUE_API_BASE": sandbox.url,
+                "FANVUE_ACCESS_TOKEN": sandbox.token,
+                "DATABASE_PATH": str(Path(directory) / "bridge.db"),
+                "PORT": str(port),
+                "POLL_INTERVAL_SECONDS": "3600",
+                "SLACK_MAX_POSTS_PER_CYCLE": str(posts),
+                "LOG_LEVEL": "WARNING",
+            }
             started = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "app.py", "run", "--env-file", "/nonexistent.env"], cwd=ROOT,
-                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [sys.executable, "app.py", "run", "--env-file", "/nonexistent.env"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             try:
                 cycle = _wait_for_cycle(proc, f"http://127.0.0.1:{port}/healthz", timeout)
-                usage = Usage(chats, _status_kib(proc.pid, "VmHWM"), _status_kib(proc.pid, "VmRSS"),
-                              time.perf_counter() - started, cycle.get("summary", cycle.get("error", "")))
+                usage = Usage(
+                    chats,
+                    _status_kib(proc.pid, "VmHWM"),
+                    _status_kib(proc.pid, "VmRSS"),
+                    time.perf_counter() - started,
+                    cycle.get("summary", cycle.get("error", "")),
+                )
             finally:
                 proc.terminate()
                 proc.communicate(timeout=60)
@@ -84,15 +104,22 @@ def _wait_for_cycle(proc: subprocess.Popen, health: str, timeout: float) -> dict
 
 
 def report(rows: list[Usage], posts: int) -> str:
-    body = [[u.chats, f"{u.peak_kib / 1024:.1f} MiB", f"{u.after_kib / 1024:.1f} MiB", ms(u.cycle), u.summary]
-            for u in rows]
-    note = (f"Peak RSS is the kernel's high-water mark (VmHWM) of the `app.py run` process, read once its first "
-            f"cycle has finished (start, recovery, the cycle, serving HTTP); the sandbox and the Slack stand-in run "
-            f"in the benchmark's process. Cards per cycle: {posts} (SLACK_MAX_POSTS_PER_CYCLE), posted about one "
-            "a second, which is most of the time shown. The 1-chat run is the baseline: what the app costs "
-            "before there is any work.")
-    return table(["unread chats", "peak RSS", "RSS after the cycle", "start to cycle done", "cycle"], body) + \
-        "\n\n" + note
+    body = [
+        [u.chats, f"{u.peak_kib / 1024:.1f} MiB", f"{u.after_kib / 1024:.1f} MiB", ms(u.cycle), u.summary]
+        for u in rows
+    ]
+    note = (
+        f"Peak RSS is the kernel's high-water mark (VmHWM) of the `app.py run` process, read once its first "
+        f"cycle has finished (start, recovery, the cycle, serving HTTP); the sandbox and the Slack stand-in run "
+        f"in the benchmark's process. Cards per cycle: {posts} (SLACK_MAX_POSTS_PER_CYCLE), posted about one "
+        "a second, which is most of the time shown. The 1-chat run is the baseline: what the app costs "
+        "before there is any work."
+    )
+    return (
+        table(["unread chats", "peak RSS", "RSS after the cycle", "start to cycle done", "cycle"], body)
+        + "\n\n"
+        + note
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,12 +117,22 @@ class Rig:
         self.session = TimedSession()
         self.budget = TimedBudget(self.rate_limit, 60.0)
         self.store = Store(self.directory / "bench.db")
-        self.fanvue = FanvueClient(self.sandbox.url, StaticToken(self.sandbox.token), timeout=self.timeout,
-                                   budget=self.budget, session=self.session)
+        self.fanvue = FanvueClient(
+            self.sandbox.url,
+            StaticToken(self.sandbox.token),
+            timeout=self.timeout,
+            budget=self.budget,
+            session=self.session,
+        )
         self.web = web_client(BOT_TOKEN, self.slack.api_url, timeout=30)
         self.cards = TimedCards(SlackCards(self.web, CHANNEL, post_interval=self.post_interval))
-        self.svc = Services(store=self.store, fanvue=self.fanvue, drafter=TemplateDrafter(),
-                            cards=CardPublisher(self.store, self.cards), creator=Creator(self.fanvue))
+        self.svc = Services(
+            store=self.store,
+            fanvue=self.fanvue,
+            drafter=TemplateDrafter(),
+            cards=CardPublisher(self.store, self.cards),
+            creator=Creator(self.fanvue),
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -188,8 +198,10 @@ def machine() -> str:
             cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
     except OSError:
         pass
-    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.system()} {platform.release()}; {cpu}; "
-            f"{os.cpu_count()} cores; Python {platform.python_version()}")
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.system()} {platform.release()}; {cpu}; "
+        f"{os.cpu_count()} cores; Python {platform.python_version()}"
+    )
 
 
 def header(title: str, command: str) -> None:

@@ -15,9 +15,11 @@ def main() -> int:
     # Only warnings and errors: the walk-through itself is the output.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     failure = None
-    print("Offline demo: the real app against a local Fanvue sandbox and a Slack stand-in on 127.0.0.1;\n"
-          "no settings needed, nothing leaves this machine. Alice, Bob, Carol and Dana are the team; their\n"
-          "clicks reach the app as signed Slack requests, and each card is shown as Slack would show it.\n")
+    print(
+        "Offline demo: the real app against a local Fanvue sandbox and a Slack stand-in on 127.0.0.1;\n"
+        "no settings needed, nothing leaves this machine. Alice, Bob, Carol and Dana are the team; their\n"
+        "clicks reach the app as signed Slack requests, and each card is shown as Slack would show it.\n"
+    )
     with stage() as st:
         try:
             walk(st, print)

@@ -18,7 +18,9 @@ def render_blocks(message_blocks: list[dict[str, Any]], users: Mapping[str, str]
         if kind in ("section", "header"):
             lines.extend(mrkdwn_text((block.get("text") or {}).get("text", ""), users).splitlines())
         elif kind == "context":
-            parts = [mrkdwn_text(e.get("text") or e.get("alt_text", ""), users) for e in block.get("elements", [])]
+            parts = [
+                mrkdwn_text(e.get("text") or e.get("alt_text", ""), users) for e in block.get("elements", [])
+            ]
             lines.append("  " + " · ".join(p for p in parts if p))
         elif kind == "actions":
             labels = [(e.get("text") or {}).get("text", "?") for e in block.get("elements", [])]

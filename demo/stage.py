@@ -63,23 +63,42 @@ class Stage:
         """The block_actions request Slack sends when `user` presses a button on the card."""
         _, msg = self.card(draft_id)
         block, button = _button(msg.blocks, action_id)
-        self._post(user, block_action_body(
-            user_id=user, user_name=TEAM[user].lower(), action_id=action_id, value=button["value"],
-            channel_id=msg.channel, message_ts=msg.ts, message=msg.to_dict(), block_id=block["block_id"],
-            trigger_id=self.slack.new_trigger_id(user),
-            response_url=self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user)))
+        self._post(
+            user,
+            block_action_body(
+                user_id=user,
+                user_name=TEAM[user].lower(),
+                action_id=action_id,
+                value=button["value"],
+                channel_id=msg.channel,
+                message_ts=msg.ts,
+                message=msg.to_dict(),
+                block_id=block["block_id"],
+                trigger_id=self.slack.new_trigger_id(user),
+                response_url=self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user),
+            ),
+        )
 
     def submit(self, user: str, view: dict, text: str) -> None:
         """The view_submission request Slack sends when `user` submits the edit modal with `text`."""
         values = {blocks.EDIT_BLOCK: {blocks.EDIT_INPUT: {"type": "plain_text_input", "value": text}}}
-        self._post(user, view_submission_body(user_id=user, user_name=TEAM[user].lower(), view=view,
-                                              values=values, view_id=view.get("id", "V1")))
+        self._post(
+            user,
+            view_submission_body(
+                user_id=user,
+                user_name=TEAM[user].lower(),
+                view=view,
+                values=values,
+                view_id=view.get("id", "V1"),
+            ),
+        )
 
     def _post(self, user: str, body: str) -> None:
         # One session per teammate, like one Slack client each; two teammates can click at the same moment.
         session = self.sessions.setdefault(user, requests.Session())
-        response = session.post(self.events_url, data=body.encode(), headers=sign_request(SIGNING_SECRET, body),
-                                timeout=10)
+        response = session.post(
+            self.events_url, data=body.encode(), headers=sign_request(SIGNING_SECRET, body), timeout=10
+        )
         if response.status_code != 200:
             raise DemoFailed(f"the app answered {response.status_code} to {TEAM[user]}'s request")
 
@@ -99,11 +118,18 @@ def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
         sandbox = stack.enter_context(Sandbox(fans=fans, seed=seed))
         slack = stack.enter_context(SlackStandin(bot_token=BOT_TOKEN, pace=False))
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanvue-slack-demo-")))
-        settings = settings_module.from_mapping({
-            "FANVUE_API_BASE": sandbox.url, "FANVUE_ACCESS_TOKEN": sandbox.token,
-            "SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_CHANNEL_ID": CHANNEL,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DATABASE_PATH": str(tmp / "bridge.db"), "LOG_LEVEL": "WARNING",
-        })
+        settings = settings_module.from_mapping(
+            {
+                "FANVUE_API_BASE": sandbox.url,
+                "FANVUE_ACCESS_TOKEN": sandbox.token,
+                "SLACK_API_URL": slack.api_url,
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_CHANNEL_ID": CHANNEL,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "DATABASE_PATH": str(tmp / "bridge.db"),
+                "LOG_LEVEL": "WARNING",
+            }
+        )
         # No pacing between posts: the stand-in does not rate-limit, and the demo should take seconds.
         runtime = app.build(dataclasses.replace(settings, slack_post_interval=0.0))
         stack.callback(runtime.services.store.close)

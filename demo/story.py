@@ -52,21 +52,29 @@ class Tour:
         self.st.settle()
         draft, _ = self.st.card(draft_id)
         self.show_card(draft_id, brief=draft.status != drafts.PENDING)
-        notes = self.st.slack.ephemerals()[self.notes_seen:]
+        notes = self.st.slack.ephemerals()[self.notes_seen :]
         self.notes_seen += len(notes)
         for note in notes:
             self.say(f"  Only {TEAM.get(note['user'], note['user'])} sees: {mrkdwn_text(note['text'], TEAM)}")
-        sent = self.st.sandbox.world.sent_messages()[self.sent_seen:]
+        sent = self.st.sandbox.world.sent_messages()[self.sent_seen :]
         self.sent_seen += len(sent)
         for message in sent:
             self.say(f"  Fanvue got, for @{message['recipient']['handle']}: {message['text']!r}")
         if not sent:
             self.say("  Fanvue got nothing.")
-        check(len(sent) == expect.sent, f"step {number}: {len(sent)} messages reached Fanvue, expected {expect.sent}")
-        check(draft.status == expect.status, f"step {number}: the card is {draft.status}, expected {expect.status}")
+        check(
+            len(sent) == expect.sent,
+            f"step {number}: {len(sent)} messages reached Fanvue, expected {expect.sent}",
+        )
+        check(
+            draft.status == expect.status,
+            f"step {number}: the card is {draft.status}, expected {expect.status}",
+        )
         if expect.note:
-            check(any(re.search(expect.note, n["text"]) for n in notes),
-                  f"step {number}: nobody was told anything matching {expect.note!r}")
+            check(
+                any(re.search(expect.note, n["text"]) for n in notes),
+                f"step {number}: nobody was told anything matching {expect.note!r}",
+            )
 
 
 def check(condition: bool, failure: str) -> None:
@@ -81,14 +89,18 @@ def walk(st: Stage, say: Say) -> None:
     report = run_cycle(st.runtime.services, max_posts=st.runtime.settings.slack_max_posts_per_cycle)
     say(report.summary())
     for handle in _creator_wrote_last(st):
-        say(f"  No card for @{handle}: the chat is unread, but its latest message is the creator's, "
-            "so there is nothing to answer.")
+        say(
+            f"  No card for @{handle}: the chat is unread, but its latest message is the creator's, "
+            "so there is nothing to answer."
+        )
     pending = {d.ts: d for d in drafts.with_status(st.db, drafts.PENDING) if d.ts}
     posted = [pending[m.ts] for m in st.slack.messages(CHANNEL) if m.ts in pending]
     cards = [d.id for d in posted if d.fan_uuid != blocked["uuid"]]
     blocked_card = next((d.id for d in posted if d.fan_uuid == blocked["uuid"]), None)
-    check(len(cards) >= 5 and blocked_card is not None,
-          f"the cycle posted {len(posted)} cards; the demo needs five plus one for @{blocked['handle']}")
+    check(
+        len(cards) >= 5 and blocked_card is not None,
+        f"the cycle posted {len(posted)} cards; the demo needs five plus one for @{blocked['handle']}",
+    )
     tour = Tour(st, say)
     say("")
     for number, draft_id in enumerate(cards, 1):
@@ -99,22 +111,53 @@ def walk(st: Stage, say: Say) -> None:
     handle = {d.id: d.fan_handle for d in posted}
     alice, bob, carol, dana = TEAM
 
-    tour.step(1, f"Alice clicks Send on card 1 (@{handle[cards[0]]})", cards[0],
-              lambda: st.click(alice, cards[0], blocks.SEND), Expect(1, drafts.SENT))
-    tour.step(2, f"Bob clicks Edit on card 2 (@{handle[cards[1]]}) and sends his own words", cards[1],
-              lambda: _edit_and_send(st, say, bob, cards[1]), Expect(1, drafts.SENT))
-    tour.step(3, f"Carol clicks Skip on card 3 (@{handle[cards[2]]})", cards[2],
-              lambda: st.click(carol, cards[2], blocks.SKIP), Expect(0, drafts.SKIPPED))
-    tour.step(4, f"Alice and Bob both click Send on card 4 (@{handle[cards[3]]}) at the same moment", cards[3],
-              lambda: _at_once(st, (alice, bob), cards[3]),
-              Expect(1, drafts.SENT, r"Already sent by|is sending this reply right now"))
-    tour.step(5, f"Dana clicks Send on the card of @{blocked['handle']}, who cannot be messaged", blocked_card,
-              lambda: st.click(dana, blocked_card, blocks.SEND), Expect(0, drafts.FAILED, "Fanvue refused"))
+    tour.step(
+        1,
+        f"Alice clicks Send on card 1 (@{handle[cards[0]]})",
+        cards[0],
+        lambda: st.click(alice, cards[0], blocks.SEND),
+        Expect(1, drafts.SENT),
+    )
+    tour.step(
+        2,
+        f"Bob clicks Edit on card 2 (@{handle[cards[1]]}) and sends his own words",
+        cards[1],
+        lambda: _edit_and_send(st, say, bob, cards[1]),
+        Expect(1, drafts.SENT),
+    )
+    tour.step(
+        3,
+        f"Carol clicks Skip on card 3 (@{handle[cards[2]]})",
+        cards[2],
+        lambda: st.click(carol, cards[2], blocks.SKIP),
+        Expect(0, drafts.SKIPPED),
+    )
+    tour.step(
+        4,
+        f"Alice and Bob both click Send on card 4 (@{handle[cards[3]]}) at the same moment",
+        cards[3],
+        lambda: _at_once(st, (alice, bob), cards[3]),
+        Expect(1, drafts.SENT, r"Already sent by|is sending this reply right now"),
+    )
+    tour.step(
+        5,
+        f"Dana clicks Send on the card of @{blocked['handle']}, who cannot be messaged",
+        blocked_card,
+        lambda: st.click(dana, blocked_card, blocks.SEND),
+        Expect(0, drafts.FAILED, "Fanvue refused"),
+    )
     before = drafts.get(st.db, cards[4])
-    tour.step(6, f"@{before.fan_handle} writes again, just before Dana clicks Send on card 5", cards[4],
-              lambda: _fan_writes_then_send(st, say, dana, before), Expect(0, drafts.PENDING, "wrote again"))
+    tour.step(
+        6,
+        f"@{before.fan_handle} writes again, just before Dana clicks Send on card 5",
+        cards[4],
+        lambda: _fan_writes_then_send(st, say, dana, before),
+        Expect(0, drafts.PENDING, "wrote again"),
+    )
     after = drafts.get(st.db, cards[4])
-    check(after.version == before.version + 1 and after.draft_text, "step 6: the card does not show a new draft")
+    check(
+        after.version == before.version + 1 and after.draft_text, "step 6: the card does not show a new draft"
+    )
 
 
 def _blocked_fan_waiting(st: Stage) -> dict:
@@ -131,8 +174,11 @@ def _creator_wrote_last(st: Stage) -> list[str]:
     """Unread chats the cycle leaves alone because the creator had the last word."""
     world = st.sandbox.world
     chats = [(fan, world.chat(fan["uuid"])) for fan in world.fans()]
-    return [fan["handle"] for fan, chat in chats
-            if not chat["isRead"] and (chat["lastMessage"] or {}).get("senderUuid") not in (None, fan["uuid"])]
+    return [
+        fan["handle"]
+        for fan, chat in chats
+        if not chat["isRead"] and (chat["lastMessage"] or {}).get("senderUuid") not in (None, fan["uuid"])
+    ]
 
 
 def _edit_and_send(st: Stage, say: Say, user: str, draft_id: int) -> None:
@@ -177,7 +223,9 @@ def print_audit(st: Stage, say: Say) -> None:
     for row in reversed(audit.recent(st.db, limit=500)):
         actor = TEAM.get(row["actor"], row["actor"])
         fan = f"@{row['fan_handle']}" if row["fan_handle"] else "-"
-        say(f"  {row['at'][11:19]}  {actor:<9} {row['action']:<15} {fan:<16} {short_details(row['details'])}".rstrip())
+        say(
+            f"  {row['at'][11:19]}  {actor:<9} {row['action']:<15} {fan:<16} {short_details(row['details'])}".rstrip()
+        )
 
 
 def short_details(details: dict[str, Any], width: int = 48) -> str:
@@ -185,7 +233,7 @@ def short_details(details: dict[str, Any], width: int = 48) -> str:
     for key in ("error", "reason", "text", "attempted"):
         if details.get(key):
             value = " ".join(str(details[key]).split())
-            return f"{key}: {value if len(value) <= width else value[:width - 1] + '…'}"
+            return f"{key}: {value if len(value) <= width else value[: width - 1] + '…'}"
     return ""
 
 

@@ -38,8 +38,11 @@ class Flag:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Flag:
-        return cls(rule=str(data.get("rule", "")), message=str(data.get("message", "")),
-                   match=str(data.get("match", "")))
+        return cls(
+            rule=str(data.get("rule", "")),
+            message=str(data.get("message", "")),
+            match=str(data.get("match", "")),
+        )
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ def _rule(name: str, message: str, *patterns: str) -> Rule:
 
 BUILT_IN: tuple[Rule, ...] = (
     _rule(
-        "other-apps", "moves the fan to another app or site",
+        "other-apps",
+        "moves the fan to another app or site",
         r"\bsnap\s*chat\b|\b(?:my|on|add me on)\s+snap\b|\binsta(?:gram)?\b|\b(?:on|my)\s+ig\b"
         r"|\bwhats\s*app\b|\btelegram\b|\bkik\b|\bdiscord\b|\bonly\s*fans\b|\bfansly\b|\bpatreon\b"
         r"|\bwechat\b|\btik\s*tok\b|\bskype\b|\bface\s*time\b|\btwitter\b|\breddit\b|\bviber\b"
@@ -73,7 +77,8 @@ BUILT_IN: tuple[Rule, ...] = (
         r"|微信|电报|ライン|インスタ|テレグラム|واتساب|وتساب|تلغرام|تيليجرام|انستغرام|انستقرام|سناب",
     ),
     _rule(
-        "contact-details", "shares or asks for a phone number or e-mail address",
+        "contact-details",
+        "shares or asks for a phone number or e-mail address",
         r"(?<![\w+])\+\d[\d\s().-]{5,}\d(?!\d)",
         r"(?<!\d)(?:\d[\s().-]?){9,}(?!\d)",
         r"[\w.+-]+@[\w-]+\.[\w.-]+",
@@ -82,7 +87,8 @@ BUILT_IN: tuple[Rule, ...] = (
         r"номер телефона|мой номер|电话号码|電話番号|رقم (?:هاتفي|الهاتف|جوالي)",
     ),
     _rule(
-        "outside-payment", "asks for payment outside Fanvue",
+        "outside-payment",
+        "asks for payment outside Fanvue",
         r"\bpay\s*pal\b|\bvenmo\b|\bcash\s*app\b|\bzelle\b|\brevolut\b|\bwestern union\b|\bmoneygram\b"
         r"|\bbitcoin\b|\bbtc\b|\bcrypto\b|\busdt\b|\bethereum\b|\b(?:bank|wire) transfer\b|\biban\b"
         r"|\bgift\s*cards?\b|\bwish\s*list\b|\bko-fi\b|\bbuy me a coffee\b|\bapple pay\b|\bgoogle pay\b"
@@ -90,7 +96,8 @@ BUILT_IN: tuple[Rule, ...] = (
         r"перев[ео]д\w* на карт|сбер|支付宝|微信支付|تحويل بنكي",
     ),
     _rule(
-        "meeting", "suggests meeting in person",
+        "meeting",
+        "suggests meeting in person",
         r"\b(?:let'?s|we (?:could|should|can)|wanna|want to|can we|could we|i'?d love to|when can we)\s+"
         r"(?:meet|hang out|get together|link up|see each other)\b",
         r"\bmeet (?:up|in person|irl|for (?:a )?(?:drink|drinks|coffee|dinner|date))\b|\bmeet(?:ing)? up\b",
@@ -99,12 +106,14 @@ BUILT_IN: tuple[Rule, ...] = (
         r"встрет\w*|вживую|会おう|会いましょう|会える|见面|見面|约会|نلتقي|نتقابل",
     ),
     _rule(
-        "links", "contains a link",
+        "links",
+        "contains a link",
         r"\bhttps?://\S+|\bwww\.\S+|\bt\.me/\S*|\blinktr\.ee\b|\bbit\.ly\b",
         r"\b[\w-]+\.(?:com|net|org|io|me|co|ly|link|app|xyz|gg|tv|page|site|info|biz|uk|de|fr|ru|cn|jp)\b",
     ),
     _rule(
-        "online-now", "claims the creator is online or doing something right now",
+        "online-now",
+        "claims the creator is online or doing something right now",
         r"\bonline\b|\bright now\b|\bas we speak\b|\bat the moment\b|\bcurrently\b|\brn\b|\batm\b",
         r"\b(?:i'?m|i am|im)\s+(?:awake|up|in bed|in the (?:shower|bath|gym)|at (?:the )?(?:gym|beach|pool|home|work)"
         r"|lying|laying|sitting|getting ready|on my way|free now)\b",
@@ -128,20 +137,28 @@ class Guardrails:
 
     def check(self, text: str) -> list[Flag]:
         normalised = normalise(text)
-        flags = [Flag(rule.name, rule.message, found) for rule in self.rules
-                 if (found := rule.find(normalised)) is not None]
+        flags = [
+            Flag(rule.name, rule.message, found)
+            for rule in self.rules
+            if (found := rule.find(normalised)) is not None
+        ]
         flags += self._prices(normalised) + self._promises(normalised)
         return flags
 
     def _prices(self, normalised: str) -> list[Flag]:
         for match in _AMOUNT.finditer(normalised):
             value = _number(match.group(1) or match.group(2))
-            nearby = normalised[max(0, match.start() - 25):match.end() + 25]
+            nearby = normalised[max(0, match.start() - 25) : match.end() + 25]
             if value in self._allowed_amounts or _TIP_NEARBY.search(nearby):
                 continue
             listed = ", ".join(f"{o.name} {o.price}" for o in self.offers if o.price) or "none"
-            return [Flag("unlisted-price", f"names a price the persona does not list (listed: {listed})",
-                         match.group(0).strip())]
+            return [
+                Flag(
+                    "unlisted-price",
+                    f"names a price the persona does not list (listed: {listed})",
+                    match.group(0).strip(),
+                )
+            ]
         return []
 
     def _promises(self, normalised: str) -> list[Flag]:
@@ -151,8 +168,13 @@ class Guardrails:
         if any(normalise(offer.name) in normalised for offer in self.offers):
             return []
         listed = ", ".join(o.name for o in self.offers) or "none"
-        return [Flag("content-promise", f"promises content the persona does not list (listed: {listed})",
-                     found.group(0).strip())]
+        return [
+            Flag(
+                "content-promise",
+                f"promises content the persona does not list (listed: {listed})",
+                found.group(0).strip(),
+            )
+        ]
 
 
 def normalise(text: str) -> str:
@@ -167,8 +189,9 @@ def describe(flags: Iterable[Flag]) -> str:
 
 def _custom(rule: CustomRule) -> Rule:
     words = [rf"(?<!\w){re.escape(normalise(word))}(?!\w)" for word in rule.words]
-    return Rule(rule.name, rule.message,
-                tuple(re.compile(p, re.IGNORECASE) for p in (*words, *rule.patterns)))
+    return Rule(
+        rule.name, rule.message, tuple(re.compile(p, re.IGNORECASE) for p in (*words, *rule.patterns))
+    )
 
 
 def _amounts(price: str) -> set[float]:

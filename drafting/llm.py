@@ -57,8 +57,15 @@ class OpenAIChatDrafter:
 
     name = "openai"
 
-    def __init__(self, config: LlmConfig, persona: Persona, fallback: Drafter, *,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        config: LlmConfig,
+        persona: Persona,
+        fallback: Drafter,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.config = config
         self.persona = persona
         self.fallback = fallback
@@ -76,8 +83,12 @@ class OpenAIChatDrafter:
             self._session.close()
 
     def draft(self, conversation: Conversation) -> Drafted:
-        messages = build_messages(conversation, self.persona, context_messages=self.config.context_messages,
-                                  max_chars=self.config.max_chars)
+        messages = build_messages(
+            conversation,
+            self.persona,
+            context_messages=self.config.context_messages,
+            max_chars=self.config.max_chars,
+        )
         started = time.monotonic()
         try:
             with self._slots:
@@ -88,13 +99,25 @@ class OpenAIChatDrafter:
                 raise LlmError("the model answered no text")
         except LlmError as exc:
             elapsed = _ms_since(started)
-            logger.warning("Drafting for %s with %s failed after %d ms (%s); using the template",
-                           conversation.fan_handle, self.config.model, elapsed, exc)
+            logger.warning(
+                "Drafting for %s with %s failed after %d ms (%s); using the template",
+                conversation.fan_handle,
+                self.config.model,
+                elapsed,
+                exc,
+            )
             backup = self.fallback.draft(conversation)
-            return dataclasses.replace(backup, model=self.config.model, latency_ms=elapsed,
-                                       fallback_reason=str(exc))
-        return Drafted(text=text, drafted_by=self.name, model=answer.model, latency_ms=_ms_since(started),
-                       prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+            return dataclasses.replace(
+                backup, model=self.config.model, latency_ms=elapsed, fallback_reason=str(exc)
+            )
+        return Drafted(
+            text=text,
+            drafted_by=self.name,
+            model=answer.model,
+            latency_ms=_ms_since(started),
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+        )
 
     def complete(self, messages: list[dict[str, str]]) -> Completion:
         """One Chat Completions call; connection errors, 429 and 5xx are retried `retries` times."""
@@ -102,13 +125,15 @@ class OpenAIChatDrafter:
         for attempt in range(self.config.retries + 1):
             last_try = attempt == self.config.retries
             try:
-                resp = self._session.post(self.url, json=body, headers=self._headers(), timeout=self.config.timeout)
+                resp = self._session.post(
+                    self.url, json=body, headers=self._headers(), timeout=self.config.timeout
+                )
             except requests.Timeout:
                 raise LlmError(f"no answer within {self.config.timeout:g} s") from None
             except requests.ConnectionError as exc:
                 if last_try:
                     raise LlmError(f"could not reach the LLM endpoint ({type(exc).__name__})") from None
-                self._sleep(BACKOFF_BASE * 2 ** attempt)
+                self._sleep(BACKOFF_BASE * 2**attempt)
                 continue
             if resp.status_code == 429 or resp.status_code >= 500:
                 if last_try:
@@ -137,7 +162,9 @@ class OpenAIChatDrafter:
 def _session(concurrency: int) -> requests.Session:
     """Retries are the drafter's own loop; the pool keeps a connection for each request in flight."""
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(10, concurrency), max_retries=0)
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=1, pool_maxsize=max(10, concurrency), max_retries=0
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -159,9 +186,12 @@ def _completion(resp: requests.Response, default_model: str) -> Completion:
         raise LlmError("the model answered no text")
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
     model = answer.get("model")
-    return Completion(text=content, model=model if isinstance(model, str) and model else default_model,
-                      prompt_tokens=_count(usage.get("prompt_tokens")),
-                      completion_tokens=_count(usage.get("completion_tokens")))
+    return Completion(
+        text=content,
+        model=model if isinstance(model, str) and model else default_model,
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        completion_tokens=_count(usage.get("completion_tokens")),
+    )
 
 
 def _count(value: Any) -> int | None:
@@ -183,7 +213,7 @@ def _retry_after(resp: requests.Response, attempt: int) -> float:
     try:
         return max(0.0, min(float(resp.headers.get("Retry-After", "")), MAX_RETRY_AFTER))
     except ValueError:
-        return random.uniform(0.5, 1.0) * BACKOFF_BASE * 2 ** attempt
+        return random.uniform(0.5, 1.0) * BACKOFF_BASE * 2**attempt
 
 
 def _ms_since(started: float) -> int:

@@ -73,7 +73,9 @@ def load_persona(path: str | Path | None) -> Persona:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PersonaError(f"PERSONA_FILE {path} does not exist (copy persona.example.yml to start)") from None
+        raise PersonaError(
+            f"PERSONA_FILE {path} does not exist (copy persona.example.yml to start)"
+        ) from None
     except OSError as exc:
         raise PersonaError(f"PERSONA_FILE {path} cannot be read: {exc.strerror}") from None
     return parse_persona(text, str(path))
@@ -111,8 +113,21 @@ def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
     return found
 
 
-_TOP_KEYS = {"name", "tone", "length", "emoji", "favourite_emoji", "pet_names", "language", "do", "dont",
-             "sign_off", "offers", "examples", "guardrails"}
+_TOP_KEYS = {
+    "name",
+    "tone",
+    "length",
+    "emoji",
+    "favourite_emoji",
+    "pet_names",
+    "language",
+    "do",
+    "dont",
+    "sign_off",
+    "offers",
+    "examples",
+    "guardrails",
+}
 
 
 class _Reader:
@@ -143,11 +158,15 @@ class _Reader:
             do=self.texts(data, ("do",)),
             dont=self.texts(data, ("dont",)),
             sign_off=self.text(data, ("sign_off",)),
-            offers=tuple(self.offer(item, ("offers", i)) for i, item in enumerate(self.items(data, "offers"))),
-            examples=tuple(self.example(item, ("examples", i))
-                           for i, item in enumerate(self.items(data, "examples"))),
-            rules=tuple(self.rule(item, ("guardrails", i))
-                        for i, item in enumerate(self.items(data, "guardrails"))),
+            offers=tuple(
+                self.offer(item, ("offers", i)) for i, item in enumerate(self.items(data, "offers"))
+            ),
+            examples=tuple(
+                self.example(item, ("examples", i)) for i, item in enumerate(self.items(data, "examples"))
+            ),
+            rules=tuple(
+                self.rule(item, ("guardrails", i)) for i, item in enumerate(self.items(data, "guardrails"))
+            ),
         )
 
     def text(self, data: dict, path: tuple, *, required: bool = False) -> str | None:
@@ -207,12 +226,16 @@ class _Reader:
         if isinstance(item, str):
             return Offer(name=item.strip())
         item = self.mapping(item, path, {"name", "price"})
-        return Offer(name=self.text(item, (*path, "name"), required=True), price=self.text(item, (*path, "price")))
+        return Offer(
+            name=self.text(item, (*path, "name"), required=True), price=self.text(item, (*path, "price"))
+        )
 
     def example(self, item: Any, path: tuple) -> Example:
         item = self.mapping(item, path, {"fan", "reply"})
-        return Example(fan=self.text(item, (*path, "fan"), required=True),
-                       reply=self.text(item, (*path, "reply"), required=True))
+        return Example(
+            fan=self.text(item, (*path, "fan"), required=True),
+            reply=self.text(item, (*path, "reply"), required=True),
+        )
 
     def rule(self, item: Any, path: tuple) -> CustomRule:
         item = self.mapping(item, path, {"name", "message", "words", "patterns"})
@@ -223,8 +246,14 @@ class _Reader:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise self.fail((*path, "patterns", index), f"is not a valid regular expression ({exc})") from None
+                raise self.fail(
+                    (*path, "patterns", index), f"is not a valid regular expression ({exc})"
+                ) from None
         if not words and not patterns:
             raise self.fail(path, "needs `words` or `patterns`")
-        return CustomRule(name=name, message=self.text(item, (*path, "message")) or f"matches the rule {name}",
-                          words=words, patterns=patterns)
+        return CustomRule(
+            name=name,
+            message=self.text(item, (*path, "message")) or f"matches the rule {name}",
+            words=words,
+            patterns=patterns,
+        )

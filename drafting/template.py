@@ -9,8 +9,11 @@ from drafting.base import Conversation, Drafted, Turn
 from drafting.persona import Persona
 
 _MEDIA_WORDS = {"image": "pic", "photo": "pic", "video": "video", "audio": "voice note", "gif": "gif"}
-_GREETING = re.compile(r"^\W*(hi|hey|hello|hiya|yo|good (morning|night|evening)|morning|gm|cześć|привет|"
-                       r"おはよう|こんにちは|مرحبا|hola|ciao|salut|hallo)\b", re.IGNORECASE)
+_GREETING = re.compile(
+    r"^\W*(hi|hey|hello|hiya|yo|good (morning|night|evening)|morning|gm|cześć|привет|"
+    r"おはよう|こんにちは|مرحبا|hola|ciao|salut|hallo)\b",
+    re.IGNORECASE,
+)
 
 # Openers carry no interjection of their own, so none doubles one the body starts with ("Aww Sven, aww").
 _OPENERS = ("Hey {name}", "Hi {name}", "{name}")
@@ -110,7 +113,9 @@ def _first_name(name: str) -> str:
 
 
 def _seed(conversation: Conversation, waiting: tuple[Turn, ...]) -> int:
-    key = "|".join([conversation.fan_handle, str(conversation.variant), *(str(turn.sent_at) for turn in waiting)])
+    key = "|".join(
+        [conversation.fan_handle, str(conversation.variant), *(str(turn.sent_at) for turn in waiting)]
+    )
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
 
 

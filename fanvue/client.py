@@ -128,7 +128,9 @@ class FanvueClient:
                 except MalformedResponse as exc:
                     # One chat's odd message must not cost the other chats of the batch their reading.
                     logger.warning("Fanvue's batch answer for chat %s is unreadable: %s", uuid, exc)
-                    result[uuid] = ChatMessages(user_uuid=uuid, messages=[], has_more=False, error="malformed")
+                    result[uuid] = ChatMessages(
+                        user_uuid=uuid, messages=[], has_more=False, error="malformed"
+                    )
             for uuid in chunk:
                 # A chat the answer leaves out is reported like a per-chat error, so callers can index.
                 result.setdefault(

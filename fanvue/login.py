@@ -40,8 +40,10 @@ class CallbackServer:
     def __init__(self, redirect_uri: str, state: str, listen_host: str | None = None) -> None:
         parts = urlsplit(redirect_uri)
         if parts.scheme != "http" or not parts.hostname:
-            raise LoginFailed(f"FANVUE_REDIRECT_URI must be a local http:// address such as "
-                              f"http://localhost:8080/callback, got {redirect_uri!r}")
+            raise LoginFailed(
+                f"FANVUE_REDIRECT_URI must be a local http:// address such as "
+                f"http://localhost:8080/callback, got {redirect_uri!r}"
+            )
         self.path = parts.path or "/"
         self.outcome = _Outcome()
         self.done = threading.Event()
@@ -50,11 +52,17 @@ class CallbackServer:
             # In a container the redirect names localhost but the port is published from outside it.
             self._server = HTTPServer((listen_host or parts.hostname, parts.port or 80), handler)
         except OSError as exc:
-            raise LoginFailed(f"Cannot listen on {parts.hostname}:{parts.port or 80} for Fanvue's redirect "
-                              f"({exc.strerror or exc}); free that port or change FANVUE_REDIRECT_URI and the "
-                              "redirect URI registered for the Fanvue app") from exc
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fanvue-login-callback", daemon=True)
+            raise LoginFailed(
+                f"Cannot listen on {parts.hostname}:{parts.port or 80} for Fanvue's redirect "
+                f"({exc.strerror or exc}); free that port or change FANVUE_REDIRECT_URI and the "
+                "redirect URI registered for the Fanvue app"
+            ) from exc
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fanvue-login-callback",
+            daemon=True,
+        )
 
     def __enter__(self) -> CallbackServer:
         self._thread.start()
@@ -68,8 +76,10 @@ class CallbackServer:
     def wait(self, timeout: float) -> str:
         """The authorization code; LoginFailed on a refusal, a wrong state or no answer in time."""
         if not self.done.wait(timeout):
-            raise LoginFailed(f"No answer from the browser within {timeout:.0f} seconds; run `python app.py login` "
-                              "again and open the URL it prints")
+            raise LoginFailed(
+                f"No answer from the browser within {timeout:.0f} seconds; run `python app.py login` "
+                "again and open the URL it prints"
+            )
         if self.outcome.error:
             raise LoginFailed(self.outcome.error)
         return self.outcome.code or ""
@@ -81,15 +91,21 @@ class CallbackServer:
             return 409, "This login has already been answered; return to the terminal."
         if not secrets.compare_digest(params.get("state") or "", expected_state):
             # Not the browser we sent: maybe a forged redirect. Nothing is exchanged.
-            self.outcome.error = ("The login was rejected: the redirect's state does not match the one this login "
-                                  "sent (a stale tab or a forged redirect); nothing was exchanged. Run "
-                                  "`python app.py login` again")
+            self.outcome.error = (
+                "The login was rejected: the redirect's state does not match the one this login "
+                "sent (a stale tab or a forged redirect); nothing was exchanged. Run "
+                "`python app.py login` again"
+            )
         elif params.get("error"):
             detail = params.get("error_description") or ""
-            self.outcome.error = (f"Fanvue did not grant access ({params['error']}{': ' + detail if detail else ''}); "
-                                  "check the scopes enabled for the app and run `python app.py login` again")
+            self.outcome.error = (
+                f"Fanvue did not grant access ({params['error']}{': ' + detail if detail else ''}); "
+                "check the scopes enabled for the app and run `python app.py login` again"
+            )
         elif not params.get("code"):
-            self.outcome.error = "Fanvue's redirect carried no authorization code; run `python app.py login` again"
+            self.outcome.error = (
+                "Fanvue's redirect carried no authorization code; run `python app.py login` again"
+            )
         else:
             self.outcome.code = params["code"]
         self.done.set()
@@ -114,8 +130,9 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         logger.debug("login callback: %s", urlsplit(self.path).path)
 
     def _answer(self, status: int, text: str) -> None:
-        page = (f"<!doctype html><meta charset=utf-8><title>Fanvue login</title>"
-                f"<p>{html.escape(text)}</p>").encode()
+        page = (
+            f"<!doctype html><meta charset=utf-8><title>Fanvue login</title><p>{html.escape(text)}</p>"
+        ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(page)))
@@ -124,15 +141,27 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         self.wfile.write(page)
 
 
-def login(endpoint: TokenEndpoint, store: Store, *, timeout: float = DEFAULT_TIMEOUT, open_browser: bool = False,
-          out: TextIO = sys.stdout, listen_host: str | None = None) -> TokenPair:
+def login(
+    endpoint: TokenEndpoint,
+    store: Store,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    open_browser: bool = False,
+    out: TextIO = sys.stdout,
+    listen_host: str | None = None,
+) -> TokenPair:
     """Run the whole authorization: print the URL, wait for the redirect, exchange the code, store the pair."""
     verifier, state = new_verifier(), secrets.token_urlsafe(24)
     url = endpoint.authorize_url(state, code_challenge(verifier))
     with CallbackServer(endpoint.config.redirect_uri, state, listen_host) as callback:
-        print(f"Open this address in a browser and allow access to your Fanvue account:\n\n  {url}\n", file=out)
-        print(f"Waiting up to {timeout:.0f} seconds for Fanvue to redirect to {endpoint.config.redirect_uri} ...",
-              file=out, flush=True)
+        print(
+            f"Open this address in a browser and allow access to your Fanvue account:\n\n  {url}\n", file=out
+        )
+        print(
+            f"Waiting up to {timeout:.0f} seconds for Fanvue to redirect to {endpoint.config.redirect_uri} ...",
+            file=out,
+            flush=True,
+        )
         if open_browser:
             webbrowser.open(url)
         code = callback.wait(timeout)
@@ -143,7 +172,12 @@ def login(endpoint: TokenEndpoint, store: Store, *, timeout: float = DEFAULT_TIM
     with write(store.db):
         pair = tokens.save(store.db, pair)
     if not pair.refresh_token:
-        print("Warning: Fanvue granted no refresh token (is offline_access enabled for the app?); this login "
-              f"lasts until {pair.expires_at:%Y-%m-%d %H:%M} UTC.", file=out)
-    logger.info("Stored a Fanvue login with scopes %s, valid until %s", pair.scope, pair.expires_at.isoformat())
+        print(
+            "Warning: Fanvue granted no refresh token (is offline_access enabled for the app?); this login "
+            f"lasts until {pair.expires_at:%Y-%m-%d %H:%M} UTC.",
+            file=out,
+        )
+    logger.info(
+        "Stored a Fanvue login with scopes %s, valid until %s", pair.scope, pair.expires_at.isoformat()
+    )
     return pair

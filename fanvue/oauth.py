@@ -79,8 +79,13 @@ def code_challenge(verifier: str) -> str:
 class TokenEndpoint:
     """Calls to `/oauth2/token`: exchanging a code and rotating the refresh token. Never retries."""
 
-    def __init__(self, config: OAuthConfig, *, session: requests.Session | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        config: OAuthConfig,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.config = config
         self._session = session if session is not None else requests.Session()
         self._clock = clock
@@ -89,20 +94,34 @@ class TokenEndpoint:
         return f"TokenEndpoint({self.config.auth_base!r}, client_id={self.config.client_id!r})"
 
     def authorize_url(self, state: str, challenge: str) -> str:
-        query = {"client_id": self.config.client_id, "redirect_uri": self.config.redirect_uri,
-                 "response_type": "code", "scope": self.config.scopes, "state": state,
-                 "code_challenge": challenge, "code_challenge_method": "S256"}
+        query = {
+            "client_id": self.config.client_id,
+            "redirect_uri": self.config.redirect_uri,
+            "response_type": "code",
+            "scope": self.config.scopes,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         return f"{self.config.auth_base.rstrip('/')}/oauth2/auth?{urlencode(query)}"
 
     def exchange_code(self, code: str, verifier: str) -> TokenPair:
-        return self._post({"grant_type": "authorization_code", "code": code,
-                           "redirect_uri": self.config.redirect_uri, "code_verifier": verifier},
-                          timeout=self.config.timeout)
+        return self._post(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.config.redirect_uri,
+                "code_verifier": verifier,
+            },
+            timeout=self.config.timeout,
+        )
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """One attempt; the refresh token is spent once Fanvue has seen it, whatever we hear back."""
-        return self._post({"grant_type": "refresh_token", "refresh_token": refresh_token},
-                          timeout=min(self.config.timeout, MAX_REFRESH_TIMEOUT))
+        return self._post(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token},
+            timeout=min(self.config.timeout, MAX_REFRESH_TIMEOUT),
+        )
 
     def close(self) -> None:
         self._session.close()
@@ -111,21 +130,36 @@ class TokenEndpoint:
         url = f"{self.config.auth_base.rstrip('/')}/oauth2/token"
         grant = form["grant_type"]
         try:
-            resp = self._session.post(url, data=form, timeout=timeout, headers={"Accept": "application/json"},
-                                      auth=(self.config.client_id, self.config.client_secret))
+            resp = self._session.post(
+                url,
+                data=form,
+                timeout=timeout,
+                headers={"Accept": "application/json"},
+                auth=(self.config.client_id, self.config.client_secret),
+            )
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             if never_sent(exc):
-                raise FanvueUnavailable(f"Could not reach Fanvue's token endpoint ({type(exc).__name__}); "
-                                        "nothing was sent", method="POST", path="/oauth2/token") from exc
-            raise TokenOutcomeUnknown(f"Fanvue's token endpoint did not answer the {grant} request "
-                                      f"({type(exc).__name__})", method="POST", path="/oauth2/token") from exc
+                raise FanvueUnavailable(
+                    f"Could not reach Fanvue's token endpoint ({type(exc).__name__}); nothing was sent",
+                    method="POST",
+                    path="/oauth2/token",
+                ) from exc
+            raise TokenOutcomeUnknown(
+                f"Fanvue's token endpoint did not answer the {grant} request ({type(exc).__name__})",
+                method="POST",
+                path="/oauth2/token",
+            ) from exc
         if resp.status_code == 200:
             return self._pair(resp)
         if resp.status_code in (400, 401):
             raise _oauth_error(resp)
         if resp.status_code >= 500:
-            raise TokenOutcomeUnknown(f"Fanvue's token endpoint answered {resp.status_code} to the {grant} request",
-                                      status=resp.status_code, method="POST", path="/oauth2/token")
+            raise TokenOutcomeUnknown(
+                f"Fanvue's token endpoint answered {resp.status_code} to the {grant} request",
+                status=resp.status_code,
+                method="POST",
+                path="/oauth2/token",
+            )
         # 429 and the like: Fanvue did not process the request, so the token is still unused.
         raise FanvueError.from_response(resp)
 
@@ -136,14 +170,22 @@ class TokenEndpoint:
             body = None
         access = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(access, str) or not access:
-            raise TokenOutcomeUnknown("Fanvue's token endpoint answered 200 without an access token",
-                                      status=200, method="POST", path="/oauth2/token")
+            raise TokenOutcomeUnknown(
+                "Fanvue's token endpoint answered 200 without an access token",
+                status=200,
+                method="POST",
+                path="/oauth2/token",
+            )
         refresh = body.get("refresh_token")
         lifetime = body.get("expires_in")
         seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else 3600.0
         scope = body.get("scope") if isinstance(body.get("scope"), str) else self.config.scopes
-        return TokenPair(access, refresh if isinstance(refresh, str) and refresh else None,
-                         self._clock() + timedelta(seconds=seconds), scope)
+        return TokenPair(
+            access,
+            refresh if isinstance(refresh, str) and refresh else None,
+            self._clock() + timedelta(seconds=seconds),
+            scope,
+        )
 
 
 def _oauth_error(resp: requests.Response) -> OAuthError:
@@ -160,7 +202,8 @@ def _oauth_error(resp: requests.Response) -> OAuthError:
     if code == "invalid_client":
         message += "; check FANVUE_CLIENT_ID and FANVUE_CLIENT_SECRET"
     error = (InvalidGrant if code == "invalid_grant" else OAuthError)(
-        message, status=resp.status_code, body=body, method="POST", path="/oauth2/token")
+        message, status=resp.status_code, body=body, method="POST", path="/oauth2/token"
+    )
     error.error = code
     return error
 
@@ -175,8 +218,14 @@ class RefreshingToken:
     and LoginRequired raised, because presenting a spent token again revokes the whole grant.
     """
 
-    def __init__(self, database_path: str | Path, endpoint: TokenEndpoint, *,
-                 margin: timedelta = REFRESH_MARGIN, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database_path: str | Path,
+        endpoint: TokenEndpoint,
+        *,
+        margin: timedelta = REFRESH_MARGIN,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._path = database_path
         self._endpoint = endpoint
         self._margin = margin
@@ -236,18 +285,26 @@ class RefreshingToken:
         """The new pair, saved; or, when the grant is dead, the error to raise once the drop is committed."""
         if not pair.refresh_token:
             tokens.forget(db, pair)
-            return LoginRequired(f"The Fanvue access token expired and the login has no refresh token "
-                                 f"(was offline_access granted?); {RELOGIN}")
+            return LoginRequired(
+                f"The Fanvue access token expired and the login has no refresh token "
+                f"(was offline_access granted?); {RELOGIN}"
+            )
         try:
             fresh = self._endpoint.refresh(pair.refresh_token)
         except InvalidGrant as exc:
             tokens.forget(db, pair)
-            return _dead(f"Fanvue no longer accepts the stored login (invalid_grant: expired, revoked or "
-                         f"used twice); {RELOGIN}", exc)
+            return _dead(
+                f"Fanvue no longer accepts the stored login (invalid_grant: expired, revoked or "
+                f"used twice); {RELOGIN}",
+                exc,
+            )
         except TokenOutcomeUnknown as exc:
             tokens.forget(db, pair)
-            return _dead(f"Renewing the Fanvue login failed without an answer ({exc}); the refresh token may "
-                         f"already be spent and is not presented again; {RELOGIN}", exc)
+            return _dead(
+                f"Renewing the Fanvue login failed without an answer ({exc}); the refresh token may "
+                f"already be spent and is not presented again; {RELOGIN}",
+                exc,
+            )
         return tokens.save(db, fresh)
 
 

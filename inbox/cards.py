@@ -85,11 +85,16 @@ class CardPublisher:
                         channel, ts = draft.channel, draft.ts
                 except CardGone as exc:
                     if draft.status != drafts.PENDING:
-                        logger.warning("Card for draft %s is gone from Slack (%s); its outcome is in the audit log",
-                                       draft_id, exc)
+                        logger.warning(
+                            "Card for draft %s is gone from Slack (%s); its outcome is in the audit log",
+                            draft_id,
+                            exc,
+                        )
                         drafts.mark_synced(self.store.db, draft.id, draft.card_rev)
                         return PUBLISHED
-                    logger.warning("Card for draft %s is gone from Slack (%s); posting it again", draft_id, exc)
+                    logger.warning(
+                        "Card for draft %s is gone from Slack (%s); posting it again", draft_id, exc
+                    )
                     drafts.forget_card(self.store.db, draft.id)
                     force = True
                     continue

@@ -58,7 +58,7 @@ def newer_than(messages: Sequence[Message], message_uuid: str, message_at: str) 
     ordered = chronological(messages)
     for index, message in enumerate(ordered):
         if message.uuid == message_uuid:
-            return ordered[index + 1:]
+            return ordered[index + 1 :]
     return [m for m in ordered if to_iso(m.sent_at) > message_at]
 
 

@@ -37,10 +37,12 @@ class CycleReport:
     cards: PublishReport = field(default_factory=PublishReport)
 
     def summary(self) -> str:
-        return (f"{self.unread_chats} unread chats: {self.drafted} new drafts, {self.redrafted} updated, "
-                f"{self.known} unchanged, {self.superseded} answered in Fanvue, {self.troubled} with errors; "
-                f"cards: {self.cards.posted} posted, {self.cards.updated} updated, "
-                f"{self.cards.deferred} waiting for the next cycle, {self.cards.failed} not reachable")
+        return (
+            f"{self.unread_chats} unread chats: {self.drafted} new drafts, {self.redrafted} updated, "
+            f"{self.known} unchanged, {self.superseded} answered in Fanvue, {self.troubled} with errors; "
+            f"cards: {self.cards.posted} posted, {self.cards.updated} updated, "
+            f"{self.cards.deferred} waiting for the next cycle, {self.cards.failed} not reachable"
+        )
 
 
 def run_cycle(svc: Services, *, max_posts: int = 30) -> CycleReport:
@@ -57,11 +59,15 @@ def run_cycle(svc: Services, *, max_posts: int = 30) -> CycleReport:
             to_draft.append(work)
     if to_draft:
         examples = style_examples(svc, creator_uuid)
-        with ThreadPoolExecutor(max_workers=max(1, svc.draft_concurrency), thread_name_prefix="draft") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, svc.draft_concurrency), thread_name_prefix="draft"
+        ) as pool:
             for batch in _chunks(to_draft, BATCH):
                 histories = _histories(svc, [chat.user.uuid for chat, _ in batch])
-                composing = [_compose(svc, pool, chat, histories.get(chat.user.uuid), examples, report)
-                             for chat, _ in batch]
+                composing = [
+                    _compose(svc, pool, chat, histories.get(chat.user.uuid), examples, report)
+                    for chat, _ in batch
+                ]
                 for (chat, open_draft), future in zip(batch, composing, strict=True):
                     if future is not None:
                         _save_draft(svc, chat, open_draft, future, report)
@@ -72,7 +78,9 @@ def run_cycle(svc: Services, *, max_posts: int = 30) -> CycleReport:
     return report
 
 
-def _triage(svc: Services, chat: Chat, creator_uuid: str, report: CycleReport) -> tuple[Chat, Draft | None] | None:
+def _triage(
+    svc: Services, chat: Chat, creator_uuid: str, report: CycleReport
+) -> tuple[Chat, Draft | None] | None:
     """Decide from the chat row alone whether this chat needs its history read."""
     last = chat.last_message
     if last is None or last.uuid is None:
@@ -106,7 +114,9 @@ def _histories(svc: Services, fan_uuids: list[str]) -> dict[str, ChatMessages]:
         return svc.fanvue.recent_messages(fan_uuids, limit=svc.history_size)
     except NotFoundError:
         # A Fanvue-compatible server without the batch endpoint: one read per chat still works.
-        logger.warning("Fanvue has no batch read of messages here; reading %d chats one by one", len(fan_uuids))
+        logger.warning(
+            "Fanvue has no batch read of messages here; reading %d chats one by one", len(fan_uuids)
+        )
         return {fan_uuid: _history(svc, fan_uuid) for fan_uuid in fan_uuids}
     except FanvueError as exc:
         logger.warning("Could not read the history of %d chats: %s", len(fan_uuids), exc)
@@ -123,19 +133,32 @@ def _history(svc: Services, fan_uuid: str) -> ChatMessages:
     return ChatMessages(user_uuid=fan_uuid, messages=messages, has_more=False, error=None)
 
 
-def _compose(svc: Services, pool: ThreadPoolExecutor, chat: Chat, result: ChatMessages | None,
-             examples: tuple[StyleExample, ...], report: CycleReport) -> Future[NewDraft | None] | None:
+def _compose(
+    svc: Services,
+    pool: ThreadPoolExecutor,
+    chat: Chat,
+    result: ChatMessages | None,
+    examples: tuple[StyleExample, ...],
+    report: CycleReport,
+) -> Future[NewDraft | None] | None:
     """Start drafting on the pool; drafting reads nothing from the database, so only writes wait."""
     if result is None or result.error:
         reason = result.error if result is not None else "no answer"
         logger.warning("Skipping the chat with %s this cycle: %s", chat.user.handle, reason)
         report.troubled += 1
         return None
-    return pool.submit(new_draft, svc, chat.user, result.messages, chat.unread_messages_count, examples=examples)
+    return pool.submit(
+        new_draft, svc, chat.user, result.messages, chat.unread_messages_count, examples=examples
+    )
 
 
-def _save_draft(svc: Services, chat: Chat, open_draft: Draft | None, composing: Future[NewDraft | None],
-                report: CycleReport) -> None:
+def _save_draft(
+    svc: Services,
+    chat: Chat,
+    open_draft: Draft | None,
+    composing: Future[NewDraft | None],
+    report: CycleReport,
+) -> None:
     try:
         fresh = composing.result()
         if fresh is not None and open_draft is None:
@@ -166,11 +189,17 @@ def _check_answered(svc: Services, creator_uuid: str, unread_fans: set[str], rep
 
 
 def _supersede(svc: Services, draft: Draft) -> bool:
-    return drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.PENDING,),
-                         action="superseded", actor=audit.SCHEDULER,
-                         details={"reason": "the creator answered in Fanvue"})
+    return drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.SUPERSEDED,
+        from_statuses=(drafts.PENDING,),
+        action="superseded",
+        actor=audit.SCHEDULER,
+        details={"reason": "the creator answered in Fanvue"},
+    )
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

@@ -47,14 +47,25 @@ def load_for_decision(svc: Services, draft_id: int, version: int, actor: str, ac
     if draft is None:
         return Outcome("missing", "This card is not in the database any more; nothing was done.")
     if not svc.may_decide(actor):
-        audit.record(svc.store.db, action="denied", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-                     fan_handle=draft.fan_handle, details={"attempted": action})
+        audit.record(
+            svc.store.db,
+            action="denied",
+            actor=actor,
+            draft_id=draft.id,
+            fan_uuid=draft.fan_uuid,
+            fan_handle=draft.fan_handle,
+            details={"attempted": action},
+        )
         return Outcome("denied", "Only the team's approvers can decide on replies; nothing was done.", draft)
     if draft.status != drafts.PENDING:
         return Outcome("decided", _already(draft), draft)
     if draft.version != version:
-        return Outcome("stale", "This card was updated since you saw it (the fan wrote again). "
-                                "Look at the new draft and decide again.", draft)
+        return Outcome(
+            "stale",
+            "This card was updated since you saw it (the fan wrote again). "
+            "Look at the new draft and decide again.",
+            draft,
+        )
     return Outcome("ok", None, draft)
 
 
@@ -79,9 +90,15 @@ def send(svc: Services, draft_id: int, version: int, actor: str, text: str | Non
     except Exception:
         # Whether the reply left is not known: `unknown` lets reconciling look in the chat instead of
         # leaving the card stuck in `sending`, and the error still reaches the app's error handler.
-        drafts.finish(svc.store.db, claimed, to_status=drafts.UNKNOWN, from_statuses=(drafts.SENDING,),
-                      action="unknown", actor=actor, error="Sending was interrupted by an internal error; "
-                      "checking whether the reply reached Fanvue.")
+        drafts.finish(
+            svc.store.db,
+            claimed,
+            to_status=drafts.UNKNOWN,
+            from_statuses=(drafts.SENDING,),
+            action="unknown",
+            actor=actor,
+            error="Sending was interrupted by an internal error; checking whether the reply reached Fanvue.",
+        )
         svc.cards.publish(draft.id)
         raise
     svc.cards.publish(draft.id)
@@ -110,11 +127,20 @@ def regenerate(svc: Services, draft_id: int, version: int, actor: str) -> Outcom
         creator = svc.creator.get()
         history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
     except FanvueError as exc:
-        return Outcome("failed", f"Could not read the chat to draft again, so the card is unchanged: {exc}", draft)
+        return Outcome(
+            "failed", f"Could not read the chat to draft again, so the card is unchanged: {exc}", draft
+        )
     newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
     if conv.creator_answered(newer, creator.uuid):
-        drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.PENDING,),
-                      action="superseded", actor=actor, details={"reason": "the creator answered in Fanvue"})
+        drafts.finish(
+            svc.store.db,
+            draft,
+            to_status=drafts.SUPERSEDED,
+            from_statuses=(drafts.PENDING,),
+            action="superseded",
+            actor=actor,
+            details={"reason": "the creator answered in Fanvue"},
+        )
         svc.cards.publish(draft.id)
         return Outcome("superseded", "The creator already answered this fan in Fanvue; no new draft needed.")
     fresh = None
@@ -123,14 +149,25 @@ def regenerate(svc: Services, draft_id: int, version: int, actor: str) -> Outcom
         if fresh is None or fresh.draft_text.strip() != draft.draft_text.strip():
             break
     if fresh is None:
-        return Outcome("failed", "The chat has no message from the fan to answer; the card is unchanged.", draft)
-    saved = save_redraft(svc, draft, fresh, from_status=drafts.PENDING, actor=actor, action="regenerated",
-                         reason="a teammate asked for another draft")
+        return Outcome(
+            "failed", "The chat has no message from the fan to answer; the card is unchanged.", draft
+        )
+    saved = save_redraft(
+        svc,
+        draft,
+        fresh,
+        from_status=drafts.PENDING,
+        actor=actor,
+        action="regenerated",
+        reason="a teammate asked for another draft",
+    )
     if saved is None:
         current = drafts.get(svc.store.db, draft.id)
         if current.status != drafts.PENDING:
             return Outcome("decided", _already(current), current)
-        return Outcome("stale", "This card changed while the new draft was written; look at it again.", current)
+        return Outcome(
+            "stale", "This card changed while the new draft was written; look at it again.", current
+        )
     svc.cards.publish(draft.id)
     return Outcome("regenerated", None, saved)
 
@@ -151,20 +188,34 @@ def flagged_edit(svc: Services, draft_id: int, version: int, actor: str, text: s
     details = {"text": text.strip(), "version": version, "rules": [f.rule for f in flags]}
     action = CONFIRMED if WARNED in seen else WARNED
     with write(svc.store.db):
-        audit.record(svc.store.db, action=action, actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-                     fan_handle=draft.fan_handle, details=details)
+        audit.record(
+            svc.store.db,
+            action=action,
+            actor=actor,
+            draft_id=draft.id,
+            fan_uuid=draft.fan_uuid,
+            fan_handle=draft.fan_handle,
+            details=details,
+        )
     return [] if action == CONFIRMED else flags
 
 
 def edit_confirmed(svc: Services, draft_id: int, version: int, actor: str, text: str) -> bool:
     """True when the text breaks no rule, or the teammate confirmed it by submitting it twice."""
-    return not svc.guard.check(text.strip()) or CONFIRMED in _guardrail_rows(svc, draft_id, version, actor, text)
+    return not svc.guard.check(text.strip()) or CONFIRMED in _guardrail_rows(
+        svc, draft_id, version, actor, text
+    )
 
 
 def _guardrail_rows(svc: Services, draft_id: int, version: int, actor: str, text: str) -> set[str]:
-    return {row["action"] for row in audit.for_draft(svc.store.db, draft_id)
-            if row["action"] in (WARNED, CONFIRMED) and row["actor"] == actor
-            and row["details"].get("version") == version and row["details"].get("text") == text.strip()}
+    return {
+        row["action"]
+        for row in audit.for_draft(svc.store.db, draft_id)
+        if row["action"] in (WARNED, CONFIRMED)
+        and row["actor"] == actor
+        and row["details"].get("version") == version
+        and row["details"].get("text") == text.strip()
+    }
 
 
 def text_problem(text: str) -> str | None:
@@ -183,24 +234,42 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
     except NotFoundError as exc:
         return _fail(svc, draft, actor, VANISHED, exc)
     except FanvueError as exc:
-        return _release(svc, draft, actor, f"Could not check the chat before sending, so nothing was sent: {exc}")
+        return _release(
+            svc, draft, actor, f"Could not check the chat before sending, so nothing was sent: {exc}"
+        )
     newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
     if conv.creator_answered(newer, creator.uuid):
-        drafts.finish(svc.store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.SENDING,),
-                      action="superseded", actor=actor, details={"reason": "the creator answered in Fanvue"})
+        drafts.finish(
+            svc.store.db,
+            draft,
+            to_status=drafts.SUPERSEDED,
+            from_statuses=(drafts.SENDING,),
+            action="superseded",
+            actor=actor,
+            details={"reason": "the creator answered in Fanvue"},
+        )
         return Outcome("superseded", "The creator already answered this fan in Fanvue, so nothing was sent.")
     if conv.fan_wrote(newer, creator.uuid):
         fresh = redraft_from_history(svc, draft, history, from_status=drafts.SENDING, actor=actor)
         name = draft.fan_name
         if fresh is None:
             return _release(svc, draft, actor, f"{name} wrote again; nothing was sent.")
-        return Outcome("fan_wrote_again", f"{name} wrote again since this draft, so nothing was sent. "
-                                          "The card now shows the new message and a new draft.", fresh)
+        return Outcome(
+            "fan_wrote_again",
+            f"{name} wrote again since this draft, so nothing was sent. "
+            "The card now shows the new message and a new draft.",
+            fresh,
+        )
     if time.monotonic() - started > CHECK_DEADLINE:
         # Fanvue was slow (429s, retries): what the teammate saw may be old, and a claim held this long
         # could be taken for a crashed one.
-        return _release(svc, draft, actor, "Fanvue took too long to answer the check before sending, so nothing "
-                                           "was sent. Look at the card again and decide.")
+        return _release(
+            svc,
+            draft,
+            actor,
+            "Fanvue took too long to answer the check before sending, so nothing "
+            "was sent. Look at the card again and decide.",
+        )
     current = drafts.get(svc.store.db, draft.id)
     if current is None or current.status != drafts.SENDING or current.version != draft.version:
         logger.warning("Draft %s changed hands while it was being checked; not sending", draft.id)
@@ -214,8 +283,16 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
         return _fail(svc, draft, actor, VANISHED, exc)
     except (SendOutcomeUnknown, MalformedResponse) as exc:
         # MalformedResponse here is a 2xx whose body lacks the message's uuid: Fanvue took the message.
-        drafts.finish(svc.store.db, draft, to_status=drafts.UNKNOWN, from_statuses=(drafts.SENDING,),
-                      action="unknown", actor=actor, error=str(exc), details={"error": str(exc), "text": text})
+        drafts.finish(
+            svc.store.db,
+            draft,
+            to_status=drafts.UNKNOWN,
+            from_statuses=(drafts.SENDING,),
+            action="unknown",
+            actor=actor,
+            error=str(exc),
+            details={"error": str(exc), "text": text},
+        )
         return reconcile(svc, drafts.get(svc.store.db, draft.id), actor=actor)
     except FanvueError as exc:
         return _release(svc, draft, actor, f"Fanvue did not take the message, nothing was sent: {exc}")
@@ -226,22 +303,46 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
     flags = svc.guard.check(text)
     if flags:
         details["flags"] = [flag.rule for flag in flags]  # sent after a teammate confirmed the warning
-    drafts.finish(svc.store.db, draft, to_status=drafts.SENT, from_statuses=(drafts.SENDING,), action=action,
-                  actor=actor, fanvue_message_uuid=message_uuid, details=details)
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.SENT,
+        from_statuses=(drafts.SENDING,),
+        action=action,
+        actor=actor,
+        fanvue_message_uuid=message_uuid,
+        details=details,
+    )
     return Outcome("sent", None, drafts.get(svc.store.db, draft.id))
 
 
 def _fail(svc: Services, draft: Draft, actor: str, reason: str, exc: FanvueError) -> Outcome:
     """Fanvue will not take this reply however often it is tried: the card closes with the reason."""
-    drafts.finish(svc.store.db, draft, to_status=drafts.FAILED, from_statuses=(drafts.SENDING,), action="failed",
-                  actor=actor, error=reason, details={"error": _reason(exc), "text": draft.final_text})
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.FAILED,
+        from_statuses=(drafts.SENDING,),
+        action="failed",
+        actor=actor,
+        error=reason,
+        details={"error": _reason(exc), "text": draft.final_text},
+    )
     return Outcome("failed", reason)
 
 
 def _release(svc: Services, draft: Draft, actor: str, error: str) -> Outcome:
     """Nothing reached the fan: the card goes back to waiting, with the reason shown."""
-    drafts.finish(svc.store.db, draft, to_status=drafts.PENDING, from_statuses=(drafts.SENDING,),
-                  action="send-failed", actor=actor, error=error, details={"error": error})
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.PENDING,
+        from_statuses=(drafts.SENDING,),
+        action="send-failed",
+        actor=actor,
+        error=error,
+        details={"error": error},
+    )
     return Outcome("released", error, drafts.get(svc.store.db, draft.id))
 
 

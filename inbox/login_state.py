@@ -12,9 +12,11 @@ from store.db import Store
 
 logger = logging.getLogger(__name__)
 
-PAUSED_NOTICE = (":warning: The Fanvue login has expired or was revoked, so new fan messages are not being "
-                 "fetched. Run `python app.py login` on the server to log in again; polling resumes by itself. "
-                 "Sending from existing cards needs the login too.")
+PAUSED_NOTICE = (
+    ":warning: The Fanvue login has expired or was revoked, so new fan messages are not being "
+    "fetched. Run `python app.py login` on the server to log in again; polling resumes by itself. "
+    "Sending from existing cards needs the login too."
+)
 RESUMED_NOTICE = ":white_check_mark: Logged in to Fanvue again; polling has resumed."
 
 
@@ -54,7 +56,11 @@ class LoginWatch:
                 return
             self._paused = True
             self._noticed = False
-            reason = str(error) if isinstance(error, LoginRequired) else f"the stored Fanvue login is gone; {RELOGIN}"
+            reason = (
+                str(error)
+                if isinstance(error, LoginRequired)
+                else f"the stored Fanvue login is gone; {RELOGIN}"
+            )
             logger.warning("Polling paused: %s. It resumes by itself once a new login is stored", reason)
             self._tell_once()
 

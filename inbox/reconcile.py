@@ -28,27 +28,56 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
         history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
     except NotFoundError:
         # The chat is gone: whether the reply arrived can never be checked, and nothing can be sent there.
-        error = ("This chat no longer exists in Fanvue, so whether the reply arrived cannot be checked; "
-                 "it will not be sent again.")
-        drafts.finish(svc.store.db, draft, to_status=drafts.FAILED, from_statuses=drafts.IN_FLIGHT,
-                      action="failed", actor=actor, error=error, details={"error": error, "reconciled": True})
+        error = (
+            "This chat no longer exists in Fanvue, so whether the reply arrived cannot be checked; "
+            "it will not be sent again."
+        )
+        drafts.finish(
+            svc.store.db,
+            draft,
+            to_status=drafts.FAILED,
+            from_statuses=drafts.IN_FLIGHT,
+            action="failed",
+            actor=actor,
+            error=error,
+            details={"error": error, "reconciled": True},
+        )
         return Outcome("failed", error, drafts.get(svc.store.db, draft.id))
     except FanvueError as exc:
         logger.warning("Draft %s: could not check whether the send arrived: %s", draft.id, exc)
-        return Outcome("unknown", "Fanvue did not confirm the send and could not be checked yet; "
-                                  "the card will say what happened once it can.", draft)
+        return Outcome(
+            "unknown",
+            "Fanvue did not confirm the send and could not be checked yet; "
+            "the card will say what happened once it can.",
+            draft,
+        )
     text = (draft.final_text or "").strip()
     newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
     found = next((m for m in newer if m.sender_uuid == creator.uuid and (m.text or "").strip() == text), None)
     if found is not None:
         action = "edited-and-sent" if text != draft.draft_text.strip() else "sent"
-        drafts.finish(svc.store.db, draft, to_status=drafts.SENT, from_statuses=drafts.IN_FLIGHT, action=action,
-                      actor=actor, fanvue_message_uuid=found.uuid,
-                      details={"text": text, "message_uuid": found.uuid, "reconciled": True})
+        drafts.finish(
+            svc.store.db,
+            draft,
+            to_status=drafts.SENT,
+            from_statuses=drafts.IN_FLIGHT,
+            action=action,
+            actor=actor,
+            fanvue_message_uuid=found.uuid,
+            details={"text": text, "message_uuid": found.uuid, "reconciled": True},
+        )
         return Outcome("sent", None, drafts.get(svc.store.db, draft.id))
     error = "The send was interrupted and the message is not in the chat, so it was not delivered. Try again."
-    drafts.finish(svc.store.db, draft, to_status=drafts.PENDING, from_statuses=drafts.IN_FLIGHT,
-                  action="send-failed", actor=actor, error=error, details={"error": error, "reconciled": True})
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.PENDING,
+        from_statuses=drafts.IN_FLIGHT,
+        action="send-failed",
+        actor=actor,
+        error=error,
+        details={"error": error, "reconciled": True},
+    )
     return Outcome("released", error, drafts.get(svc.store.db, draft.id))
 
 
@@ -65,8 +94,11 @@ def reconcile_in_flight(svc: Services, statuses: tuple[str, ...] = (drafts.UNKNO
     stuck_before = to_iso(utcnow() - STUCK_AFTER)
     candidates = drafts.with_status(svc.store.db, *statuses)
     if drafts.SENDING not in statuses:
-        candidates += [d for d in drafts.with_status(svc.store.db, drafts.SENDING)
-                       if (d.decided_at or d.updated_at) < stuck_before]
+        candidates += [
+            d
+            for d in drafts.with_status(svc.store.db, drafts.SENDING)
+            if (d.decided_at or d.updated_at) < stuck_before
+        ]
     settled = 0
     for draft in candidates:
         outcome = reconcile(svc, draft)

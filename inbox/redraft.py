@@ -24,8 +24,15 @@ def style_examples(svc: Services, creator_uuid: str) -> tuple[StyleExample, ...]
     return tuple(StyleExample(draft=draft, sent=sent) for draft, sent in pairs)
 
 
-def new_draft(svc: Services, fan: User, history: Sequence[Message], unread_count: int, *,
-              examples: tuple[StyleExample, ...] | None = None, variant: int = 0) -> NewDraft | None:
+def new_draft(
+    svc: Services,
+    fan: User,
+    history: Sequence[Message],
+    unread_count: int,
+    *,
+    examples: tuple[StyleExample, ...] | None = None,
+    variant: int = 0,
+) -> NewDraft | None:
     """The draft for the fan's latest message in `history`; None when the fan has not written.
 
     With `examples` given it reads nothing from the database, so it can run on any thread.
@@ -37,8 +44,11 @@ def new_draft(svc: Services, fan: User, history: Sequence[Message], unread_count
     turns = conv.to_turns(history, creator.uuid)
     if examples is None:
         examples = style_examples(svc, creator.uuid)
-    conversation = dataclasses.replace(conv.conversation(svc.creator.name, fan.name, fan.handle, turns),
-                                       style_examples=examples, variant=variant)
+    conversation = dataclasses.replace(
+        conv.conversation(svc.creator.name, fan.name, fan.handle, turns),
+        style_examples=examples,
+        variant=variant,
+    )
     drafted = svc.drafter.draft(conversation)
     return NewDraft(
         creator_uuid=creator.uuid,
@@ -62,7 +72,12 @@ def new_draft(svc: Services, fan: User, history: Sequence[Message], unread_count
 
 
 def redraft_from_history(
-    svc: Services, draft: Draft, history: Sequence[Message], *, from_status: str, actor: str = audit.SCHEDULER,
+    svc: Services,
+    draft: Draft,
+    history: Sequence[Message],
+    *,
+    from_status: str,
+    actor: str = audit.SCHEDULER,
     unread_count: int = 0,
 ) -> Draft | None:
     """Point the card at the fan's newest message with a new draft; None if another change won."""
@@ -73,12 +88,29 @@ def redraft_from_history(
     return save_redraft(svc, draft, fresh, from_status=from_status, actor=actor, notice=notice)
 
 
-def save_redraft(svc: Services, draft: Draft, fresh: NewDraft, *, from_status: str, actor: str,
-                 notice: str | None = None, action: str = "updated", reason: str = "fan wrote again") -> Draft | None:
+def save_redraft(
+    svc: Services,
+    draft: Draft,
+    fresh: NewDraft,
+    *,
+    from_status: str,
+    actor: str,
+    notice: str | None = None,
+    action: str = "updated",
+    reason: str = "fan wrote again",
+) -> Draft | None:
     """Store a new version of the card's draft; None if another change won."""
     try:
-        return drafts.redraft(svc.store.db, draft, fresh, from_status=from_status, actor=actor, notice=notice,
-                              action=action, reason=reason)
+        return drafts.redraft(
+            svc.store.db,
+            draft,
+            fresh,
+            from_status=from_status,
+            actor=actor,
+            notice=notice,
+            action=action,
+            reason=reason,
+        )
     except sqlite3.IntegrityError:
         logger.info("Draft %s: the fan's newest message already has a card", draft.id)
         return None

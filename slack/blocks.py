@@ -31,8 +31,14 @@ def card(draft: Draft, now: datetime) -> dict[str, Any]:
     if draft.status == drafts.PENDING:
         blocks.append(_section(f"*Draft reply* (v{draft.version}):\n{_quote(draft.draft_text)}"))
         if draft.flags:
-            blocks.append(_section(f"🚩 *Check before sending:* {_escape(_cut(flag_summary(draft.flags), NOTE_MAX))}"))
-        notes = [_cut(n, NOTE_MAX) for n in (draft.notice, draft.error and f"⚠️ {_escape(_cut(draft.error, NOTE_MAX))}") if n]
+            blocks.append(
+                _section(f"🚩 *Check before sending:* {_escape(_cut(flag_summary(draft.flags), NOTE_MAX))}")
+            )
+        notes = [
+            _cut(n, NOTE_MAX)
+            for n in (draft.notice, draft.error and f"⚠️ {_escape(_cut(draft.error, NOTE_MAX))}")
+            if n
+        ]
         notes += _drafting_notes(draft)
         if notes:
             blocks.append(_context(notes))
@@ -143,8 +149,13 @@ def _outcome(draft: Draft) -> str:
 
 def _actions(draft: Draft) -> dict[str, Any]:
     value = button_value(draft)
-    send = {"type": "button", "action_id": SEND, "style": "primary", "value": value,
-            "text": {"type": "plain_text", "text": "Send"}}
+    send = {
+        "type": "button",
+        "action_id": SEND,
+        "style": "primary",
+        "value": value,
+        "text": {"type": "plain_text", "text": "Send"},
+    }
     if draft.flags:
         send["confirm"] = _confirm_send(draft)
     return {
@@ -152,10 +163,24 @@ def _actions(draft: Draft) -> dict[str, Any]:
         "block_id": "decide",
         "elements": [
             send,
-            {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}},
-            {"type": "button", "action_id": REGENERATE, "value": value,
-             "text": {"type": "plain_text", "text": "Regenerate"}},
-            {"type": "button", "action_id": SKIP, "value": value, "text": {"type": "plain_text", "text": "Skip"}},
+            {
+                "type": "button",
+                "action_id": EDIT,
+                "value": value,
+                "text": {"type": "plain_text", "text": "Edit"},
+            },
+            {
+                "type": "button",
+                "action_id": REGENERATE,
+                "value": value,
+                "text": {"type": "plain_text", "text": "Regenerate"},
+            },
+            {
+                "type": "button",
+                "action_id": SKIP,
+                "value": value,
+                "text": {"type": "plain_text", "text": "Skip"},
+            },
         ],
     }
 
@@ -180,8 +205,10 @@ def flag_summary(flags: list[dict[str, str]]) -> str:
 
 def flagged_edit_error(flags: list[dict[str, str]]) -> str:
     """Shown under the modal's text: what is wrong, and how to send it anyway."""
-    return _cut(f"🚩 This text {flag_summary(flags)}. Change it, or submit the same text again to send it anyway.",
-                NOTE_MAX)
+    return _cut(
+        f"🚩 This text {flag_summary(flags)}. Change it, or submit the same text again to send it anyway.",
+        NOTE_MAX,
+    )
 
 
 def _drafting_notes(draft: Draft) -> list[str]:
@@ -189,8 +216,10 @@ def _drafting_notes(draft: Draft) -> list[str]:
     seconds = f" in {draft.latency_ms / 1000:.1f} s" if draft.latency_ms is not None else ""
     model = _escape(_cut(draft.model or "the LLM", 80))
     if draft.fallback_reason:
-        return [f"⚠️ {model} gave no usable draft{seconds} ({_escape(_cut(draft.fallback_reason, 200))}): "
-                "this is the template draft"]
+        return [
+            f"⚠️ {model} gave no usable draft{seconds} ({_escape(_cut(draft.fallback_reason, 200))}): "
+            "this is the template draft"
+        ]
     if draft.model:
         tokens = ""
         if draft.prompt_tokens is not None and draft.completion_tokens is not None:
@@ -200,9 +229,16 @@ def _drafting_notes(draft: Draft) -> list[str]:
 
 
 def _fallback(draft: Draft) -> str:
-    state = {drafts.PENDING: "Draft reply", drafts.SENT: "Sent", drafts.SKIPPED: "Skipped",
-             drafts.SUPERSEDED: "Answered in Fanvue", drafts.FAILED: "Not sent"}.get(draft.status, "Sending")
-    return _escape(f"{state} for {draft.fan_name} (@{draft.fan_handle}): {_cut(draft.final_text or draft.draft_text, 200)}")
+    state = {
+        drafts.PENDING: "Draft reply",
+        drafts.SENT: "Sent",
+        drafts.SKIPPED: "Skipped",
+        drafts.SUPERSEDED: "Answered in Fanvue",
+        drafts.FAILED: "Not sent",
+    }.get(draft.status, "Sending")
+    return _escape(
+        f"{state} for {draft.fan_name} (@{draft.fan_handle}): {_cut(draft.final_text or draft.draft_text, 200)}"
+    )
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -210,7 +246,10 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _context(texts: list[str]) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(t, SECTION_MAX)} for t in texts[:10]]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": _cut(t, SECTION_MAX)} for t in texts[:10]],
+    }
 
 
 def _quote(text: str) -> str:

@@ -23,7 +23,10 @@ def web_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
         token=token,
         base_url=base_url,
         timeout=timeout,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
     )
 
 
@@ -84,8 +87,9 @@ class _TokenIgnoredNotice(logging.Filter):
         return "`token` (or SLACK_BOT_TOKEN env variable) will be ignored" not in record.getMessage()
 
 
-def build_app(svc: Services, client: WebClient, *, signing_secret: str | None,
-              executor: DrainingExecutor | None = None) -> App:
+def build_app(
+    svc: Services, client: WebClient, *, signing_secret: str | None, executor: DrainingExecutor | None = None
+) -> App:
     """Acknowledgements go out from the request thread; the work runs on a pool of its own."""
     executor = executor or DrainingExecutor(max_workers=16)
     bolt_logger = logging.getLogger("slack_bolt.App")

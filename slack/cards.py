@@ -19,8 +19,14 @@ from store.drafts import Draft
 logger = logging.getLogger(__name__)
 
 # Errors about the message itself: retrying the same card cannot help, but other cards may go through.
-_CARD_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments",
-                "invalid_attachments", "no_text"}
+_CARD_ERRORS = {
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "too_many_attachments",
+    "invalid_attachments",
+    "no_text",
+}
 # The message behind a card cannot be changed any more (deleted by someone, or too old to edit).
 _GONE_ERRORS = {"cant_update_message", "message_not_found", "edit_window_closed"}
 
@@ -28,8 +34,14 @@ _GONE_ERRORS = {"cant_update_message", "message_not_found", "edit_window_closed"
 class SlackCards:
     """The cards port: one channel, about one new post per second so Slack does not throttle us."""
 
-    def __init__(self, client: WebClient, channel: str, *, post_interval: float = 1.0,
-                 clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        *,
+        post_interval: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self.client = client
         self.channel = channel
         self.post_interval = post_interval
@@ -44,17 +56,26 @@ class SlackCards:
             if wait > 0:
                 time.sleep(wait)
             try:
-                response = self._call(self.client.chat_postMessage, channel=self.channel, unfurl_links=False,
-                                      unfurl_media=False, **payload)
+                response = self._call(
+                    self.client.chat_postMessage,
+                    channel=self.channel,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **payload,
+                )
             finally:
                 self._last_post = time.monotonic()
         return response.get("channel") or self.channel, response["ts"]
 
     def update(self, draft: Draft) -> None:
-        self._call(self.client.chat_update, channel=draft.channel, ts=draft.ts, **blocks.card(draft, self.clock()))
+        self._call(
+            self.client.chat_update, channel=draft.channel, ts=draft.ts, **blocks.card(draft, self.clock())
+        )
 
     def notify(self, draft: Draft, user: str, text: str) -> None:
-        self._call(self.client.chat_postEphemeral, channel=draft.channel or self.channel, user=user, text=text)
+        self._call(
+            self.client.chat_postEphemeral, channel=draft.channel or self.channel, user=user, text=text
+        )
 
     @staticmethod
     def _call(method, **kwargs):
@@ -62,7 +83,13 @@ class SlackCards:
             return method(**kwargs)
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            kind = CardGone if error in _GONE_ERRORS else CardRejected if error in _CARD_ERRORS else CardUnavailable
+            kind = (
+                CardGone
+                if error in _GONE_ERRORS
+                else CardRejected
+                if error in _CARD_ERRORS
+                else CardUnavailable
+            )
             raise kind(f"Slack answered {error or exc.response.status_code}") from exc
         except (SlackClientError, OSError) as exc:
             raise CardUnavailable(f"Slack could not be reached: {exc}") from exc

@@ -34,17 +34,28 @@ def usage(problem: str | None = None) -> dict[str, Any]:
     return {"text": f"/fanvue: {problem}" if problem else "How to use /fanvue", "blocks": blocks}
 
 
-def unread(counts: UnreadCounts | None, fanvue_problem: str | None, backlog: Backlog,
-           links: dict[int, str], now: datetime) -> dict[str, Any]:
+def unread(
+    counts: UnreadCounts | None,
+    fanvue_problem: str | None,
+    backlog: Backlog,
+    links: dict[int, str],
+    now: datetime,
+) -> dict[str, Any]:
     """Fanvue's unread counts (or why they are missing) and the cards waiting longest, linked."""
     if counts is not None:
-        fanvue = f"*Fanvue*: {_plural(counts.chats, 'unread chat')}, {_plural(counts.messages, 'unread message')}."
+        fanvue = (
+            f"*Fanvue*: {_plural(counts.chats, 'unread chat')}, {_plural(counts.messages, 'unread message')}."
+        )
     else:
-        fanvue = (f"⚠️ *Fanvue is unreachable* right now ({_escape(_cut(fanvue_problem or 'no answer', 300))}); "
-                  "the cards below are from this app's own records.")
+        fanvue = (
+            f"⚠️ *Fanvue is unreachable* right now ({_escape(_cut(fanvue_problem or 'no answer', 300))}); "
+            "the cards below are from this app's own records."
+        )
     if backlog.pending:
         waited = duration((now - from_iso(backlog.longest_waiting_since)).total_seconds())
-        cards = f"*{_plural(backlog.pending, 'card')}* waiting for a decision; the longest has waited {waited}."
+        cards = (
+            f"*{_plural(backlog.pending, 'card')}* waiting for a decision; the longest has waited {waited}."
+        )
     else:
         cards = "No cards are waiting for a decision."
     lines = [_waiting_line(card, links.get(card.draft_id), now) for card in backlog.oldest]
@@ -65,7 +76,9 @@ def audit_list(entries: list[AuditEntry], described: str) -> dict[str, Any]:
     for entry in entries:
         line = _audit_line(entry)
         if used + len(line) > MESSAGE_BUDGET:
-            lines.append(f"…{len(entries) - len(lines)} more not shown here; `python app.py audit` lists them all.")
+            lines.append(
+                f"…{len(entries) - len(lines)} more not shown here; `python app.py audit` lists them all."
+            )
             break
         lines.append(line)
         used += len(line) + 1
@@ -76,13 +89,17 @@ def stats(team: TeamStats, period: str) -> dict[str, Any]:
     """Per teammate decisions and the team's reply times over `period`."""
     head = f"*The last {_escape(period)}* (since {_when(team.since)})"
     if team.replies:
-        waits = (f"{_plural(team.replies, 'reply', 'replies')} sent; a fan waited "
-                 f"{duration(team.median_reply_seconds)} for a reply (median), "
-                 f"{duration(team.p90_reply_seconds)} at the 90th percentile.")
+        waits = (
+            f"{_plural(team.replies, 'reply', 'replies')} sent; a fan waited "
+            f"{duration(team.median_reply_seconds)} for a reply (median), "
+            f"{duration(team.p90_reply_seconds)} at the 90th percentile."
+        )
     else:
         waits = "No replies were sent in this period."
-    lines = [f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped"
-             for t in team.teammates]
+    lines = [
+        f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped"
+        for t in team.teammates
+    ]
     blocks = [_section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
     return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}
 

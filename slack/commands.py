@@ -64,7 +64,9 @@ def unread(svc: Services, client: WebClient, now: datetime) -> dict[str, Any]:
         logger.warning("/fanvue: Fanvue's unread counts are unavailable: %s", exc)
         problem = str(exc)
     backlog = queries.backlog(svc.store.db, limit=WAITING_LISTED)
-    links = {card.draft_id: link for card in backlog.oldest if (link := permalink(client, card.channel, card.ts))}
+    links = {
+        card.draft_id: link for card in backlog.oldest if (link := permalink(client, card.channel, card.ts))
+    }
     return command_blocks.unread(counts, problem, backlog, links, now)
 
 

@@ -16,8 +16,9 @@ logger = logging.getLogger(__name__)
 RunLater = Callable[..., Future]
 
 
-def acknowledge_then(run_later: RunLater, work: Callable[..., None],
-                     check: Callable[..., bool] | None = None) -> Callable[..., None]:
+def acknowledge_then(
+    run_later: RunLater, work: Callable[..., None], check: Callable[..., bool] | None = None
+) -> Callable[..., None]:
     """A Bolt listener: `check(ack, body, payload)` acknowledges (and may refuse), else a plain ack();
     then `work(body, payload, respond, client)` runs on the pool."""
 

@@ -43,7 +43,9 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
 
     def regenerate(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         ids = _ids(action.get("value", ""))
-        outcome = decisions.regenerate(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
+        outcome = (
+            decisions.regenerate(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
+        )
         _tell(respond, client, body, outcome)
 
     def edit(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
@@ -140,7 +142,9 @@ def _tell(respond, client, body: dict[str, Any], outcome: Outcome) -> None:
             respond(text=outcome.message, response_type="ephemeral", replace_original=False)
             return
         except (SlackClientError, OSError) as exc:
-            logger.warning("Could not answer through the response URL (%s); posting an ephemeral message", exc)
+            logger.warning(
+                "Could not answer through the response URL (%s); posting an ephemeral message", exc
+            )
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         logger.warning("No way to tell %s: %s", body.get("user", {}).get("id"), outcome.message)

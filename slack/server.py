@@ -24,7 +24,9 @@ def wsgi_app(bolt: App, health: Callable[[], dict] | None = None) -> Callable:
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             body = json.dumps({"ok": True, **(health() if health else {})}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
             return [body]
         return slack(environ, start_response)
 
@@ -35,9 +37,15 @@ class HttpServer:
     """A waitress server on a thread of its own, so tests and the demo can start and stop it."""
 
     def __init__(self, application: Callable, host: str = "0.0.0.0", port: int = 3000, threads: int = 16):
-        self._server = waitress.create_server(application, host=host, port=port, threads=threads,
-                                              ident="fanvue-slack", clear_untrusted_proxy_headers=True,
-                                              asyncore_loop_timeout=0.2)
+        self._server = waitress.create_server(
+            application,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="fanvue-slack",
+            clear_untrusted_proxy_headers=True,
+            asyncore_loop_timeout=0.2,
+        )
         self._thread: threading.Thread | None = None
 
     @property

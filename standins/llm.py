@@ -77,8 +77,9 @@ class LlmStandin:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def start(self) -> LlmStandin:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="llm-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="llm-standin", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -147,8 +148,9 @@ class LlmStandin:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
-                    return self._send(200, {"object": "list", "data": [{"id": standin._state.model,
-                                                                        "object": "model"}]})
+                    return self._send(
+                        200, {"object": "list", "data": [{"id": standin._state.model, "object": "model"}]}
+                    )
                 self._send(404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
@@ -172,19 +174,38 @@ class LlmStandin:
 
             def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
                 if reply.kind == "error":
-                    return self._send(reply.status, {"error": {"message": reply.error_message, "type": "server_error"}})
+                    return self._send(
+                        reply.status, {"error": {"message": reply.error_message, "type": "server_error"}}
+                    )
                 if reply.kind == "malformed":
                     return self._send_raw(200, b'{"choices": [{"message": {"content": "cut off')
                 model = reply.model or body.get("model") or standin._state.model
-                choices = [] if reply.kind == "empty" else [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply.text}}]
+                choices = (
+                    []
+                    if reply.kind == "empty"
+                    else [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": reply.text},
+                        }
+                    ]
+                )
                 prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
-                self._send(200, {
-                    "id": f"chatcmpl-{next(standin._ids)}", "object": "chat.completion", "model": model,
-                    "choices": choices,
-                    "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(reply.text) // 4,
-                              "total_tokens": prompt_chars // 4 + len(reply.text) // 4},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-{next(standin._ids)}",
+                        "object": "chat.completion",
+                        "model": model,
+                        "choices": choices,
+                        "usage": {
+                            "prompt_tokens": prompt_chars // 4,
+                            "completion_tokens": len(reply.text) // 4,
+                            "total_tokens": prompt_chars // 4 + len(reply.text) // 4,
+                        },
+                    },
+                )
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 self._send_raw(status, json.dumps(payload).encode())

@@ -28,8 +28,9 @@ __all__ = ["SlackStandin", "Call", "Msg", "ApiError"]
 class SlackStandin:
     """Slack's Web API on 127.0.0.1, answering slack_sdk's WebClient and Bolt's respond()."""
 
-    def __init__(self, bot_token: str = "xoxb-test", pace: bool = False,
-                 known_channels: set[str] | None = None) -> None:
+    def __init__(
+        self, bot_token: str = "xoxb-test", pace: bool = False, known_channels: set[str] | None = None
+    ) -> None:
         self.state = SlackState(bot_token=bot_token, pace=pace)
         self.state.known_channels = set(known_channels) if known_channels is not None else None
         self.server: ThreadingHTTPServer | None = None
@@ -51,8 +52,9 @@ class SlackStandin:
         handler = type("BoundHandler", (StandinHandler,), {"state": self.state})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       name="slack-standin", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), name="slack-standin", daemon=True
+        )
         self.thread.start()
         logger.info("Slack stand-in listening on %s", self.url)
         return self
@@ -93,8 +95,11 @@ class SlackStandin:
     def messages(self, channel: str | None = None) -> list[Msg]:
         """Messages as they stand now, in post order."""
         with self.state.lock:
-            return [dataclasses.replace(m) for m in self.state.posted.values()
-                    if channel is None or m.channel == channel]
+            return [
+                dataclasses.replace(m)
+                for m in self.state.posted.values()
+                if channel is None or m.channel == channel
+            ]
 
     def message(self, channel: str, ts: str) -> Msg:
         """One message; KeyError when it was never posted or was deleted."""
@@ -128,8 +133,9 @@ class SlackStandin:
         with self.state.lock:
             self.state.down = down
 
-    def new_response_url(self, *, channel: str | None = None, message_ts: str | None = None,
-                         user: str | None = None) -> str:
+    def new_response_url(
+        self, *, channel: str | None = None, message_ts: str | None = None, user: str | None = None
+    ) -> str:
         """A response_url; given channel and message_ts, replace/delete_original act on that message."""
         key = secrets.token_hex(8)
         with self.state.lock:
@@ -168,9 +174,9 @@ class StandinHandler(BaseHTTPRequestHandler):
             return
         path = urlsplit(self.path)
         if path.path.startswith("/api/"):
-            self.answer_api(path.path[len("/api/"):], path.query, raw)
+            self.answer_api(path.path[len("/api/") :], path.query, raw)
         elif path.path.startswith("/response/"):
-            self.answer_response_url(path.path[len("/response/"):], raw)
+            self.answer_response_url(path.path[len("/response/") :], raw)
         else:
             self.send_text(404, "not_found")
 
@@ -194,7 +200,7 @@ class StandinHandler(BaseHTTPRequestHandler):
 
     def bearer_token(self) -> str | None:
         value = self.headers.get("Authorization", "")
-        return value[len("Bearer "):] if value.startswith("Bearer ") else None
+        return value[len("Bearer ") :] if value.startswith("Bearer ") else None
 
     def answer_response_url(self, key: str, raw: bytes) -> None:
         try:

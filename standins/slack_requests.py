@@ -34,10 +34,21 @@ def find_button(blocks: list, action_id: str) -> dict | None:
     return None
 
 
-def block_action_payload(*, user_id: str, user_name: str, action_id: str, value: str, channel_id: str,
-                         message_ts: str, message: dict, trigger_id: str, response_url: str,
-                         block_id: str = "actions", team_id: str = "T0TEAM",
-                         action_ts: str | None = None) -> dict:
+def block_action_payload(
+    *,
+    user_id: str,
+    user_name: str,
+    action_id: str,
+    value: str,
+    channel_id: str,
+    message_ts: str,
+    message: dict,
+    trigger_id: str,
+    response_url: str,
+    block_id: str = "actions",
+    team_id: str = "T0TEAM",
+    action_ts: str | None = None,
+) -> dict:
     """A block_actions payload for a button clicked on a posted message."""
     button = find_button(message.get("blocks") or [], action_id) or {}
     label = button.get("text") or {"type": "plain_text", "text": value, "emoji": True}
@@ -46,8 +57,12 @@ def block_action_payload(*, user_id: str, user_name: str, action_id: str, value:
         "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                      "is_ephemeral": False},
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
         "trigger_id": trigger_id,
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "enterprise": None,
@@ -56,19 +71,29 @@ def block_action_payload(*, user_id: str, user_name: str, action_id: str, value:
         "message": {**message, "ts": message_ts},
         "state": {"values": {}},
         "response_url": response_url,
-        "actions": [{
-            "action_id": action_id,
-            "block_id": block_id,
-            "text": label,
-            "value": value,
-            "type": "button",
-            "action_ts": action_ts or f"{time.time():.6f}",
-        }],
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": label,
+                "value": value,
+                "type": "button",
+                "action_ts": action_ts or f"{time.time():.6f}",
+            }
+        ],
     }
 
 
-def view_submission_payload(*, user_id: str, user_name: str, view: dict, values: dict, view_id: str = "V1",
-                            team_id: str = "T0TEAM", trigger_id: str = "1700000000.1.view") -> dict:
+def view_submission_payload(
+    *,
+    user_id: str,
+    user_name: str,
+    view: dict,
+    values: dict,
+    view_id: str = "V1",
+    team_id: str = "T0TEAM",
+    trigger_id: str = "1700000000.1.view",
+) -> dict:
     """A view_submission payload for the modal `view` submitted with input `values`."""
     submitted = {
         "type": "modal",
@@ -105,8 +130,17 @@ def view_submission_payload(*, user_id: str, user_name: str, view: dict, values:
     }
 
 
-def slash_command_fields(*, command: str, text: str, user_id: str, user_name: str, channel_id: str,
-                         response_url: str, trigger_id: str, team_id: str = "T0TEAM") -> dict:
+def slash_command_fields(
+    *,
+    command: str,
+    text: str,
+    user_id: str,
+    user_name: str,
+    channel_id: str,
+    response_url: str,
+    trigger_id: str,
+    team_id: str = "T0TEAM",
+) -> dict:
     """The form fields of a slash command invocation."""
     return {
         "token": VERIFICATION_TOKEN,
@@ -130,26 +164,70 @@ def payload_body(payload: dict) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-def block_action_body(*, user_id: str, user_name: str, action_id: str, value: str, channel_id: str,
-                      message_ts: str, message: dict, trigger_id: str, response_url: str,
-                      block_id: str = "actions", team_id: str = "T0TEAM") -> str:
+def block_action_body(
+    *,
+    user_id: str,
+    user_name: str,
+    action_id: str,
+    value: str,
+    channel_id: str,
+    message_ts: str,
+    message: dict,
+    trigger_id: str,
+    response_url: str,
+    block_id: str = "actions",
+    team_id: str = "T0TEAM",
+) -> str:
     """Form body "payload=<JSON>" of a block_actions interaction."""
-    return payload_body(block_action_payload(
-        user_id=user_id, user_name=user_name, action_id=action_id, value=value, channel_id=channel_id,
-        message_ts=message_ts, message=message, trigger_id=trigger_id, response_url=response_url,
-        block_id=block_id, team_id=team_id))
+    return payload_body(
+        block_action_payload(
+            user_id=user_id,
+            user_name=user_name,
+            action_id=action_id,
+            value=value,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            message=message,
+            trigger_id=trigger_id,
+            response_url=response_url,
+            block_id=block_id,
+            team_id=team_id,
+        )
+    )
 
 
-def view_submission_body(*, user_id: str, user_name: str, view: dict, values: dict, view_id: str = "V1",
-                         team_id: str = "T0TEAM") -> str:
+def view_submission_body(
+    *, user_id: str, user_name: str, view: dict, values: dict, view_id: str = "V1", team_id: str = "T0TEAM"
+) -> str:
     """Form body "payload=<JSON>" of a view_submission."""
-    return payload_body(view_submission_payload(
-        user_id=user_id, user_name=user_name, view=view, values=values, view_id=view_id, team_id=team_id))
+    return payload_body(
+        view_submission_payload(
+            user_id=user_id, user_name=user_name, view=view, values=values, view_id=view_id, team_id=team_id
+        )
+    )
 
 
-def slash_command_body(*, command: str, text: str, user_id: str, user_name: str, channel_id: str,
-                       response_url: str, trigger_id: str, team_id: str = "T0TEAM") -> str:
+def slash_command_body(
+    *,
+    command: str,
+    text: str,
+    user_id: str,
+    user_name: str,
+    channel_id: str,
+    response_url: str,
+    trigger_id: str,
+    team_id: str = "T0TEAM",
+) -> str:
     """Plain form body of a slash command, as Slack posts it."""
-    return urlencode(slash_command_fields(
-        command=command, text=text, user_id=user_id, user_name=user_name, channel_id=channel_id,
-        response_url=response_url, trigger_id=trigger_id, team_id=team_id))
+    return urlencode(
+        slash_command_fields(
+            command=command,
+            text=text,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            response_url=response_url,
+            trigger_id=trigger_id,
+            team_id=team_id,
+        )
+    )

@@ -246,8 +246,14 @@ class SlackState:
         text = args.get("text") or args.get("markdown_text") or ""
         if not text and not blocks:
             raise ApiError("no_text")
-        msg = Msg(channel=channel, ts=self.next_ts(), text=text, blocks=blocks,
-                  thread_ts=args.get("thread_ts") or None, metadata=args.get("metadata"))
+        msg = Msg(
+            channel=channel,
+            ts=self.next_ts(),
+            text=text,
+            blocks=blocks,
+            thread_ts=args.get("thread_ts") or None,
+            metadata=args.get("metadata"),
+        )
         self.posted[(channel, msg.ts)] = msg
         return {"channel": channel, "ts": msg.ts, "message": msg.to_dict()}
 
@@ -276,8 +282,16 @@ class SlackState:
         if not text and not blocks:
             raise ApiError("no_text")
         ts = self.next_ts()
-        self.ephemeral_log.append({"channel": channel, "user": user, "text": text, "blocks": blocks,
-                                   "message_ts": ts, "via": "chat.postEphemeral"})
+        self.ephemeral_log.append(
+            {
+                "channel": channel,
+                "user": user,
+                "text": text,
+                "blocks": blocks,
+                "message_ts": ts,
+                "via": "chat.postEphemeral",
+            }
+        )
         return {"message_ts": ts}
 
     def api_chat_getPermalink(self, args: dict) -> dict:
@@ -288,8 +302,16 @@ class SlackState:
 
     def api_conversations_info(self, args: dict) -> dict:
         channel = self._channel(args)
-        return {"channel": {"id": channel, "name": channel.lower(), "is_channel": True,
-                            "is_private": False, "is_archived": False, "is_member": True}}
+        return {
+            "channel": {
+                "id": channel,
+                "name": channel.lower(),
+                "is_channel": True,
+                "is_private": False,
+                "is_archived": False,
+                "is_member": True,
+            }
+        }
 
     def _view_answer(self, view: Any, view_id: str) -> dict:
         if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
@@ -318,15 +340,23 @@ class SlackState:
             raise ApiError("invalid_arguments")
         view_id = f"V{self.next_serial():08d}"
         answer = self._view_answer(args["view"], view_id)
-        self.opened_views[view_id] = {"view_id": view_id, "trigger_id": trigger_id, "view": answer,
-                                      "user": self.trigger_users.get(str(trigger_id)), "updates": 0}
+        self.opened_views[view_id] = {
+            "view_id": view_id,
+            "trigger_id": trigger_id,
+            "view": answer,
+            "user": self.trigger_users.get(str(trigger_id)),
+            "updates": 0,
+        }
         return {"view": answer}
 
     def api_views_update(self, args: dict) -> dict:
         view_id = args.get("view_id")
         if not view_id:
-            matches = [v for v in self.opened_views.values()
-                       if args.get("external_id") and v["view"].get("external_id") == args.get("external_id")]
+            matches = [
+                v
+                for v in self.opened_views.values()
+                if args.get("external_id") and v["view"].get("external_id") == args.get("external_id")
+            ]
             view_id = matches[0]["view_id"] if matches else None
         entry = self.opened_views.get(str(view_id)) if view_id else None
         if entry is None:
@@ -362,6 +392,12 @@ class SlackState:
             original.blocks = body.get("blocks") or []
             original.updates += 1
         elif body.get("response_type") == "ephemeral":
-            self.ephemeral_log.append({"channel": target.channel, "user": target.user,
-                                       "text": body.get("text", ""), "blocks": body.get("blocks") or [],
-                                       "via": "response_url"})
+            self.ephemeral_log.append(
+                {
+                    "channel": target.channel,
+                    "user": target.user,
+                    "text": body.get("text", ""),
+                    "blocks": body.get("blocks") or [],
+                    "via": "response_url",
+                }
+            )

@@ -41,7 +41,9 @@ def record(
 
 def for_draft(db: sqlite_utils.Database, draft_id: int) -> list[dict[str, Any]]:
     """The audit rows of one draft, oldest first, with details decoded."""
-    return [_decode(row) for row in db.query("SELECT * FROM audit WHERE draft_id = ? ORDER BY id", [draft_id])]
+    return [
+        _decode(row) for row in db.query("SELECT * FROM audit WHERE draft_id = ? ORDER BY id", [draft_id])
+    ]
 
 
 def recent(db: sqlite_utils.Database, limit: int = 50) -> list[dict[str, Any]]:

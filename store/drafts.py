@@ -13,7 +13,13 @@ from store.clock import utcnow_iso
 from store.db import write
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
-    "pending", "sending", "sent", "failed", "unknown", "skipped", "superseded",
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "unknown",
+    "skipped",
+    "superseded",
 )
 IN_FLIGHT = (SENDING, UNKNOWN)
 FINAL = (SENT, FAILED, SKIPPED, SUPERSEDED)
@@ -88,8 +94,14 @@ class NewDraft:
 
     def metadata(self) -> list[Any]:
         """The drafting columns, in the order of _METADATA_COLUMNS."""
-        return [self.model, self.latency_ms, self.prompt_tokens, self.completion_tokens, self.fallback_reason,
-                _json(self.flags)]
+        return [
+            self.model,
+            self.latency_ms,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.fallback_reason,
+            _json(self.flags),
+        ]
 
 
 _METADATA_COLUMNS = ("model", "latency_ms", "prompt_tokens", "completion_tokens", "fallback_reason", "flags")
@@ -103,7 +115,9 @@ def get(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
 def find(db: sqlite_utils.Database, fan_uuid: str, fan_message_uuid: str) -> Draft | None:
     """The draft that answers this fan message, whatever became of it."""
     rows = list(
-        db.query("SELECT * FROM drafts WHERE fan_uuid = ? AND fan_message_uuid = ?", [fan_uuid, fan_message_uuid])
+        db.query(
+            "SELECT * FROM drafts WHERE fan_uuid = ? AND fan_message_uuid = ?", [fan_uuid, fan_message_uuid]
+        )
     )
     return Draft.from_row(rows[0]) if rows else None
 
@@ -121,7 +135,9 @@ def open_for_fan(db: sqlite_utils.Database, fan_uuid: str) -> Draft | None:
 
 def with_status(db: sqlite_utils.Database, *statuses: str) -> list[Draft]:
     marks = ", ".join("?" for _ in statuses)
-    rows = db.query(f"SELECT * FROM drafts WHERE status IN ({marks}) ORDER BY waiting_since, id", list(statuses))
+    rows = db.query(
+        f"SELECT * FROM drafts WHERE status IN ({marks}) ORDER BY waiting_since, id", list(statuses)
+    )
     return [Draft.from_row(row) for row in rows]
 
 
@@ -145,18 +161,40 @@ def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHED
             f"created_at, updated_at, {', '.join(_METADATA_COLUMNS)}) "
             f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(_METADATA_COLUMNS)})",
             [
-                new.creator_uuid, new.fan_uuid, new.fan_handle, new.fan_name, new.fan_message_uuid,
-                new.fan_message_at, new.waiting_since, new.unread_count, _json(new.context), new.draft_text,
-                new.drafted_by, PENDING, now, now, *new.metadata(),
+                new.creator_uuid,
+                new.fan_uuid,
+                new.fan_handle,
+                new.fan_name,
+                new.fan_message_uuid,
+                new.fan_message_at,
+                new.waiting_since,
+                new.unread_count,
+                _json(new.context),
+                new.draft_text,
+                new.drafted_by,
+                PENDING,
+                now,
+                now,
+                *new.metadata(),
             ],
         )
         if cursor.rowcount != 1:
             return None
         draft_id = cursor.lastrowid
         audit.record(
-            db, action="drafted", actor=actor, draft_id=draft_id, fan_uuid=new.fan_uuid,
-            fan_handle=new.fan_handle, details={"text": new.draft_text, "drafted_by": new.drafted_by,
-                                                "fan_message_uuid": new.fan_message_uuid, **_about(new)}, at=now,
+            db,
+            action="drafted",
+            actor=actor,
+            draft_id=draft_id,
+            fan_uuid=new.fan_uuid,
+            fan_handle=new.fan_handle,
+            details={
+                "text": new.draft_text,
+                "drafted_by": new.drafted_by,
+                "fan_message_uuid": new.fan_message_uuid,
+                **_about(new),
+            },
+            at=now,
         )
     return get(db, draft_id)
 
@@ -182,17 +220,39 @@ def redraft(
             "decided_by = NULL, decided_at = NULL, error = NULL, notice = ?, card_rev = card_rev + 1, "
             f"updated_at = ?, {metadata} WHERE id = ? AND status = ? AND version = ?",
             [
-                new.fan_message_uuid, new.fan_message_at, new.unread_count, _json(new.context), new.draft_text,
-                new.drafted_by, PENDING, notice, now, *new.metadata(), draft.id, from_status, draft.version,
+                new.fan_message_uuid,
+                new.fan_message_at,
+                new.unread_count,
+                _json(new.context),
+                new.draft_text,
+                new.drafted_by,
+                PENDING,
+                notice,
+                now,
+                *new.metadata(),
+                draft.id,
+                from_status,
+                draft.version,
             ],
         ).rowcount
         if changed != 1:
             return None
         audit.record(
-            db, action=action, actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-            fan_handle=draft.fan_handle, at=now,
-            details={"reason": reason, "before": draft.draft_text, "after": new.draft_text,
-                     "fan_message_uuid": new.fan_message_uuid, "version": draft.version + 1, **_about(new)},
+            db,
+            action=action,
+            actor=actor,
+            draft_id=draft.id,
+            fan_uuid=draft.fan_uuid,
+            fan_handle=draft.fan_handle,
+            at=now,
+            details={
+                "reason": reason,
+                "before": draft.draft_text,
+                "after": new.draft_text,
+                "fan_message_uuid": new.fan_message_uuid,
+                "version": draft.version + 1,
+                **_about(new),
+            },
         )
     return get(db, draft.id)
 
@@ -207,8 +267,16 @@ def claim_for_send(db: sqlite_utils.Database, draft: Draft, version: int, actor:
             [SENDING, text, actor, now, now, draft.id, PENDING, version],
         ).rowcount
         if changed == 1:
-            audit.record(db, action="claimed", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-                         fan_handle=draft.fan_handle, details={"version": version}, at=now)
+            audit.record(
+                db,
+                action="claimed",
+                actor=actor,
+                draft_id=draft.id,
+                fan_uuid=draft.fan_uuid,
+                fan_handle=draft.fan_handle,
+                details={"version": version},
+                at=now,
+            )
     return changed == 1
 
 
@@ -239,8 +307,16 @@ def finish(
             [to_status, error, notice, fanvue_message_uuid, *decided_args, now, draft.id, *from_statuses],
         ).rowcount
         if changed == 1:
-            audit.record(db, action=action, actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-                         fan_handle=draft.fan_handle, details=details, at=now)
+            audit.record(
+                db,
+                action=action,
+                actor=actor,
+                draft_id=draft.id,
+                fan_uuid=draft.fan_uuid,
+                fan_handle=draft.fan_handle,
+                details=details,
+                at=now,
+            )
     return changed == 1
 
 
@@ -254,27 +330,52 @@ def skip(db: sqlite_utils.Database, draft: Draft, version: int, actor: str) -> b
             [SKIPPED, actor, now, now, draft.id, PENDING, version],
         ).rowcount
         if changed == 1:
-            audit.record(db, action="skipped", actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-                         fan_handle=draft.fan_handle, details={"text": draft.draft_text}, at=now)
+            audit.record(
+                db,
+                action="skipped",
+                actor=actor,
+                draft_id=draft.id,
+                fan_uuid=draft.fan_uuid,
+                fan_handle=draft.fan_handle,
+                details={"text": draft.draft_text},
+                at=now,
+            )
     return changed == 1
 
 
 def mark_card(db: sqlite_utils.Database, draft: Draft, *, channel: str, ts: str, rev: int) -> None:
     """The Slack message now shows revision `rev` of the draft; the first time, that is a post."""
     with write(db):
-        first_post = db.execute(
-            "UPDATE drafts SET channel = ?, ts = ? WHERE id = ? AND ts IS NULL", [channel, ts, draft.id]
-        ).rowcount == 1
-        db.execute("UPDATE drafts SET card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?", [rev, draft.id])
+        first_post = (
+            db.execute(
+                "UPDATE drafts SET channel = ?, ts = ? WHERE id = ? AND ts IS NULL", [channel, ts, draft.id]
+            ).rowcount
+            == 1
+        )
+        db.execute(
+            "UPDATE drafts SET card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?", [rev, draft.id]
+        )
         if first_post:
-            audit.record(db, action="posted", actor=audit.SCHEDULER, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-                         fan_handle=draft.fan_handle, details={"channel": channel, "ts": ts})
+            audit.record(
+                db,
+                action="posted",
+                actor=audit.SCHEDULER,
+                draft_id=draft.id,
+                fan_uuid=draft.fan_uuid,
+                fan_handle=draft.fan_handle,
+                details={"channel": channel, "ts": ts},
+            )
 
 
 def _about(new: NewDraft) -> dict[str, Any]:
     """How the draft was made, for its audit row: only what is known."""
-    about = {"model": new.model, "latency_ms": new.latency_ms, "prompt_tokens": new.prompt_tokens,
-             "completion_tokens": new.completion_tokens, "fallback_reason": new.fallback_reason}
+    about = {
+        "model": new.model,
+        "latency_ms": new.latency_ms,
+        "prompt_tokens": new.prompt_tokens,
+        "completion_tokens": new.completion_tokens,
+        "fallback_reason": new.fallback_reason,
+    }
     about = {key: value for key, value in about.items() if value is not None}
     if new.flags:
         about["flags"] = [flag.get("rule") for flag in new.flags]

@@ -60,9 +60,12 @@ class AuditFilter:
     limit: int = DEFAULT_LIMIT
 
     def describe(self) -> str:
-        parts = [f"by {self.actor}" if self.actor else "", f"fan {self.fan_handle or self.fan_uuid}"
-                 if self.fan_handle or self.fan_uuid else "", f"action {self.action}" if self.action else "",
-                 f"since {self.since[:16].replace('T', ' ')} UTC" if self.since else ""]
+        parts = [
+            f"by {self.actor}" if self.actor else "",
+            f"fan {self.fan_handle or self.fan_uuid}" if self.fan_handle or self.fan_uuid else "",
+            f"action {self.action}" if self.action else "",
+            f"since {self.since[:16].replace('T', ' ')} UTC" if self.since else "",
+        ]
         return ", ".join(p for p in parts if p) or "everything"
 
 
@@ -98,15 +101,21 @@ def parse_user(text: str) -> str:
     if _USER_ID.match(text) or text == SCHEDULER:
         return text
     if text.startswith("@"):
-        raise FilterError(f"{text} needs to be a mention: pick the teammate from Slack's list so the "
-                          "command gets their user ID")
-    raise FilterError(f"{text!r} is not a Slack user (a mention like @alice picked from the list, or an ID U…)")
+        raise FilterError(
+            f"{text} needs to be a mention: pick the teammate from Slack's list so the "
+            "command gets their user ID"
+        )
+    raise FilterError(
+        f"{text!r} is not a Slack user (a mention like @alice picked from the list, or an ID U…)"
+    )
 
 
 def parse_action(text: str) -> str:
     action = ACTIONS.get(text.strip().lower())
     if action is None:
-        raise FilterError(f"{text!r} is not an action; use one of {', '.join(sorted(set(ACTIONS) - {'edited-and-sent'}))}")
+        raise FilterError(
+            f"{text!r} is not an action; use one of {', '.join(sorted(set(ACTIONS) - {'edited-and-sent'}))}"
+        )
     return action
 
 
@@ -116,7 +125,9 @@ def parse_limit(text: str, *, maximum: int | None = MAX_LIMIT) -> int:
     except ValueError as exc:
         raise FilterError(f"limit takes a number, got {text!r}") from exc
     if value < 1 or (maximum is not None and value > maximum):
-        raise FilterError(f"limit should be between 1 and {maximum}" if maximum else "limit should be at least 1")
+        raise FilterError(
+            f"limit should be between 1 and {maximum}" if maximum else "limit should be at least 1"
+        )
     return value
 
 
@@ -153,8 +164,15 @@ def from_words(words: Sequence[str], now: datetime) -> AuditFilter:
     return found
 
 
-def from_options(*, fan: str | None = None, user: str | None = None, action: str | None = None,
-                 since: str | None = None, limit: int = DEFAULT_LIMIT, now: datetime) -> AuditFilter:
+def from_options(
+    *,
+    fan: str | None = None,
+    user: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    now: datetime,
+) -> AuditFilter:
     """The command line's options, with the same checks as the words of the slash command."""
     return AuditFilter(
         actor=parse_user(user) if user else None,

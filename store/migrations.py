@@ -97,9 +97,14 @@ def m002_tokens(db: sqlite_utils.Database) -> None:
 @migrations()
 def m003_drafting_metadata(db: sqlite_utils.Database) -> None:
     # How each draft was made (model, time, tokens, why the template stood in) and the guardrails it broke.
-    for column, kind in (("model", "TEXT"), ("latency_ms", "INTEGER"), ("prompt_tokens", "INTEGER"),
-                         ("completion_tokens", "INTEGER"), ("fallback_reason", "TEXT"),
-                         ("flags", "TEXT NOT NULL DEFAULT '[]'")):
+    for column, kind in (
+        ("model", "TEXT"),
+        ("latency_ms", "INTEGER"),
+        ("prompt_tokens", "INTEGER"),
+        ("completion_tokens", "INTEGER"),
+        ("fallback_reason", "TEXT"),
+        ("flags", "TEXT NOT NULL DEFAULT '[]'"),
+    ):
         db.execute(f"ALTER TABLE drafts ADD COLUMN {column} {kind}")
 
 

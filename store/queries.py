@@ -57,9 +57,17 @@ class AuditEntry:
     details: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at, "actor": self.actor, "action": self.action,
-                "fan_handle": self.fan_handle, "fan_uuid": self.fan_uuid, "draft_id": self.draft_id,
-                "text": self.text, "details": self.details}
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "fan_handle": self.fan_handle,
+            "fan_uuid": self.fan_uuid,
+            "draft_id": self.draft_id,
+            "text": self.text,
+            "details": self.details,
+        }
 
 
 @dataclass(frozen=True)
@@ -86,9 +94,20 @@ def backlog(db: sqlite_utils.Database, limit: int = 10) -> Backlog:
     pending = db.execute("SELECT COUNT(*) FROM drafts WHERE status = ?", [drafts.PENDING]).fetchone()[0]
     rows = db.query(
         "SELECT id, fan_name, fan_handle, waiting_since, channel, ts FROM drafts WHERE status = ? "
-        "ORDER BY waiting_since, id LIMIT ?", [drafts.PENDING, limit])
-    oldest = [WaitingCard(draft_id=r["id"], fan_name=r["fan_name"], fan_handle=r["fan_handle"],
-                          waiting_since=r["waiting_since"], channel=r["channel"], ts=r["ts"]) for r in rows]
+        "ORDER BY waiting_since, id LIMIT ?",
+        [drafts.PENDING, limit],
+    )
+    oldest = [
+        WaitingCard(
+            draft_id=r["id"],
+            fan_name=r["fan_name"],
+            fan_handle=r["fan_handle"],
+            waiting_since=r["waiting_since"],
+            channel=r["channel"],
+            ts=r["ts"],
+        )
+        for r in rows
+    ]
     return Backlog(pending=pending, oldest=oldest)
 
 
@@ -96,8 +115,12 @@ def audit_sql(f: AuditFilter) -> tuple[str, list[Any]]:
     """The query for a filter; each equality has an (x, at) index, so rows come newest first off an index."""
     where, args = [], []
     by_fan = f.fan_handle is not None or f.fan_uuid is not None
-    for column, value in (("fan_handle", f.fan_handle), ("fan_uuid", f.fan_uuid), ("actor", f.actor),
-                          ("action", f.action)):
+    for column, value in (
+        ("fan_handle", f.fan_handle),
+        ("fan_uuid", f.fan_uuid),
+        ("actor", f.actor),
+        ("action", f.action),
+    ):
         if value is not None:
             # A fan has few rows, so their index is the one to walk; the unary + keeps SQLite's
             # planner (which has no statistics) from walking a teammate's or an action's rows instead.
@@ -124,22 +147,37 @@ def decision_stats(db: sqlite_utils.Database, since: str) -> TeamStats:
     counts: dict[str, dict[str, int]] = {}
     for row in db.query(
         f"SELECT actor, action, COUNT(*) AS n FROM audit WHERE action IN ({marks}) AND at >= ? "
-        "GROUP BY actor, action", [*DECISION_ACTIONS, since]):
+        "GROUP BY actor, action",
+        [*DECISION_ACTIONS, since],
+    ):
         counts.setdefault(row["actor"], {})[row["action"]] = row["n"]
-    teammates = [TeammateStats(actor=actor, sent=c.get("sent", 0), edited=c.get("edited-and-sent", 0),
-                               skipped=c.get("skipped", 0)) for actor, c in counts.items()]
+    teammates = [
+        TeammateStats(
+            actor=actor,
+            sent=c.get("sent", 0),
+            edited=c.get("edited-and-sent", 0),
+            skipped=c.get("skipped", 0),
+        )
+        for actor, c in counts.items()
+    ]
     teammates.sort(key=lambda t: (-(t.sent + t.edited + t.skipped), t.actor))
     waits = reply_seconds(db, since)
-    return TeamStats(since=since, teammates=teammates, replies=len(waits),
-                     median_reply_seconds=statistics.median(waits) if waits else None,
-                     p90_reply_seconds=percentile(waits, 90) if waits else None)
+    return TeamStats(
+        since=since,
+        teammates=teammates,
+        replies=len(waits),
+        median_reply_seconds=statistics.median(waits) if waits else None,
+        p90_reply_seconds=percentile(waits, 90) if waits else None,
+    )
 
 
 def reply_seconds(db: sqlite_utils.Database, since: str) -> list[float]:
     """For each reply sent since `since`: seconds from the fan's message it answered to the send."""
     rows = db.execute(
         "SELECT audit.at, drafts.fan_message_at FROM audit JOIN drafts ON drafts.id = audit.draft_id "
-        "WHERE audit.action IN (?, ?) AND audit.at >= ?", [*REPLY_ACTIONS, since]).fetchall()
+        "WHERE audit.action IN (?, ?) AND audit.at >= ?",
+        [*REPLY_ACTIONS, since],
+    ).fetchall()
     return sorted(max(0.0, (from_iso(at) - from_iso(fan_at)).total_seconds()) for at, fan_at in rows)
 
 
@@ -153,6 +191,14 @@ def percentile(values: list[float], pct: float) -> float:
 def _entry(row: dict[str, Any]) -> AuditEntry:
     details = json.loads(row["details"] or "{}")
     text = details.get("text") or details.get("after")
-    return AuditEntry(id=row["id"], at=row["at"], actor=row["actor"], action=row["action"],
-                      fan_handle=row["fan_handle"], fan_uuid=row["fan_uuid"], draft_id=row["draft_id"],
-                      text=text if isinstance(text, str) else None, details=details)
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        fan_handle=row["fan_handle"],
+        fan_uuid=row["fan_uuid"],
+        draft_id=row["draft_id"],
+        text=text if isinstance(text, str) else None,
+        details=details,
+    )

@@ -42,8 +42,13 @@ def load(db: sqlite_utils.Database) -> TokenPair | None:
     if not rows:
         return None
     row = rows[0]
-    return TokenPair(row["access_token"], row["refresh_token"], from_iso(row["expires_at"]), row["scope"],
-                     row["updated_at"])
+    return TokenPair(
+        row["access_token"],
+        row["refresh_token"],
+        from_iso(row["expires_at"]),
+        row["scope"],
+        row["updated_at"],
+    )
 
 
 def forget(db: sqlite_utils.Database, pair: TokenPair) -> bool:

@@ -33,19 +33,36 @@ BOT_TOKEN = "xoxb-test"
 class Harness:
     """Builds the app as `app.py` does, with every remote part replaced by a real local server."""
 
-    def __init__(self, db_path: Path, sandbox: Sandbox, slack: SlackStandin, *, approvers: frozenset[str] = frozenset(),
-                 fanvue_timeout: float = 2.0, drafter: Drafter | None = None, guard: Guardrails | None = None,
-                 draft_concurrency: int = 4):
+    def __init__(
+        self,
+        db_path: Path,
+        sandbox: Sandbox,
+        slack: SlackStandin,
+        *,
+        approvers: frozenset[str] = frozenset(),
+        fanvue_timeout: float = 2.0,
+        drafter: Drafter | None = None,
+        guard: Guardrails | None = None,
+        draft_concurrency: int = 4,
+    ):
         self.sandbox = sandbox
         self.slack = slack
         self.store = Store(db_path)
-        self.fanvue = FanvueClient(sandbox.url, StaticToken(sandbox.token), timeout=fanvue_timeout,
-                                   sleep=lambda _s: None)
+        self.fanvue = FanvueClient(
+            sandbox.url, StaticToken(sandbox.token), timeout=fanvue_timeout, sleep=lambda _s: None
+        )
         self.web = web_client(BOT_TOKEN, slack.api_url, timeout=5)
         self.cards = CardPublisher(self.store, SlackCards(self.web, CHANNEL, post_interval=0))
-        self.svc = Services(store=self.store, fanvue=self.fanvue, drafter=drafter or TemplateDrafter(),
-                            cards=self.cards, creator=Creator(self.fanvue), approvers=approvers,
-                            guard=guard or Guardrails(), draft_concurrency=draft_concurrency)
+        self.svc = Services(
+            store=self.store,
+            fanvue=self.fanvue,
+            drafter=drafter or TemplateDrafter(),
+            cards=self.cards,
+            creator=Creator(self.fanvue),
+            approvers=approvers,
+            guard=guard or Guardrails(),
+            draft_concurrency=draft_concurrency,
+        )
         self.executor = DrainingExecutor(max_workers=16)
         self.bolt = build_app(self.svc, self.web, signing_secret=SECRET, executor=self.executor)
         self.server = HttpServer(wsgi_app(self.bolt), host="127.0.0.1", port=0).start()
@@ -66,7 +83,9 @@ class Harness:
         return run_cycle(self.svc, max_posts=max_posts)
 
     def draft_for(self, fan_uuid: str) -> Draft:
-        rows = list(self.store.db.query("SELECT id FROM drafts WHERE fan_uuid = ? ORDER BY id DESC", [fan_uuid]))
+        rows = list(
+            self.store.db.query("SELECT id FROM drafts WHERE fan_uuid = ? ORDER BY id DESC", [fan_uuid])
+        )
         assert rows, f"no draft for fan {fan_uuid}"
         return drafts.get(self.store.db, rows[0]["id"])
 
@@ -82,24 +101,44 @@ class Harness:
         for fan in world.fans():
             chat = world.chat(fan["uuid"])
             last = chat.get("lastMessage") or {}
-            if (not chat["isRead"] and last.get("senderUuid") != creator and last.get("text")
-                    and "blocked" not in fan["handle"]):
+            if (
+                not chat["isRead"]
+                and last.get("senderUuid") != creator
+                and last.get("text")
+                and "blocked" not in fan["handle"]
+            ):
                 return fan
         raise AssertionError("the seed has no unread fan with a text message")
 
     # --- the Slack side, as Slack sends it
 
-    def click(self, draft: Draft, action_id: str, user: str = "U0ALICE", *, wait: bool = True,
-              message: Msg | None = None, value: str | None = None,
-              response_url: str | None = None) -> requests.Response:
+    def click(
+        self,
+        draft: Draft,
+        action_id: str,
+        user: str = "U0ALICE",
+        *,
+        wait: bool = True,
+        message: Msg | None = None,
+        value: str | None = None,
+        response_url: str | None = None,
+    ) -> requests.Response:
         msg = message or self.card(draft)
         button = _button(msg.blocks, action_id)
         body = block_action_body(
-            user_id=user, user_name=user.lower(), action_id=action_id,
-            value=value if value is not None else button["value"], channel_id=msg.channel, message_ts=msg.ts,
-            message=msg.to_dict(), trigger_id=self.slack.new_trigger_id(user),
-            response_url=(self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user)
-                          if response_url is None else response_url),
+            user_id=user,
+            user_name=user.lower(),
+            action_id=action_id,
+            value=value if value is not None else button["value"],
+            channel_id=msg.channel,
+            message_ts=msg.ts,
+            message=msg.to_dict(),
+            trigger_id=self.slack.new_trigger_id(user),
+            response_url=(
+                self.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user)
+                if response_url is None
+                else response_url
+            ),
             block_id="decide",
         )
         response = self.post(body)
@@ -107,15 +146,21 @@ class Harness:
             self.settle()
         return response
 
-    def submit_edit(self, view: dict, text: str, user: str = "U0ALICE", *, wait: bool = True) -> requests.Response:
+    def submit_edit(
+        self, view: dict, text: str, user: str = "U0ALICE", *, wait: bool = True
+    ) -> requests.Response:
         values = {blocks.EDIT_BLOCK: {blocks.EDIT_INPUT: {"type": "plain_text_input", "value": text}}}
-        response = self.post(view_submission_body(user_id=user, user_name=user.lower(), view=view, values=values))
+        response = self.post(
+            view_submission_body(user_id=user, user_name=user.lower(), view=view, values=values)
+        )
         if wait:
             self.settle()
         return response
 
     def post(self, body: str, headers: dict | None = None) -> requests.Response:
-        return self.http.post(self.url, data=body.encode(), headers=headers or sign_request(SECRET, body), timeout=10)
+        return self.http.post(
+            self.url, data=body.encode(), headers=headers or sign_request(SECRET, body), timeout=10
+        )
 
     def settle(self) -> None:
         assert self.executor.drain(30), "click handlers did not finish"

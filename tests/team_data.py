@@ -57,26 +57,57 @@ def write_team_history(db: sqlite_utils.Database, now: datetime) -> TeamHistory:
         assert drafts.skip(db, draft, draft.version, actor)
     failed = drafts.create(db, _new("ola", now - timedelta(minutes=20)))
     with write(db):
-        audit.record(db, action="failed", actor=CAROL, draft_id=failed.id, fan_uuid=failed.fan_uuid,
-                     fan_handle="ola", details={"error": "not subscribed", "text": "Hi Ola!"},
-                     at=to_iso(now - timedelta(minutes=19)))
-        audit.record(db, action="denied", actor=MALLORY, draft_id=failed.id, fan_uuid=failed.fan_uuid,
-                     fan_handle="ola", details={"attempted": "send"}, at=to_iso(now - timedelta(minutes=18)))
+        audit.record(
+            db,
+            action="failed",
+            actor=CAROL,
+            draft_id=failed.id,
+            fan_uuid=failed.fan_uuid,
+            fan_handle="ola",
+            details={"error": "not subscribed", "text": "Hi Ola!"},
+            at=to_iso(now - timedelta(minutes=19)),
+        )
+        audit.record(
+            db,
+            action="denied",
+            actor=MALLORY,
+            draft_id=failed.id,
+            fan_uuid=failed.fan_uuid,
+            fan_handle="ola",
+            details={"attempted": "send"},
+            at=to_iso(now - timedelta(minutes=18)),
+        )
     return TeamHistory(now=now, reply_at=reply_at, old_at=old_at)
 
 
-def _reply(db: sqlite_utils.Database, handle: str, actor: str, action: str, fan_at: datetime, wait: int) -> str:
+def _reply(
+    db: sqlite_utils.Database, handle: str, actor: str, action: str, fan_at: datetime, wait: int
+) -> str:
     draft = drafts.create(db, _new(handle, fan_at))
     at = to_iso(fan_at + timedelta(seconds=wait))
     with write(db):
-        audit.record(db, action=action, actor=actor, draft_id=draft.id, fan_uuid=draft.fan_uuid,
-                     fan_handle=handle, details={"text": f"Reply to {handle.title()} by {actor}"}, at=at)
+        audit.record(
+            db,
+            action=action,
+            actor=actor,
+            draft_id=draft.id,
+            fan_uuid=draft.fan_uuid,
+            fan_handle=handle,
+            details={"text": f"Reply to {handle.title()} by {actor}"},
+            at=at,
+        )
     return at
 
 
 def _new(handle: str, fan_at: datetime) -> NewDraft:
     return NewDraft(
-        creator_uuid="creator-1", fan_uuid=fan_uuid(handle), fan_handle=handle, fan_name=handle.title(),
-        fan_message_uuid=f"msg-{handle}", fan_message_at=to_iso(fan_at), waiting_since=to_iso(fan_at),
-        unread_count=1, draft_text=f"Hey {handle.title()}, thanks for writing!",
+        creator_uuid="creator-1",
+        fan_uuid=fan_uuid(handle),
+        fan_handle=handle,
+        fan_name=handle.title(),
+        fan_message_uuid=f"msg-{handle}",
+        fan_message_at=to_iso(fan_at),
+        waiting_since=to_iso(fan_at),
+        unread_count=1,
+        draft_text=f"Hey {handle.title()}, thanks for writing!",
     )

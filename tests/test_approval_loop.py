@@ -31,9 +31,12 @@ def test_cycle_posts_one_card_per_unread_fan_chat(harness: Harness):
     report = harness.cycle()
     world = harness.sandbox.world
     creator = world.creator["uuid"]
-    expected = {f["uuid"] for f in world.fans()
-                if not world.chat(f["uuid"])["isRead"]
-                and (world.chat(f["uuid"])["lastMessage"] or {}).get("senderUuid") != creator}
+    expected = {
+        f["uuid"]
+        for f in world.fans()
+        if not world.chat(f["uuid"])["isRead"]
+        and (world.chat(f["uuid"])["lastMessage"] or {}).get("senderUuid") != creator
+    }
     posted = harness.slack.messages("C0CARDS")
     assert report.drafted == len(expected) == len(posted) == report.cards.posted
     assert {harness.draft_for(u).ts for u in expected} == {m.ts for m in posted}
@@ -69,8 +72,12 @@ def test_double_click_and_two_teammates_send_exactly_once(harness: Harness):
     card = harness.card(draft)
     harness.sandbox.world.set_latency(150)  # keep the first send in flight while the others arrive
     users = ["U0ALICE", "U0ALICE", "U0BOB", "U0CAROL"]
-    threads = [threading.Thread(target=harness.click, args=(draft, blocks.SEND, u),
-                                kwargs={"wait": False, "message": card}) for u in users]
+    threads = [
+        threading.Thread(
+            target=harness.click, args=(draft, blocks.SEND, u), kwargs={"wait": False, "message": card}
+        )
+        for u in users
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -88,9 +95,12 @@ def test_send_racing_skip_has_one_winner(harness: Harness):
     fan = harness.unread_fan_with_text()
     draft = harness.draft_for(fan["uuid"])
     card = harness.card(draft)
-    threads = [threading.Thread(target=harness.click, args=(draft, action, user),
-                                kwargs={"wait": False, "message": card})
-               for action, user in ((blocks.SEND, "U0ALICE"), (blocks.SKIP, "U0BOB"))]
+    threads = [
+        threading.Thread(
+            target=harness.click, args=(draft, action, user), kwargs={"wait": False, "message": card}
+        )
+        for action, user in ((blocks.SEND, "U0ALICE"), (blocks.SKIP, "U0BOB"))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -164,7 +174,9 @@ def test_ambiguous_send_that_did_not_arrive_goes_back_to_the_team(harness: Harne
     back = harness.draft_for(fan["uuid"])
     assert back.status == drafts.PENDING and back.error
     card = harness.card(draft)
-    assert _actions(card) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP] and "⚠️" in _card_text(card)
+    assert _actions(card) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP] and "⚠️" in _card_text(
+        card
+    )
     harness.click(draft, blocks.SEND)
     assert len(harness.sandbox.world.sent_messages(fan["uuid"])) == 1
 
@@ -173,8 +185,11 @@ def test_restart_settles_drafts_a_crash_left_in_sending(harness: Harness):
     harness.cycle()
     world = harness.sandbox.world
     fan_a = harness.unread_fan_with_text()
-    fan_b = next(f for f in world.fans() if f["uuid"] != fan_a["uuid"] and "blocked" not in f["handle"]
-                 and _has_pending(harness, f["uuid"]))
+    fan_b = next(
+        f
+        for f in world.fans()
+        if f["uuid"] != fan_a["uuid"] and "blocked" not in f["handle"] and _has_pending(harness, f["uuid"])
+    )
     a, b = harness.draft_for(fan_a["uuid"]), harness.draft_for(fan_b["uuid"])
     # Crash after the claim, before the send (a); crash after the send, before recording it (b).
     assert drafts.claim_for_send(harness.store.db, a, a.version, "U0ALICE", a.draft_text)
@@ -188,7 +203,9 @@ def test_restart_settles_drafts_a_crash_left_in_sending(harness: Harness):
 
 
 def _has_pending(harness: Harness, fan_uuid: str) -> bool:
-    rows = list(harness.store.db.query("SELECT 1 FROM drafts WHERE fan_uuid = ? AND status = 'pending'", [fan_uuid]))
+    rows = list(
+        harness.store.db.query("SELECT 1 FROM drafts WHERE fan_uuid = ? AND status = 'pending'", [fan_uuid])
+    )
     return bool(rows)
 
 
@@ -238,7 +255,9 @@ def test_edit_opens_a_modal_and_sends_the_edited_text(harness: Harness):
     assert field["initial_value"] == draft.draft_text and field["max_length"] == 3000
     response = harness.submit_edit(view, "  Thank you, that means a lot! 💕  ", user="U0BOB")
     assert response.status_code == 200 and response.text in ("", "{}")
-    assert [m["text"] for m in harness.sandbox.world.sent_messages(fan["uuid"])] == ["Thank you, that means a lot! 💕"]
+    assert [m["text"] for m in harness.sandbox.world.sent_messages(fan["uuid"])] == [
+        "Thank you, that means a lot! 💕"
+    ]
     row = [r for r in audit.for_draft(harness.store.db, draft.id) if r["action"] == "edited-and-sent"][0]
     assert row["details"]["draft"] == draft.draft_text
     assert row["details"]["text"] == "Thank you, that means a lot! 💕"
@@ -427,7 +446,9 @@ def test_a_cycle_settles_a_send_stuck_in_sending_only_once_it_is_old(harness: Ha
     assert drafts.claim_for_send(harness.store.db, draft, draft.version, "U0ALICE", draft.draft_text)
     harness.cycle()
     assert harness.draft_for(fan["uuid"]).status == drafts.SENDING  # may be another process's send in flight
-    harness.store.db.execute("UPDATE drafts SET decided_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", [draft.id])
+    harness.store.db.execute(
+        "UPDATE drafts SET decided_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", [draft.id]
+    )
     harness.cycle()
     assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
     assert harness.sandbox.world.sent_messages() == []
@@ -455,7 +476,9 @@ def test_a_server_without_the_batch_endpoint_is_read_chat_by_chat(harness: Harne
     reads = [r for r in world.requests if r.method == "GET" and r.path.endswith("/messages")]
     assert len(reads) == report.drafted
     assert all(r.query.get("markAsRead") == "false" for r in reads)
-    assert all(not world.chat(d.fan_uuid)["isRead"] for d in drafts.with_status(harness.store.db, drafts.PENDING))
+    assert all(
+        not world.chat(d.fan_uuid)["isRead"] for d in drafts.with_status(harness.store.db, drafts.PENDING)
+    )
 
 
 def test_without_a_response_url_the_clicker_is_told_in_an_ephemeral_message(harness: Harness):
@@ -491,7 +514,9 @@ def test_an_unread_chat_ending_in_a_broadcast_gets_a_card_for_the_fans_message(h
     world = harness.sandbox.world
     fan = harness.unread_fan_with_text()
     waiting = world.add_fan_message(fan["uuid"], "are you there?")
-    world.add_creator_message(fan["uuid"], "Weekend sale on all sets!", message_type="AUTOMATED_NEW_SUBSCRIBER")
+    world.add_creator_message(
+        fan["uuid"], "Weekend sale on all sets!", message_type="AUTOMATED_NEW_SUBSCRIBER"
+    )
     harness.cycle()
     draft = harness.draft_for(fan["uuid"])
     assert draft.status == drafts.PENDING and draft.fan_message_uuid == waiting["uuid"]
@@ -525,8 +550,15 @@ def test_a_send_whose_claim_was_settled_meanwhile_does_not_go_out(harness: Harne
     def read_while_the_cycle_settles_the_claim(*args, **kwargs):
         history = real_read(*args, **kwargs)
         current = drafts.get(harness.store.db, draft.id)
-        drafts.finish(harness.store.db, current, to_status=drafts.PENDING, from_statuses=(drafts.SENDING,),
-                      action="send-failed", actor="scheduler", error="settled as stuck")
+        drafts.finish(
+            harness.store.db,
+            current,
+            to_status=drafts.PENDING,
+            from_statuses=(drafts.SENDING,),
+            action="send-failed",
+            actor="scheduler",
+            error="settled as stuck",
+        )
         return history
 
     harness.fanvue.messages = read_while_the_cycle_settles_the_claim

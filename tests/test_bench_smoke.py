@@ -27,7 +27,11 @@ def test_fanvue_requests_meets_its_request_targets_and_the_baseline_reads_every_
 
 def test_card_latency_cards_every_message_paced_and_unpaced_and_drains_the_backlog(tmp_path, capsys):
     runs = card_latency.run([2], backlog=5, latency_ms=0, directory=tmp_path)
-    assert [(r.label, len(r.latencies)) for r in runs] == [("2 pace off", 2), ("2 pace on", 2), ("backlog 5", 5)]
+    assert [(r.label, len(r.latencies)) for r in runs] == [
+        ("2 pace off", 2),
+        ("2 pace on", 2),
+        ("backlog 5", 5),
+    ]
     assert all(r.cycles >= 1 and r.fanvue_requests >= 2 for r in runs)
     print(card_latency.report(runs, 0))
     assert "(backlog, 200/min budget)" in capsys.readouterr().out
@@ -52,8 +56,12 @@ def test_audit_queries_find_the_same_rows_with_and_without_the_indexes(tmp_path)
         for name, audit_filter in audit_queries.filters(picks, datetime.now(UTC)):
             sql, args = queries.audit_sql(audit_filter)
             indexed = [row[0] for row in store.db.execute(sql, args).fetchall()]
-            scanned = [row[0] for row in store.db.execute(sql.replace("FROM audit", "FROM audit NOT INDEXED", 1),
-                                                         args).fetchall()]
+            scanned = [
+                row[0]
+                for row in store.db.execute(
+                    sql.replace("FROM audit", "FROM audit NOT INDEXED", 1), args
+                ).fetchall()
+            ]
             assert indexed == scanned, name
             assert [e.id for e in queries.audit_entries(store.db, audit_filter)] == indexed
     finally:

@@ -20,15 +20,35 @@ NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 
 def make_draft(**changes: Any) -> Draft:
     base = Draft(
-        id=7, creator_uuid="creator-1", fan_uuid="fan-1", fan_handle="amy", fan_name="Amy",
-        fan_message_uuid="msg-1", fan_message_at="2025-07-01T10:55:00.000Z",
-        waiting_since="2025-07-01T10:55:00.000Z", unread_count=2,
-        context=[{"from_fan": False, "text": "Thanks for subscribing!", "type": "TEXT"},
-                 {"from_fan": True, "text": "Hi there", "type": "TEXT"}],
-        draft_text="Hey Amy, lovely to hear from you!", drafted_by="template", version=3, final_text=None,
-        status=drafts.PENDING, channel="C1", ts="111.222", card_rev=1, card_synced_rev=0,
-        fanvue_message_uuid=None, decided_by=None, decided_at=None, error=None, notice=None,
-        created_at="2025-07-01T10:56:00.000Z", updated_at="2025-07-01T10:56:00.000Z",
+        id=7,
+        creator_uuid="creator-1",
+        fan_uuid="fan-1",
+        fan_handle="amy",
+        fan_name="Amy",
+        fan_message_uuid="msg-1",
+        fan_message_at="2025-07-01T10:55:00.000Z",
+        waiting_since="2025-07-01T10:55:00.000Z",
+        unread_count=2,
+        context=[
+            {"from_fan": False, "text": "Thanks for subscribing!", "type": "TEXT"},
+            {"from_fan": True, "text": "Hi there", "type": "TEXT"},
+        ],
+        draft_text="Hey Amy, lovely to hear from you!",
+        drafted_by="template",
+        version=3,
+        final_text=None,
+        status=drafts.PENDING,
+        channel="C1",
+        ts="111.222",
+        card_rev=1,
+        card_synced_rev=0,
+        fanvue_message_uuid=None,
+        decided_by=None,
+        decided_at=None,
+        error=None,
+        notice=None,
+        created_at="2025-07-01T10:56:00.000Z",
+        updated_at="2025-07-01T10:56:00.000Z",
     )
     return dataclasses.replace(base, **changes)
 
@@ -74,8 +94,11 @@ def test_pending_card_offers_send_edit_regenerate_skip_with_the_version_in_each_
     [actions] = actions_of(message)
     buttons = actions["elements"]
     assert [(b["action_id"], b["text"]["text"], b.get("style")) for b in buttons] == [
-        (blocks.SEND, "Send", "primary"), (blocks.EDIT, "Edit", None), (blocks.REGENERATE, "Regenerate", None),
-        (blocks.SKIP, "Skip", None)]
+        (blocks.SEND, "Send", "primary"),
+        (blocks.EDIT, "Edit", None),
+        (blocks.REGENERATE, "Regenerate", None),
+        (blocks.SKIP, "Skip", None),
+    ]
     assert "confirm" not in buttons[0]  # nothing flagged: one click sends
     assert {b["value"] for b in buttons} == {"7:3"}
     assert blocks.parse_button_value(buttons[0]["value"]) == (7, 3)
@@ -91,10 +114,16 @@ def test_pending_card_header_context_and_draft():
     assert message["text"] == "Draft reply for Amy (@amy): Hey Amy, lovely to hear from you!"
 
 
-@pytest.mark.parametrize("waited, shown", [
-    (timedelta(seconds=20), "under a minute"), (timedelta(minutes=5), "5 min"), (timedelta(hours=2), "2 h"),
-    (timedelta(days=3, hours=1), "3 days"), (timedelta(minutes=-5), "under a minute"),
-])
+@pytest.mark.parametrize(
+    "waited, shown",
+    [
+        (timedelta(seconds=20), "under a minute"),
+        (timedelta(minutes=5), "5 min"),
+        (timedelta(hours=2), "2 h"),
+        (timedelta(days=3, hours=1), "3 days"),
+        (timedelta(minutes=-5), "under a minute"),
+    ],
+)
 def test_header_says_how_long_the_fan_has_waited(waited, shown):
     since = (NOW - waited).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     header = blocks.card(make_draft(waiting_since=since, unread_count=0), NOW)["blocks"][0]["text"]["text"]
@@ -117,15 +146,32 @@ def test_pending_card_shows_notice_and_error_beside_the_buttons():
 # --- decided cards
 
 
-@pytest.mark.parametrize("status, changes, expected, fallback", [
-    (drafts.SENT, {"decided_by": "U123", "final_text": "Edited reply"}, "✅ *Sent by <@U123> at ", "Sent for"),
-    (drafts.SKIPPED, {"decided_by": "U123"}, "⏭️ *Skipped by <@U123> at ", "Skipped for"),
-    (drafts.SUPERSEDED, {}, "↩️ *Answered in Fanvue* (", "Answered in Fanvue for"),
-    (drafts.FAILED, {"decided_by": "U123", "error": "fan blocked you"}, "❌ *Not sent* (<@U123> at ", "Not sent for"),
-    (drafts.SENDING, {"decided_by": "U123"}, "⏳ *Sending…* (<@U123>)", "Sending for"),
-    (drafts.UNKNOWN, {"decided_by": "U123"}, "❓ *Checking whether the reply reached Fanvue* (<@U123>)",
-     "Sending for"),
-])
+@pytest.mark.parametrize(
+    "status, changes, expected, fallback",
+    [
+        (
+            drafts.SENT,
+            {"decided_by": "U123", "final_text": "Edited reply"},
+            "✅ *Sent by <@U123> at ",
+            "Sent for",
+        ),
+        (drafts.SKIPPED, {"decided_by": "U123"}, "⏭️ *Skipped by <@U123> at ", "Skipped for"),
+        (drafts.SUPERSEDED, {}, "↩️ *Answered in Fanvue* (", "Answered in Fanvue for"),
+        (
+            drafts.FAILED,
+            {"decided_by": "U123", "error": "fan blocked you"},
+            "❌ *Not sent* (<@U123> at ",
+            "Not sent for",
+        ),
+        (drafts.SENDING, {"decided_by": "U123"}, "⏳ *Sending…* (<@U123>)", "Sending for"),
+        (
+            drafts.UNKNOWN,
+            {"decided_by": "U123"},
+            "❓ *Checking whether the reply reached Fanvue* (<@U123>)",
+            "Sending for",
+        ),
+    ],
+)
 def test_decided_cards_have_no_buttons_and_say_who_and_what(status, changes, expected, fallback):
     draft = make_draft(status=status, decided_at="2025-07-01T11:30:00.000Z", **changes)
     message = blocks.card(draft, NOW)
@@ -137,19 +183,31 @@ def test_decided_cards_have_no_buttons_and_say_who_and_what(status, changes, exp
 
 
 def test_sent_card_shows_the_text_that_went_out_and_the_time_in_each_readers_zone():
-    draft = make_draft(status=drafts.SENT, decided_by="U123", decided_at="2025-07-01T11:30:00.000Z",
-                       final_text="What was sent")
+    draft = make_draft(
+        status=drafts.SENT,
+        decided_by="U123",
+        decided_at="2025-07-01T11:30:00.000Z",
+        final_text="What was sent",
+    )
     outcome = blocks.card(draft, NOW)["blocks"][-1]["text"]["text"]
     stamp = int(datetime(2025, 7, 1, 11, 30, tzinfo=UTC).timestamp())
     assert outcome == f"✅ *Sent by <@U123> at <!date^{stamp}^{{time}}|11:30 UTC>*\n> What was sent"
 
 
 def test_failed_card_gives_the_reason_and_skipped_says_the_chat_stays_unread():
-    failed = blocks.card(make_draft(status=drafts.FAILED, decided_by="U1", decided_at="2025-07-01T11:30:00.000Z",
-                                    error="This fan cannot be messaged"), NOW)
+    failed = blocks.card(
+        make_draft(
+            status=drafts.FAILED,
+            decided_by="U1",
+            decided_at="2025-07-01T11:30:00.000Z",
+            error="This fan cannot be messaged",
+        ),
+        NOW,
+    )
     assert "This fan cannot be messaged" in failed["blocks"][-1]["text"]["text"]
-    skipped = blocks.card(make_draft(status=drafts.SKIPPED, decided_by="U1",
-                                     decided_at="2025-07-01T11:30:00.000Z"), NOW)
+    skipped = blocks.card(
+        make_draft(status=drafts.SKIPPED, decided_by="U1", decided_at="2025-07-01T11:30:00.000Z"), NOW
+    )
     assert "stays unread" in skipped["blocks"][-1]["text"]["text"]
 
 
@@ -159,13 +217,16 @@ def test_failed_card_gives_the_reason_and_skipped_says_the_chat_stays_unread():
 def test_fan_text_is_escaped_everywhere():
     hostile = "<!channel> <@U999> <https://evil.example|click> a > b & c"
     draft = make_draft(
-        fan_name="<!here> & Co", fan_handle="x<y",
+        fan_name="<!here> & Co",
+        fan_handle="x<y",
         context=[{"from_fan": True, "text": hostile, "type": "TEXT"}],
         draft_text=f"Replying to: {hostile}",
         error="Amy <!channel> wrote again; nothing was sent.",
     )
-    for message in (blocks.card(draft, NOW),
-                    blocks.card(dataclasses.replace(draft, status=drafts.FAILED, decided_by="U1"), NOW)):
+    for message in (
+        blocks.card(draft, NOW),
+        blocks.card(dataclasses.replace(draft, status=drafts.FAILED, decided_by="U1"), NOW),
+    ):
         everything = texts(message)
         joined = "\n".join(everything)
         for raw in ("<!channel>", "<!here>", "<@U999>", "<https://evil", "x<y"):
@@ -188,9 +249,13 @@ def test_long_context_message_is_cut():
 
 def test_many_long_turns_and_a_5000_character_draft_still_fit_slacks_limits():
     history = [{"from_fan": i % 2 == 0, "text": "&<>" * 200, "type": "TEXT"} for i in range(60)]
-    draft = make_draft(context=history, draft_text="y" * 4000 + "&" * 1000,
-                       notice="The fan wrote again: new messages and a new draft.", error="e" * 1000,
-                       fan_name="N" * 300)
+    draft = make_draft(
+        context=history,
+        draft_text="y" * 4000 + "&" * 1000,
+        notice="The fan wrote again: new messages and a new draft.",
+        error="e" * 1000,
+        fan_name="N" * 300,
+    )
     message = blocks.card(draft, NOW)
     for block in validated(message):
         if block["type"] == "section":
@@ -201,14 +266,22 @@ def test_many_long_turns_and_a_5000_character_draft_still_fit_slacks_limits():
 
 
 def test_media_only_and_tip_turns_are_described_in_words():
-    draft = make_draft(context=[
-        {"from_fan": True, "text": None, "type": "TEXT", "media_type": "image", "has_media": True},
-        {"from_fan": True, "text": "", "type": "MEDIA", "media_type": None, "has_media": True},
-        {"from_fan": True, "text": None, "type": "TIP", "price_cents": 500},
-        {"from_fan": True, "text": "for you", "type": "TIP_MESSAGE", "price_cents": 1250, "media_type": "video"},
-        {"from_fan": True, "text": "", "type": "TEXT"},
-        {"from_fan": False, "text": "listen", "type": "TEXT", "media_type": "AUDIO"},
-    ])
+    draft = make_draft(
+        context=[
+            {"from_fan": True, "text": None, "type": "TEXT", "media_type": "image", "has_media": True},
+            {"from_fan": True, "text": "", "type": "MEDIA", "media_type": None, "has_media": True},
+            {"from_fan": True, "text": None, "type": "TIP", "price_cents": 500},
+            {
+                "from_fan": True,
+                "text": "for you",
+                "type": "TIP_MESSAGE",
+                "price_cents": 1250,
+                "media_type": "video",
+            },
+            {"from_fan": True, "text": "", "type": "TEXT"},
+            {"from_fan": False, "text": "listen", "type": "TEXT", "media_type": "AUDIO"},
+        ]
+    )
     lines = blocks.card(draft, NOW)["blocks"][1]["text"]["text"].split("\n")
     assert lines == [
         "*Amy:* [🖼️ photo]",
@@ -222,7 +295,9 @@ def test_media_only_and_tip_turns_are_described_in_words():
 
 def test_every_state_has_a_text_fallback():
     for status in (drafts.PENDING, *drafts.FINAL, *drafts.IN_FLIGHT):
-        message = blocks.card(make_draft(status=status, decided_by="U1", decided_at="2025-07-01T11:00:00.000Z"), NOW)
+        message = blocks.card(
+            make_draft(status=status, decided_by="U1", decided_at="2025-07-01T11:00:00.000Z"), NOW
+        )
         assert message["text"].endswith(": Hey Amy, lovely to hear from you!")
         assert "Amy (@amy)" in message["text"]
 
@@ -248,8 +323,11 @@ def test_edit_modal_is_a_valid_view_carrying_the_draft_id_and_version():
     assert "*Amy* (@amy)" in context["elements"][0]["text"]
     assert field["block_id"] == blocks.EDIT_BLOCK
     element = field["element"]
-    assert (element["type"], element["action_id"], element["multiline"]) == ("plain_text_input", blocks.EDIT_INPUT,
-                                                                             True)
+    assert (element["type"], element["action_id"], element["multiline"]) == (
+        "plain_text_input",
+        blocks.EDIT_INPUT,
+        True,
+    )
     assert element["max_length"] == 3000
     assert element["initial_value"] == "Line one\nLine two"
 
@@ -260,8 +338,19 @@ def test_edit_modal_of_a_5000_character_draft_starts_within_the_input_limit():
     assert len(modal["blocks"][1]["element"]["initial_value"]) == 3000
 
 
-@pytest.mark.parametrize("metadata", ["", "nonsense", "{}", "[1, 2]", "null", '{"draft_id": 1}',
-                                      '{"draft_id": "x", "version": 1}', '{"draft_id": null, "version": 1}'])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "",
+        "nonsense",
+        "{}",
+        "[1, 2]",
+        "null",
+        '{"draft_id": 1}',
+        '{"draft_id": "x", "version": 1}',
+        '{"draft_id": null, "version": 1}',
+    ],
+)
 def test_parse_edit_metadata_rejects_what_is_not_ours(metadata):
     with pytest.raises(ValueError):
         blocks.parse_edit_metadata(metadata)

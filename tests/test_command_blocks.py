@@ -24,14 +24,35 @@ def valid(message: dict) -> dict:
 
 
 def entry(i: int, text: str = "x" * 500, handle: str = "amy") -> AuditEntry:
-    return AuditEntry(id=i, at="2026-11-05T11:00:00.000Z", actor="U0ALICE", action="sent", fan_handle=handle,
-                      fan_uuid=None, draft_id=i, text=text, details={})
+    return AuditEntry(
+        id=i,
+        at="2026-11-05T11:00:00.000Z",
+        actor="U0ALICE",
+        action="sent",
+        fan_handle=handle,
+        fan_uuid=None,
+        draft_id=i,
+        text=text,
+        details={},
+    )
 
 
-@pytest.mark.parametrize("seconds, said", [(0, "0 s"), (42.4, "42 s"), (60, "1 min"), (250, "4 min 10 s"),
-                                           (3600, "1 h"), (7500, "2 h 5 min"), (47 * 3600, "47 h"),
-                                           (3 * 86400, "3 days"), (3 * 86400 + 4 * 3600 + 59, "3 days 4 h"),
-                                           (None, "0 s"), (-5, "0 s")])
+@pytest.mark.parametrize(
+    "seconds, said",
+    [
+        (0, "0 s"),
+        (42.4, "42 s"),
+        (60, "1 min"),
+        (250, "4 min 10 s"),
+        (3600, "1 h"),
+        (7500, "2 h 5 min"),
+        (47 * 3600, "47 h"),
+        (3 * 86400, "3 days"),
+        (3 * 86400 + 4 * 3600 + 59, "3 days 4 h"),
+        (None, "0 s"),
+        (-5, "0 s"),
+    ],
+)
 def test_durations_as_people_say_them(seconds, said):
     assert command_blocks.duration(seconds) == said
 
@@ -50,8 +71,14 @@ def test_a_hundred_long_entries_stay_inside_one_message():
 def test_fans_words_and_names_are_escaped():
     hostile = "<!channel> & <https://evil.example|click>"
     audit = valid(command_blocks.audit_list([entry(1, text=hostile, handle="a<b")], "everything"))
-    card = WaitingCard(draft_id=1, fan_name=hostile, fan_handle="amy", waiting_since="2026-11-05T11:00:00.000Z",
-                       channel="C1", ts="1.2")
+    card = WaitingCard(
+        draft_id=1,
+        fan_name=hostile,
+        fan_handle="amy",
+        waiting_since="2026-11-05T11:00:00.000Z",
+        channel="C1",
+        ts="1.2",
+    )
     waiting = valid(command_blocks.unread(None, "<boom>", Backlog(pending=1, oldest=[card]), {}, NOW))
     for message in (audit, waiting):
         dumped = json.dumps(message["blocks"])
@@ -60,10 +87,26 @@ def test_fans_words_and_names_are_escaped():
 
 
 def test_unread_answer_with_fanvue_and_links():
-    cards = [WaitingCard(draft_id=i, fan_name=f"Fan {i}", fan_handle=f"f{i}",
-                         waiting_since=f"2026-11-05T0{i}:00:00.000Z", channel="C1", ts=f"{i}.0") for i in (1, 2)]
-    message = valid(command_blocks.unread(UnreadCounts(chats=1, messages=3), None, Backlog(pending=5, oldest=cards),
-                                          {1: "https://x.slack.com/archives/C1/p10"}, NOW))
+    cards = [
+        WaitingCard(
+            draft_id=i,
+            fan_name=f"Fan {i}",
+            fan_handle=f"f{i}",
+            waiting_since=f"2026-11-05T0{i}:00:00.000Z",
+            channel="C1",
+            ts=f"{i}.0",
+        )
+        for i in (1, 2)
+    ]
+    message = valid(
+        command_blocks.unread(
+            UnreadCounts(chats=1, messages=3),
+            None,
+            Backlog(pending=5, oldest=cards),
+            {1: "https://x.slack.com/archives/C1/p10"},
+            NOW,
+        )
+    )
     assert [b["text"]["text"] for b in message["blocks"]] == [
         "*Fanvue*: 1 unread chat, 3 unread messages.",
         "*5 cards* waiting for a decision; the longest has waited 11 h.",
@@ -71,17 +114,24 @@ def test_unread_answer_with_fanvue_and_links():
         "• *Fan 2* (@f2) · waiting 10 h · _card not posted yet_\n"
         "…and 3 more.",
     ]
-    assert message["text"] == "Fanvue: 1 unread chat, 3 unread messages. 5 cards waiting for a decision; " \
-                              "the longest has waited 11 h."
+    assert (
+        message["text"] == "Fanvue: 1 unread chat, 3 unread messages. 5 cards waiting for a decision; "
+        "the longest has waited 11 h."
+    )
 
 
 def test_stats_answer():
-    team = TeamStats(since="2026-10-29T12:00:00.000Z", teammates=[TeammateStats("U0BOB", 2, 1, 0),
-                                                                  TeammateStats("scheduler", 1, 0, 0)],
-                     replies=4, median_reply_seconds=90.5, p90_reply_seconds=600)
+    team = TeamStats(
+        since="2026-10-29T12:00:00.000Z",
+        teammates=[TeammateStats("U0BOB", 2, 1, 0), TeammateStats("scheduler", 1, 0, 0)],
+        replies=4,
+        median_reply_seconds=90.5,
+        p90_reply_seconds=600,
+    )
     message = valid(command_blocks.stats(team, "7d"))
-    assert message["blocks"][1]["text"]["text"] == ("• <@U0BOB>: 2 sent, 1 edited and sent, 0 skipped\n"
-                                                   "• the app: 1 sent, 0 edited and sent, 0 skipped")
+    assert message["blocks"][1]["text"]["text"] == (
+        "• <@U0BOB>: 2 sent, 1 edited and sent, 0 skipped\n• the app: 1 sent, 0 edited and sent, 0 skipped"
+    )
     assert "a fan waited 1 min 30 s for a reply (median), 10 min at the 90th percentile" in message["text"]
 
 

@@ -35,8 +35,10 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
     assert "[Send] [Edit] [Regenerate] [Skip]" in out
     assert "Sent by @Alice" in out
     assert out.count("Fanvue got, for @") == 3
-    assert any(line.startswith("  Fanvue got, for @") and line.endswith(repr(story.EDITED_TEXT))
-               for line in out.splitlines())
+    assert any(
+        line.startswith("  Fanvue got, for @") and line.endswith(repr(story.EDITED_TEXT))
+        for line in out.splitlines()
+    )
     assert "Skipped by @Carol" in out
     assert "Only Dana sees: Fanvue refused the message" in out
     assert "wrote again since this draft, so nothing was sent" in out
@@ -69,8 +71,14 @@ def test_demo_fails_when_the_blocked_fan_receives_a_message(capsys, demo_tmp, mo
 
 
 def test_python_app_py_demo_exits_zero():
-    result = subprocess.run([sys.executable, "app.py", "demo"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "app.py", "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        encoding="utf-8",
+    )
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Every step behaved as expected." in result.stdout
@@ -82,13 +90,28 @@ def test_render_blocks_reads_like_the_card():
         {"type": "section", "text": {"type": "mrkdwn", "text": "💬 *Ana* (@ana) · 1 unread"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "*Ana:* &lt;3 you &amp; me\n*You:* hi"}},
         {"type": "divider"},
-        {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": "✅ *Sent by <@U0ALICE> at <!date^1700000000^{time}|22:13 UTC>*"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "note one"},
-                                         {"type": "image", "image_url": "x", "alt_text": "avatar"}]},
-        {"type": "actions", "block_id": "decide", "elements": [
-            {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Send"}},
-            {"type": "button", "action_id": "b", "text": {"type": "plain_text", "text": "Skip"}}]},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "✅ *Sent by <@U0ALICE> at <!date^1700000000^{time}|22:13 UTC>*",
+            },
+        },
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": "note one"},
+                {"type": "image", "image_url": "x", "alt_text": "avatar"},
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "decide",
+            "elements": [
+                {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Send"}},
+                {"type": "button", "action_id": "b", "text": {"type": "plain_text", "text": "Skip"}},
+            ],
+        },
     ]
 
     assert render_blocks(card, {"U0ALICE": "Alice"}) == [
@@ -110,5 +133,6 @@ def test_render_blocks_reads_like_the_card():
 
 def test_mrkdwn_text_links_channels_and_broadcasts():
     assert mrkdwn_text("see <https://fanvue.com|Fanvue> in <#C1|general>, <!here>, <https://x.io>") == (
-        "see Fanvue in #general, @here, https://x.io")
+        "see Fanvue in #general, @here, https://x.io"
+    )
     assert mrkdwn_text("&amp;lt; stays escaped once") == "&lt; stays escaped once"

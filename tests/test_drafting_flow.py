@@ -24,7 +24,9 @@ def _card_text(msg) -> str:
 
 
 def _button(msg, action_id: str) -> dict:
-    return next(e for b in msg.blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == action_id)
+    return next(
+        e for b in msg.blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == action_id
+    )
 
 
 def _audit(harness: Harness, draft_id: int) -> list[dict]:
@@ -39,10 +41,20 @@ def llm():
 
 @pytest.fixture
 def llm_harness(tmp_path, sandbox, slack, llm):
-    drafter = OpenAIChatDrafter(LlmConfig(llm.base_url, "standin-model", timeout=2, concurrency=2), PERSONA,
-                                TemplateDrafter(PERSONA), sleep=lambda _s: None)
-    h = Harness(tmp_path / "bridge.db", sandbox, slack, drafter=drafter, guard=Guardrails.for_persona(PERSONA),
-                draft_concurrency=2)
+    drafter = OpenAIChatDrafter(
+        LlmConfig(llm.base_url, "standin-model", timeout=2, concurrency=2),
+        PERSONA,
+        TemplateDrafter(PERSONA),
+        sleep=lambda _s: None,
+    )
+    h = Harness(
+        tmp_path / "bridge.db",
+        sandbox,
+        slack,
+        drafter=drafter,
+        guard=Guardrails.for_persona(PERSONA),
+        draft_concurrency=2,
+    )
     yield h
     h.close()
     drafter.close()
@@ -60,7 +72,9 @@ def test_the_cycle_drafts_with_the_llm_and_cards_show_the_model_and_latency(llm_
     assert llm.max_in_flight == 2  # LLM_CONCURRENCY: drafted in parallel, never more at once
     for row in llm_harness.store.db.query("SELECT id FROM drafts"):
         draft = drafts.get(llm_harness.store.db, row["id"])
-        assert draft.drafted_by == "openai" and draft.model == "standin-model" and draft.fallback_reason is None
+        assert (
+            draft.drafted_by == "openai" and draft.model == "standin-model" and draft.fallback_reason is None
+        )
         assert draft.latency_ms >= 0 and draft.prompt_tokens > 0 and draft.completion_tokens > 0
         assert draft.draft_text.startswith("thanks for writing")
         card = llm_harness.card(draft)
@@ -80,11 +94,18 @@ def test_when_the_llm_fails_the_card_gets_the_template_draft_and_says_so(llm_har
     assert "standin-model gave no usable draft" in text and "this is the template draft" in text
 
 
-def test_a_fan_asking_to_break_the_rules_stays_user_content_and_a_complying_draft_is_flagged(llm_harness, llm):
+def test_a_fan_asking_to_break_the_rules_stays_user_content_and_a_complying_draft_is_flagged(
+    llm_harness, llm
+):
     fan = llm_harness.unread_fan_with_text()
     llm_harness.sandbox.world.add_fan_message(fan["uuid"], INJECTION)
-    llm.respond_with(lambda r: Reply(text="sure! add me on snapchat: mia_x 👻" if INJECTION in r.contents("user")[-1]
-                                     else "thank you! xx Mia"))
+    llm.respond_with(
+        lambda r: Reply(
+            text="sure! add me on snapchat: mia_x 👻"
+            if INJECTION in r.contents("user")[-1]
+            else "thank you! xx Mia"
+        )
+    )
     llm_harness.cycle()
     [attacked] = [r for r in llm.requests if any(INJECTION in c for c in r.contents("user"))]
     assert INJECTION not in attacked.system
@@ -196,8 +217,10 @@ def test_a_flagged_edit_is_refused_once_and_sent_when_submitted_again(harness: H
     flagged = "let's meet up irl this weekend 🍸"
     answer = harness.submit_edit(view, flagged, user="U0BOB").json()
     assert answer["response_action"] == "errors"
-    assert "meeting" in answer["errors"][blocks.EDIT_BLOCK] and "submit the same text again" in answer["errors"][
-        blocks.EDIT_BLOCK]
+    assert (
+        "meeting" in answer["errors"][blocks.EDIT_BLOCK]
+        and "submit the same text again" in answer["errors"][blocks.EDIT_BLOCK]
+    )
     assert harness.sandbox.world.sent_messages() == []
     # Another teammate's confirmation does not count for Bob, and a changed text is checked afresh.
     other = harness.submit_edit(view, flagged + " 💕", user="U0BOB").json()

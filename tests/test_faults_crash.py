@@ -21,8 +21,6 @@ SECRET = "crash-signing-secret"
 CHANNEL = "C0CRASH"
 
 
-
-
 class App:
     """`python app.py run` in HTTP mode as a real process, against the test's sandbox and Slack stand-in."""
 
@@ -49,9 +47,14 @@ class App:
     def start(self) -> App:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "app.py", "run", "--env-file", str(self.env_file)], cwd=ROOT,
-                                     env={**self.env, "PORT": str(port)}, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "app.py", "run", "--env-file", str(self.env_file)],
+            cwd=ROOT,
+            env={**self.env, "PORT": str(port)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         wait_for(self._healthy, "the app's health check")
         return self
 
@@ -80,24 +83,41 @@ class App:
             return None
         with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
             conn.row_factory = sqlite3.Row
-            row = conn.execute("SELECT * FROM drafts WHERE fan_uuid = ? ORDER BY id DESC LIMIT 1",
-                               [fan_uuid]).fetchone()
+            row = conn.execute(
+                "SELECT * FROM drafts WHERE fan_uuid = ? ORDER BY id DESC LIMIT 1", [fan_uuid]
+            ).fetchone()
         return dict(row) if row else None
 
     def audit_actions(self, draft_id: int) -> list[str]:
         with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
-            return [r[0] for r in conn.execute("SELECT action FROM audit WHERE draft_id = ? ORDER BY id", [draft_id])]
+            return [
+                r[0]
+                for r in conn.execute("SELECT action FROM audit WHERE draft_id = ? ORDER BY id", [draft_id])
+            ]
 
     def click(self, slack, card, action_id: str = blocks.SEND, user: str = "U0ALICE") -> None:
-        button = next(e for b in card.blocks if b["type"] == "actions" for e in b["elements"]
-                      if e["action_id"] == action_id)
-        body = block_action_body(user_id=user, user_name=user.lower(), action_id=action_id, value=button["value"],
-                                 channel_id=card.channel, message_ts=card.ts, message=card.to_dict(),
-                                 trigger_id=slack.new_trigger_id(user), block_id="decide",
-                                 response_url=slack.new_response_url(channel=card.channel, message_ts=card.ts,
-                                                                     user=user))
-        answer = requests.post(f"{self.base}/slack/events", data=body.encode(), headers=sign_request(SECRET, body),
-                               timeout=10)
+        button = next(
+            e
+            for b in card.blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == action_id
+        )
+        body = block_action_body(
+            user_id=user,
+            user_name=user.lower(),
+            action_id=action_id,
+            value=button["value"],
+            channel_id=card.channel,
+            message_ts=card.ts,
+            message=card.to_dict(),
+            trigger_id=slack.new_trigger_id(user),
+            block_id="decide",
+            response_url=slack.new_response_url(channel=card.channel, message_ts=card.ts, user=user),
+        )
+        answer = requests.post(
+            f"{self.base}/slack/events", data=body.encode(), headers=sign_request(SECRET, body), timeout=10
+        )
         assert answer.status_code == 200
 
 
@@ -123,7 +143,9 @@ def _card_text(slack, draft: dict) -> str:
     return json.dumps(slack.message(draft["channel"], draft["ts"]).blocks, ensure_ascii=False)
 
 
-def test_killed_between_the_claim_and_the_send_restart_puts_the_card_back_and_it_sends_once(app, sandbox, slack):
+def test_killed_between_the_claim_and_the_send_restart_puts_the_card_back_and_it_sends_once(
+    app, sandbox, slack
+):
     world = sandbox.world
     fan = world.fan("lukasz")
     app.start()
@@ -131,15 +153,23 @@ def test_killed_between_the_claim_and_the_send_restart_puts_the_card_back_and_it
     # The send request reaches Fanvue and hangs there before anything is stored.
     world.inject_fault("hang", count=1, method="POST", path=f"/chats/{fan['uuid']}/message")
     app.click(slack, card)
-    wait_for(lambda: app.draft(fan["uuid"])["status"] == "sending" and _saw_send(sandbox, fan["uuid"]),
-              "the claim and the send in flight")
+    wait_for(
+        lambda: app.draft(fan["uuid"])["status"] == "sending" and _saw_send(sandbox, fan["uuid"]),
+        "the claim and the send in flight",
+    )
     app.kill()
     assert world.sent_messages(fan["uuid"]) == []
     assert app.draft(fan["uuid"])["status"] == "sending"
 
     app.start()  # same database: recovery runs before the first cycle and before any click
-    settled = wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "pending" and d["card_synced_rev"]
-                        == d["card_rev"] and d, "the restart to settle the draft and its card")
+    settled = wait_for(
+        lambda: (
+            (d := app.draft(fan["uuid"]))["status"] == "pending"
+            and d["card_synced_rev"] == d["card_rev"]
+            and d
+        ),
+        "the restart to settle the draft and its card",
+    )
     assert settled["id"] == draft["id"] and "not delivered" in settled["error"]
     assert app.audit_actions(draft["id"]) == ["drafted", "posted", "claimed", "send-failed"]
     assert world.sent_messages(fan["uuid"]) == []
@@ -161,14 +191,20 @@ def test_killed_between_the_send_and_the_database_update_restart_records_it_as_s
     # Fanvue stores the message, then its answer never comes back.
     world.inject_fault("store_then_hang", count=1, method="POST", path=f"/chats/{fan['uuid']}/message")
     app.click(slack, card)
-    wait_for(lambda: world.sent_messages(fan["uuid"]) and app.draft(fan["uuid"])["status"] == "sending",
-              "the send stored while the database still says sending")
+    wait_for(
+        lambda: world.sent_messages(fan["uuid"]) and app.draft(fan["uuid"])["status"] == "sending",
+        "the send stored while the database still says sending",
+    )
     app.kill()
     assert len(world.sent_messages(fan["uuid"])) == 1
 
     app.start()
-    settled = wait_for(lambda: (d := app.draft(fan["uuid"]))["status"] == "sent" and d["card_synced_rev"]
-                        == d["card_rev"] and d, "the restart to find the reply in the chat")
+    settled = wait_for(
+        lambda: (
+            (d := app.draft(fan["uuid"]))["status"] == "sent" and d["card_synced_rev"] == d["card_rev"] and d
+        ),
+        "the restart to find the reply in the chat",
+    )
     delivered = world.sent_messages(fan["uuid"])
     assert [m["text"] for m in delivered] == [draft["draft_text"]]
     assert settled["id"] == draft["id"] and settled["fanvue_message_uuid"] == delivered[0]["uuid"]

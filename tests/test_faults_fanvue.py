@@ -31,9 +31,12 @@ def _audit_actions(harness: Harness, draft_id: int) -> list[str]:
 def _waiting_fans(world) -> set[str]:
     """Fans whose chat is unread and whose last message is theirs: each should get exactly one card."""
     creator = world.creator["uuid"]
-    return {f["uuid"] for f in world.fans()
-            if not world.chat(f["uuid"])["isRead"]
-            and (world.chat(f["uuid"])["lastMessage"] or {}).get("senderUuid") != creator}
+    return {
+        f["uuid"]
+        for f in world.fans()
+        if not world.chat(f["uuid"])["isRead"]
+        and (world.chat(f["uuid"])["lastMessage"] or {}).get("senderUuid") != creator
+    }
 
 
 def _carded_fans(harness: Harness) -> list[str]:
@@ -47,8 +50,9 @@ def _statuses(world, status: int) -> int:
 def _use_client(harness: Harness, token_provider=None, sleeps: list[float] | None = None) -> FanvueClient:
     """Swap in a client whose sleeps are recorded (not slept) and whose token provider the test picks."""
     record = sleeps.append if sleeps is not None else (lambda _s: None)
-    client = FanvueClient(harness.sandbox.url, token_provider or StaticToken(harness.sandbox.token), timeout=2.0,
-                          sleep=record)
+    client = FanvueClient(
+        harness.sandbox.url, token_provider or StaticToken(harness.sandbox.token), timeout=2.0, sleep=record
+    )
     harness.fanvue.close()
     harness.fanvue = harness.svc.fanvue = client
     harness.svc.creator = Creator(client)
@@ -140,7 +144,9 @@ def test_5xx_on_the_send_and_on_its_check_leaves_the_card_checking_until_a_cycle
     back = harness.draft_for(fan["uuid"])
     assert back.status == drafts.PENDING and "not delivered" in back.error
     card = harness.card(draft)
-    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(card)) and "not delivered" in _card_text(card)
+    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(card)) and "not delivered" in _card_text(
+        card
+    )
     harness.click(draft, blocks.SEND)
     assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
     assert harness.draft_for(fan["uuid"]).status == drafts.SENT

@@ -27,18 +27,30 @@ def _audit_rows(harness: Harness) -> int:
     return harness.store.db["audit"].count
 
 
-def _click_body(harness: Harness, draft, action_id: str = blocks.SEND, *, value: str | None = None,
-                user: str = "U0ALICE") -> str:
+def _click_body(
+    harness: Harness, draft, action_id: str = blocks.SEND, *, value: str | None = None, user: str = "U0ALICE"
+) -> str:
     msg = harness.card(draft)
-    button = next(e for b in msg.blocks if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] == (action_id if action_id in (blocks.SEND, blocks.EDIT, blocks.SKIP)
-                                        else blocks.SEND))
+    button = next(
+        e
+        for b in msg.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"]
+        == (action_id if action_id in (blocks.SEND, blocks.EDIT, blocks.SKIP) else blocks.SEND)
+    )
     return block_action_body(
-        user_id=user, user_name=user.lower(), action_id=action_id,
-        value=button["value"] if value is None else value, channel_id=msg.channel, message_ts=msg.ts,
-        message=msg.to_dict(), trigger_id=harness.slack.new_trigger_id(user),
+        user_id=user,
+        user_name=user.lower(),
+        action_id=action_id,
+        value=button["value"] if value is None else value,
+        channel_id=msg.channel,
+        message_ts=msg.ts,
+        message=msg.to_dict(),
+        trigger_id=harness.slack.new_trigger_id(user),
         response_url=harness.slack.new_response_url(channel=msg.channel, message_ts=msg.ts, user=user),
-        block_id="decide")
+        block_id="decide",
+    )
 
 
 @pytest.fixture
@@ -51,7 +63,10 @@ def carded(harness: Harness):
 
 def _assert_untouched(harness: Harness, draft, audit_rows: int) -> None:
     assert harness.sandbox.world.sent_messages() == []
-    assert harness.sandbox.world.request_count(method="POST", path_prefix=f"/chats/{draft.fan_uuid}/message") == 0
+    assert (
+        harness.sandbox.world.request_count(method="POST", path_prefix=f"/chats/{draft.fan_uuid}/message")
+        == 0
+    )
     now = drafts.get(harness.store.db, draft.id)
     assert now.status == drafts.PENDING and now.version == draft.version and now.error is None
     assert _audit_rows(harness) == audit_rows
@@ -109,7 +124,11 @@ def test_malformed_interaction_payloads_change_nothing_and_the_app_keeps_serving
     acknowledged = [
         {"type": "block_actions", "actions": [{"action_id": blocks.SEND, "value": value}]},  # no user
         {"type": "block_actions", "user": {"id": "U0ALICE"}, "actions": [{"action_id": blocks.SEND}]},
-        {"type": "block_actions", "user": {"id": "U0ALICE"}, "actions": [{"action_id": blocks.SKIP, "value": None}]},
+        {
+            "type": "block_actions",
+            "user": {"id": "U0ALICE"},
+            "actions": [{"action_id": blocks.SKIP, "value": None}],
+        },
     ]
     for payload in acknowledged:
         assert harness.post("payload=" + quote(json.dumps(payload))).status_code == 200
@@ -145,8 +164,13 @@ def test_clicks_and_edits_for_drafts_that_do_not_exist_are_refused_and_change_no
     assert len([t for t in told if "not in the database" in t]) == 3
     assert len([t for t in told if "not one of this app's cards" in t]) == 6
     assert harness.slack.views() == []
-    for metadata in (json.dumps({"draft_id": 99999, "version": 1}), json.dumps({"draft_id": 10**30, "version": 1}),
-                     "not json", json.dumps({"draft_id": "x"}), json.dumps([draft.id, draft.version])):
+    for metadata in (
+        json.dumps({"draft_id": 99999, "version": 1}),
+        json.dumps({"draft_id": 10**30, "version": 1}),
+        "not json",
+        json.dumps({"draft_id": "x"}),
+        json.dumps([draft.id, draft.version]),
+    ):
         view = {**blocks.edit_modal(draft), "private_metadata": metadata}
         answer = harness.submit_edit(view, "a reply for nobody").json()
         assert answer["response_action"] == "errors" and blocks.EDIT_BLOCK in answer["errors"]
@@ -238,15 +262,26 @@ def test_unknown_message_types_and_fields_from_fanvue_are_carded_and_answered(ha
     world = harness.sandbox.world
     fan = harness.unread_fan_with_text()
     other = next(f for f in world.fans() if f["uuid"] != fan["uuid"] and "blocked" not in f["handle"])
-    extra = {"reactions": [{"emoji": "🔥", "count": 2}], "storyUuid": "0b8f3f9e-5d0b-4f3e-9a51-2d6b1c0f7a10",
-             "translation": {"lang": "pl", "text": "cześć"}, "isDeletedForEveryone": None}
+    extra = {
+        "reactions": [{"emoji": "🔥", "count": 2}],
+        "storyUuid": "0b8f3f9e-5d0b-4f3e-9a51-2d6b1c0f7a10",
+        "translation": {"lang": "pl", "text": "cześć"},
+        "isDeletedForEveryone": None,
+    }
     world.add_fan_message(fan["uuid"], "replying to your story!", message_type="STORY_REPLY", extra=extra)
-    world.add_fan_message(other["uuid"], None, media_type="hologram", message_type="HOLOGRAM_CALL",
-                          extra={"durationSeconds": 12})
+    world.add_fan_message(
+        other["uuid"],
+        None,
+        media_type="hologram",
+        message_type="HOLOGRAM_CALL",
+        extra={"durationSeconds": 12},
+    )
     report = harness.cycle()
     assert report.troubled == 0
     story = harness.draft_for(fan["uuid"])
-    assert story.context[-1]["type"] == "STORY_REPLY" and story.context[-1]["text"] == "replying to your story!"
+    assert (
+        story.context[-1]["type"] == "STORY_REPLY" and story.context[-1]["text"] == "replying to your story!"
+    )
     hologram = harness.draft_for(other["uuid"])
     assert hologram.context[-1]["type"] == "HOLOGRAM_CALL"
     assert "media" in _card_text(harness.card(hologram))

@@ -62,7 +62,9 @@ def test_429_on_update_beyond_the_retries_leaves_the_card_due_until_the_next_cyc
     assert [m["text"] for m in world.sent_messages(fan["uuid"])] == [draft.draft_text]
     sent = harness.draft_for(fan["uuid"])
     assert sent.status == drafts.SENT and sent.card_synced_rev < sent.card_rev
-    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(_actions(harness.card(draft)))  # Slack still shows the old card
+    assert {blocks.SEND, blocks.EDIT, blocks.SKIP} <= set(
+        _actions(harness.card(draft))
+    )  # Slack still shows the old card
     # A teammate clicking that stale card is told, and nothing goes out twice.
     harness.click(draft, blocks.SEND, user="U0BOB", message=old_card)
     assert any("Already sent by <@U0ALICE>" in t for t in harness.ephemerals("U0BOB"))
@@ -107,7 +109,6 @@ def test_slack_unreachable_after_a_click_the_send_happens_once_and_the_card_catc
     assert "Sent by <@U0ALICE>" in _card_text(harness.card(draft))
     assert len(world.sent_messages(fan["uuid"])) == 1
     _assert_one_card_per_draft(harness)
-
 
 
 def test_views_open_failing_tells_the_teammate_and_changes_nothing(harness: Harness):

@@ -8,7 +8,9 @@ from drafting.guardrails import Flag, Guardrails, describe
 from drafting.persona import CustomRule, Offer, Persona, parse_persona
 
 GUARD = Guardrails()
-PRICED = Guardrails.for_persona(Persona(name="Mia", offers=(Offer("custom video", "$25"), Offer("voice note", "€5"))))
+PRICED = Guardrails.for_persona(
+    Persona(name="Mia", offers=(Offer("custom video", "$25"), Offer("voice note", "€5")))
+)
 
 CLEAN = [
     "Hey Łukasz, thanks so much for your message 😊",

@@ -17,15 +17,23 @@ def test_import_slack_is_our_package_not_slack_sdks_legacy_one():
 
 
 def test_import_slack_from_the_repository_root_in_a_fresh_interpreter():
-    done = subprocess.run([sys.executable, "-c", "import slack, fanvue, store, inbox; print(slack.__file__)"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", "import slack, fanvue, store, inbox; print(slack.__file__)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()).resolve().parent == ROOT / "slack"
 
 
 def test_runtime_requirements_are_pinned():
-    lines = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines and all("==" in line for line in lines)
     names = {line.split("==")[0].lower() for line in lines}
     assert {"slack-bolt", "slack-sdk", "requests", "apscheduler", "sqlite-utils"} <= names
@@ -64,6 +72,10 @@ def test_product_code_never_imports_stand_ins_demo_bench_or_tests():
 
 
 def test_no_stand_in_lives_inside_a_product_package():
-    strays = [str(p.relative_to(ROOT)) for package in PRODUCT for p in (ROOT / package).rglob("*.py")
-              if "standin" in p.name or "sandbox" in p.parts or p.name == "signing.py"]
+    strays = [
+        str(p.relative_to(ROOT))
+        for package in PRODUCT
+        for p in (ROOT / package).rglob("*.py")
+        if "standin" in p.name or "sandbox" in p.parts or p.name == "signing.py"
+    ]
     assert not strays, strays

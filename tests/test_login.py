@@ -22,7 +22,6 @@ from tests.procs import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
 def _env(sandbox, db_path: Path, **extra: str) -> dict[str, str]:
     oauth = sandbox.world.oauth
     env = {
@@ -43,11 +42,27 @@ def _env(sandbox, db_path: Path, **extra: str) -> dict[str, str]:
 class LoginProcess:
     """`app.py login --no-browser` in the background; reads the address it prints."""
 
-    def __init__(self, tmp_path: Path, env: dict[str, str], timeout: float = 20, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, tmp_path: Path, env: dict[str, str], timeout: float = 20, extra: tuple[str, ...] = ()
+    ) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "app.py", "login", "--no-browser", "--timeout", str(timeout),
-             "--env-file", str(tmp_path / "none"), *extra],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "app.py",
+                "login",
+                "--no-browser",
+                "--timeout",
+                str(timeout),
+                "--env-file",
+                str(tmp_path / "none"),
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.printed: list[str] = []
 
     def authorize_url(self) -> str:
@@ -82,7 +97,9 @@ def test_login_stores_the_tokens_and_says_who_is_logged_in(tmp_path, sandbox):
     assert url.startswith(f"{sandbox.url}/oauth2/auth?")
     assert query["scope"] == "openid offline_access offline read:self read:chat write:chat"
     assert (query["response_type"], query["code_challenge_method"]) == ("code", "S256")
-    assert query["redirect_uri"] == env["FANVUE_REDIRECT_URI"] and query["client_id"] == env["FANVUE_CLIENT_ID"]
+    assert (
+        query["redirect_uri"] == env["FANVUE_REDIRECT_URI"] and query["client_id"] == env["FANVUE_CLIENT_ID"]
+    )
     assert len(query["state"]) >= 20 and len(query["code_challenge"]) == 43
 
     page = _browser(url)
@@ -109,8 +126,12 @@ def test_login_stores_the_tokens_and_says_who_is_logged_in(tmp_path, sandbox):
 
 
 def test_login_can_listen_on_all_addresses_as_in_a_container(tmp_path, sandbox):
-    env = _env(sandbox, tmp_path / "bridge.db", FANVUE_REDIRECT_URI=f"http://localhost:{free_port()}/callback",
-               LOG_LEVEL="WARNING")
+    env = _env(
+        sandbox,
+        tmp_path / "bridge.db",
+        FANVUE_REDIRECT_URI=f"http://localhost:{free_port()}/callback",
+        LOG_LEVEL="WARNING",
+    )
     login = LoginProcess(tmp_path, env, extra=("--listen", "0.0.0.0"))
     page = _browser(login.authorize_url())
     code, out, err = login.finish()
@@ -159,8 +180,14 @@ def test_no_answer_from_the_browser_times_out(tmp_path, sandbox):
 def test_login_needs_the_app_credentials_but_no_slack_settings(tmp_path, sandbox):
     env = _env(sandbox, tmp_path / "bridge.db")
     del env["FANVUE_CLIENT_ID"], env["FANVUE_CLIENT_SECRET"]
-    done = subprocess.run([sys.executable, "app.py", "login", "--no-browser", "--env-file", str(tmp_path / "none")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "app.py", "login", "--no-browser", "--env-file", str(tmp_path / "none")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     named = sorted(line.split()[1] for line in done.stderr.splitlines() if line.startswith("  - "))
     assert named == ["FANVUE_CLIENT_ID", "FANVUE_CLIENT_SECRET"]
@@ -174,20 +201,46 @@ def test_once_runs_on_the_stored_login_without_an_access_token(tmp_path, sandbox
     assert login.finish()[0] == 0
     sandbox.world.clear_requests()
 
-    env.update({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_CHANNEL_ID": "C0PROC", "SLACK_SIGNING_SECRET": "s",
-                "SLACK_API_URL": slack.api_url, "SLACK_MAX_POSTS_PER_CYCLE": "2", "LOG_LEVEL": "WARNING"})
-    done = subprocess.run([sys.executable, "app.py", "once", "--env-file", str(tmp_path / "none")], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_CHANNEL_ID": "C0PROC",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": slack.api_url,
+            "SLACK_MAX_POSTS_PER_CYCLE": "2",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "app.py", "once", "--env-file", str(tmp_path / "none")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "2 posted" in done.stdout
     assert sandbox.world.requests and all(r.token_ok for r in sandbox.world.requests)
 
 
 def test_without_a_login_or_an_access_token_the_app_says_to_log_in(tmp_path, slack):
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-test",
-           "SLACK_CHANNEL_ID": "C0PROC", "SLACK_SIGNING_SECRET": "s", "DATABASE_PATH": str(tmp_path / "bridge.db")}
-    done = subprocess.run([sys.executable, "app.py", "once", "--env-file", str(tmp_path / "none")], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=30)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_CHANNEL_ID": "C0PROC",
+        "SLACK_SIGNING_SECRET": "s",
+        "DATABASE_PATH": str(tmp_path / "bridge.db"),
+    }
+    done = subprocess.run(
+        [sys.executable, "app.py", "once", "--env-file", str(tmp_path / "none")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert "FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored" in done.stderr
     assert "python app.py login" in done.stderr
@@ -209,7 +262,10 @@ def test_login_settings_need_the_app_credentials_only():
     assert _problems({}, login=True) == ["FANVUE_CLIENT_ID", "FANVUE_CLIENT_SECRET"]
     s = settings.from_mapping({**CLIENT, "FANVUE_REDIRECT_URI": "http://127.0.0.1:9999/cb/"}, login=True)
     assert (s.fanvue_client_id, s.fanvue_auth_base, s.fanvue_redirect_uri) == (
-        "client-1", "https://auth.fanvue.com", "http://127.0.0.1:9999/cb/")
+        "client-1",
+        "https://auth.fanvue.com",
+        "http://127.0.0.1:9999/cb/",
+    )
     assert "CLIENTSECRET-77" not in repr(s)
 
 
@@ -229,7 +285,8 @@ def test_a_stored_login_replaces_the_access_token_and_needs_the_app_credentials(
 
 def test_the_redirect_uri_must_be_local_http():
     assert _problems({**CLIENT, "FANVUE_REDIRECT_URI": "https://example.com/cb"}, login=True) == [
-        "FANVUE_REDIRECT_URI"]
+        "FANVUE_REDIRECT_URI"
+    ]
 
 
 def test_stored_at_reads_without_creating_anything(tmp_path):

@@ -42,8 +42,10 @@ METHOD_SCOPES: dict[str, str | None] = {
 # Scopes the manifest may hold without a Web API call needing them.
 NOT_FOR_METHODS = {"commands"}
 
-_FAMILIES = ("admin|apps|assistant|auth|bookmarks|bots|calls|chat|conversations|dialog|dnd|emoji|files|"
-             "functions|pins|reactions|reminders|search|team|usergroups|users|views|workflows")
+_FAMILIES = (
+    "admin|apps|assistant|auth|bookmarks|bots|calls|chat|conversations|dialog|dnd|emoji|files|"
+    "functions|pins|reactions|reminders|search|team|usergroups|users|views|workflows"
+)
 # `client.chat_postMessage(...)`, `self.client.chat_update` passed along uncalled, `web.views_open(...)`
 _METHOD_ATTR = re.compile(rf"\.((?:{_FAMILIES})_[A-Za-z]+)\b")
 # `client.api_call("chat.postMessage", ...)`
@@ -59,8 +61,12 @@ def manifest() -> dict[str, Any]:
 def bolt():
     """The Bolt app wired exactly as app.py wires it; listeners only close over the services."""
     executor = DrainingExecutor(max_workers=1)
-    app = build_app(SimpleNamespace(), WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/"),
-                    signing_secret="x", executor=executor)
+    app = build_app(
+        SimpleNamespace(),
+        WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/"),
+        signing_secret="x",
+        executor=executor,
+    )
     yield app
     executor.shutdown(wait=False)
 
@@ -72,7 +78,11 @@ def registered_commands(app) -> set[str]:
         for matcher in listener.matchers:
             func = getattr(matcher, "func", None)
             code = getattr(func, "__code__", None)
-            if not isinstance(matcher, BuiltinListenerMatcher) or code is None or "command" not in code.co_freevars:
+            if (
+                not isinstance(matcher, BuiltinListenerMatcher)
+                or code is None
+                or "command" not in code.co_freevars
+            ):
                 continue
             value = func.__closure__[code.co_freevars.index("command")].cell_contents
             found.add(value if isinstance(value, str) else value.pattern)
@@ -81,8 +91,17 @@ def registered_commands(app) -> set[str]:
 
 def handles_command(app, command: str) -> bool:
     """Whether a slash command as Slack sends it reaches some listener."""
-    body = urllib.parse.urlencode({"command": command, "text": "help", "user_id": "U1", "team_id": "T1",
-                                   "channel_id": "C1", "trigger_id": "1.2.3", "response_url": "http://127.0.0.1:9/"})
+    body = urllib.parse.urlencode(
+        {
+            "command": command,
+            "text": "help",
+            "user_id": "U1",
+            "team_id": "T1",
+            "channel_id": "C1",
+            "trigger_id": "1.2.3",
+            "response_url": "http://127.0.0.1:9/",
+        }
+    )
     request = BoltRequest(body=body, headers={"content-type": ["application/x-www-form-urlencoded"]})
     response = BoltResponse(status=200)
     return any(listener.matches(req=request, resp=response) for listener in app._listeners)
@@ -109,7 +128,11 @@ def test_manifest_describes_a_socket_mode_app(manifest):
     s = manifest["settings"]
     assert s["interactivity"]["is_enabled"] is True
     assert "request_url" not in s["interactivity"]  # Socket Mode: Slack refuses a request_url with it on
-    assert (s["socket_mode_enabled"], s["org_deploy_enabled"], s["token_rotation_enabled"]) == (True, False, False)
+    assert (s["socket_mode_enabled"], s["org_deploy_enabled"], s["token_rotation_enabled"]) == (
+        True,
+        False,
+        False,
+    )
     assert "connections:write" not in manifest["oauth_config"]["scopes"]["bot"]  # an app-level token scope
 
 
@@ -137,7 +160,7 @@ def test_declared_slash_commands_match_what_the_code_registers(manifest, bolt):
 def test_the_scan_finds_the_calls_it_is_meant_to_find():
     found = methods_called()
     assert "chat_postMessage" in found and "views_open" in found
-    assert _METHOD_ATTR.findall('self._call(self.client.chat_update, ts=ts)') == ["chat_update"]
+    assert _METHOD_ATTR.findall("self._call(self.client.chat_update, ts=ts)") == ["chat_update"]
     assert _API_CALL.findall('client.api_call("chat.getPermalink", params=p)') == ["chat.getPermalink"]
 
 

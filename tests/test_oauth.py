@@ -39,14 +39,16 @@ REDIRECT = "http://127.0.0.1:9/callback"  # never served: the tests read the cod
 
 def _config(sandbox, **changes) -> OAuthConfig:
     oauth = sandbox.world.oauth
-    config = OAuthConfig(oauth.client_id, oauth.client_secret, auth_base=sandbox.url, redirect_uri=REDIRECT,
-                         timeout=5)
+    config = OAuthConfig(
+        oauth.client_id, oauth.client_secret, auth_base=sandbox.url, redirect_uri=REDIRECT, timeout=5
+    )
     return dataclasses.replace(config, **changes)
 
 
 def _authorize(sandbox, endpoint: TokenEndpoint, verifier: str) -> str:
-    location = requests.get(endpoint.authorize_url("st4te", code_challenge(verifier)), allow_redirects=False,
-                            timeout=5).headers["Location"]
+    location = requests.get(
+        endpoint.authorize_url("st4te", code_challenge(verifier)), allow_redirects=False, timeout=5
+    ).headers["Location"]
     query = parse_qs(urlsplit(location).query)
     assert query["state"] == ["st4te"]
     return query["code"][0]
@@ -101,7 +103,10 @@ def client(sandbox, provider):
 
 
 def test_s256_challenge_matches_rfc_7636():
-    assert code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert (
+        code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+        == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    )
     assert len(new_verifier()) >= 43 and new_verifier() != new_verifier()
 
 
@@ -127,7 +132,9 @@ def test_wrong_client_secret_is_invalid_client(sandbox):
 
 
 def test_authorize_without_pkce_redirects_with_an_error(sandbox, endpoint):
-    url = endpoint.authorize_url("s", "c").replace("code_challenge_method=S256", "code_challenge_method=plain")
+    url = endpoint.authorize_url("s", "c").replace(
+        "code_challenge_method=S256", "code_challenge_method=plain"
+    )
     location = requests.get(url, allow_redirects=False, timeout=5).headers["Location"]
     assert parse_qs(urlsplit(location).query)["error"] == ["invalid_request"]
 
@@ -254,7 +261,9 @@ def test_presenting_a_spent_refresh_token_revokes_the_grant(sandbox, store, prov
 @pytest.mark.parametrize("fault", ["drop_response", "500"])
 def test_a_refresh_without_an_answer_is_not_repeated(sandbox, store, provider, fault):
     old = _log_in(sandbox, store)
-    requests.post(f"{sandbox.url}/_sandbox/oauth", json={"fault": {"kind": fault}}, timeout=5).raise_for_status()
+    requests.post(
+        f"{sandbox.url}/_sandbox/oauth", json={"fault": {"kind": fault}}, timeout=5
+    ).raise_for_status()
 
     with pytest.raises(LoginRequired) as caught:
         provider(stale=old.access_token)
@@ -304,8 +313,13 @@ def test_tokens_never_reach_the_log_or_a_repr(sandbox, store, provider, client, 
         client.me()
     assert "Renewed the Fanvue access token" in caplog.text
     shown = caplog.text + repr(old) + repr(new) + repr(provider) + repr(caught.value) + str(caught.value)
-    for secret in (old.access_token, old.refresh_token, new.access_token, new.refresh_token,
-                   sandbox.world.oauth.client_secret):
+    for secret in (
+        old.access_token,
+        old.refresh_token,
+        new.access_token,
+        new.refresh_token,
+        sandbox.world.oauth.client_secret,
+    ):
         assert secret not in shown
 
 
@@ -315,10 +329,18 @@ def test_tokens_never_reach_the_log_or_a_repr(sandbox, store, provider, client, 
 @pytest.fixture
 def runtime(tmp_path, sandbox, slack):
     oauth = sandbox.world.oauth
-    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_CHANNEL_ID": CHANNEL, "SLACK_SIGNING_SECRET": "s",
-           "SLACK_API_URL": slack.api_url, "SLACK_MAX_POSTS_PER_CYCLE": "2", "FANVUE_API_BASE": sandbox.url,
-           "FANVUE_AUTH_BASE": sandbox.url, "FANVUE_CLIENT_ID": oauth.client_id,
-           "FANVUE_CLIENT_SECRET": oauth.client_secret, "DATABASE_PATH": str(tmp_path / "bridge.db")}
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_CHANNEL_ID": CHANNEL,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_MAX_POSTS_PER_CYCLE": "2",
+        "FANVUE_API_BASE": sandbox.url,
+        "FANVUE_AUTH_BASE": sandbox.url,
+        "FANVUE_CLIENT_ID": oauth.client_id,
+        "FANVUE_CLIENT_SECRET": oauth.client_secret,
+        "DATABASE_PATH": str(tmp_path / "bridge.db"),
+    }
     first = Store(tmp_path / "bridge.db")
     _log_in(sandbox, first)
     first.close()
@@ -334,7 +356,9 @@ def _notices(slack) -> list[str]:
     return [m.text for m in slack.messages(CHANNEL) if m.text in (PAUSED_NOTICE, RESUMED_NOTICE)]
 
 
-def test_a_dead_login_pauses_polling_with_one_notice_and_a_new_login_resumes_it(sandbox, slack, runtime, caplog):
+def test_a_dead_login_pauses_polling_with_one_notice_and_a_new_login_resumes_it(
+    sandbox, slack, runtime, caplog
+):
     assert runtime.login is not None
     runtime.cycle()
     assert runtime.last_cycle["ok"] is True

@@ -20,13 +20,27 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _msg(uuid: str, sender: str, at: datetime, text: str = "hi") -> Message:
-    return Message(uuid=uuid, text=text, sent_at=at, sender_uuid=sender, recipient_uuid=None,
-                   type="SINGLE_RECIPIENT", has_media=False, media_type=None, is_read=False, price_cents=None)
+    return Message(
+        uuid=uuid,
+        text=text,
+        sent_at=at,
+        sender_uuid=sender,
+        recipient_uuid=None,
+        type="SINGLE_RECIPIENT",
+        has_media=False,
+        media_type=None,
+        is_read=False,
+        price_cents=None,
+    )
 
 
 def test_fan_messages_with_the_same_timestamp_do_not_count_as_writing_again():
     # Fanvue lists newest first; a tip and its text often share one millisecond.
-    history = [_msg("f2", FAN, T0, "and a tip"), _msg("f1", FAN, T0, "hello"), _msg("c1", CREATOR, T0 - timedelta(1))]
+    history = [
+        _msg("f2", FAN, T0, "and a tip"),
+        _msg("f1", FAN, T0, "hello"),
+        _msg("c1", CREATOR, T0 - timedelta(1)),
+    ]
     latest = conv.latest_fan_message(history, CREATOR)
     assert latest.uuid == "f2"
     assert conv.newer_than(history, latest.uuid, "2025-03-01T12:00:00.000Z") == []
@@ -58,8 +72,13 @@ def test_a_message_without_sent_at_holds_back_only_its_own_chat(harness: Harness
     world.add_fan_message(fan["uuid"], "scheduled?", extra={"sentAt": None})  # sentAt is nullable in the spec
     report = harness.cycle()
     assert report.troubled == 1
-    others = [f for f in world.fans() if f["uuid"] != fan["uuid"] and not world.chat(f["uuid"])["isRead"]
-              and world.chat(f["uuid"])["lastMessage"]["senderUuid"] != world.creator["uuid"]]
+    others = [
+        f
+        for f in world.fans()
+        if f["uuid"] != fan["uuid"]
+        and not world.chat(f["uuid"])["isRead"]
+        and world.chat(f["uuid"])["lastMessage"]["senderUuid"] != world.creator["uuid"]
+    ]
     assert report.drafted == len(others) > 0
     assert len(harness.slack.messages()) == len(others)
 
@@ -81,7 +100,9 @@ class _SendAnswerWithoutUuid(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        answer = requests.request(self.command, self.upstream + self.path, data=raw, headers=headers, timeout=5)
+        answer = requests.request(
+            self.command, self.upstream + self.path, data=raw, headers=headers, timeout=5
+        )
         body = answer.content
         if self.command == "POST" and self.path.endswith("/message") and answer.status_code == 201:
             body = b"{}"
@@ -101,8 +122,12 @@ def test_a_send_fanvue_took_without_naming_the_message_is_recorded_as_sent(harne
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
     try:
-        harness.svc.fanvue = FanvueClient(f"http://127.0.0.1:{proxy.server_port}", StaticToken(harness.sandbox.token),
-                                          timeout=2, sleep=lambda _s: None)
+        harness.svc.fanvue = FanvueClient(
+            f"http://127.0.0.1:{proxy.server_port}",
+            StaticToken(harness.sandbox.token),
+            timeout=2,
+            sleep=lambda _s: None,
+        )
         harness.click(draft, blocks.SEND)
     finally:
         harness.svc.fanvue.close()

@@ -41,20 +41,31 @@ def test_missing_file_names_the_path(tmp_path):
         load_persona(tmp_path / "nope.yml")
 
 
-@pytest.mark.parametrize(("text", "line", "words"), [
-    ("name: Mia\ntone: [unclosed\n", 3, "not valid YAML"),
-    ("name: Mia\n  bad: indent\n", 2, "not valid YAML"),
-    ("name: Mia\ntone: warm\nemojis: lots\n", 3, "emojis is not a persona setting"),
-    ("tone: warm\n", 1, "name is missing"),
-    ("name: Mia\nemoji: heaps\n", 2, "emoji should be one of none, few, some, lots"),
-    ("name: Mia\nlength: 3\n", 2, "length should be one of short, medium, long"),
-    ("name: Mia\ndo: {a: b}\n", 2, "do should be a list"),
-    ("name: Mia\nexamples:\n  - fan: hi\n    reply: hey\n  - fan: hello\n", 5, "examples.1.reply is missing"),
-    ("name: Mia\nexamples:\n  - fan: hi\n    answer: hey\n", 4, "examples.0.answer is not expected here"),
-    ("name: Mia\nguardrails:\n  - name: x\n    patterns: ['(unclosed']\n", 4, "not a valid regular expression"),
-    ("name: Mia\nguardrails:\n  - name: x\n    message: y\n", 3, "needs `words` or `patterns`"),
-    ("- just\n- a list\n", 1, "should be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("name: Mia\ntone: [unclosed\n", 3, "not valid YAML"),
+        ("name: Mia\n  bad: indent\n", 2, "not valid YAML"),
+        ("name: Mia\ntone: warm\nemojis: lots\n", 3, "emojis is not a persona setting"),
+        ("tone: warm\n", 1, "name is missing"),
+        ("name: Mia\nemoji: heaps\n", 2, "emoji should be one of none, few, some, lots"),
+        ("name: Mia\nlength: 3\n", 2, "length should be one of short, medium, long"),
+        ("name: Mia\ndo: {a: b}\n", 2, "do should be a list"),
+        (
+            "name: Mia\nexamples:\n  - fan: hi\n    reply: hey\n  - fan: hello\n",
+            5,
+            "examples.1.reply is missing",
+        ),
+        ("name: Mia\nexamples:\n  - fan: hi\n    answer: hey\n", 4, "examples.0.answer is not expected here"),
+        (
+            "name: Mia\nguardrails:\n  - name: x\n    patterns: ['(unclosed']\n",
+            4,
+            "not a valid regular expression",
+        ),
+        ("name: Mia\nguardrails:\n  - name: x\n    message: y\n", 3, "needs `words` or `patterns`"),
+        ("- just\n- a list\n", 1, "should be a mapping"),
+    ],
+)
 def test_mistakes_name_their_line(tmp_path, text, line, words):
     path = tmp_path / "persona.yml"
     path.write_text(text, encoding="utf-8")

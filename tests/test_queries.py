@@ -39,27 +39,61 @@ def entries(store, **kwargs) -> list[queries.AuditEntry]:
 def test_words_in_any_order_give_the_same_filter():
     a = filters.from_words(["<@U0ALICE|alice>", "amy", "edited", "24h", "limit", "5"], NOW)
     b = filters.from_words(["limit", "5", "24h", "edited", "amy", "<@U0ALICE|alice>"], NOW)
-    assert a == b == AuditFilter(actor="U0ALICE", fan_handle="amy", action="edited-and-sent",
-                                 since="2026-11-04T12:00:00.000Z", limit=5)
+    assert (
+        a
+        == b
+        == AuditFilter(
+            actor="U0ALICE",
+            fan_handle="amy",
+            action="edited-and-sent",
+            since="2026-11-04T12:00:00.000Z",
+            limit=5,
+        )
+    )
 
 
-@pytest.mark.parametrize("word, actor", [("<@U0ALICE|alice>", "U0ALICE"), ("<@U0ALICE>", "U0ALICE"),
-                                         ("U0ALICE", "U0ALICE"), ("<@W0ENT>", "W0ENT")])
+@pytest.mark.parametrize(
+    "word, actor",
+    [
+        ("<@U0ALICE|alice>", "U0ALICE"),
+        ("<@U0ALICE>", "U0ALICE"),
+        ("U0ALICE", "U0ALICE"),
+        ("<@W0ENT>", "W0ENT"),
+    ],
+)
 def test_a_teammate_as_slack_sends_a_mention_or_as_an_id(word, actor):
     assert filters.from_words([word], NOW).actor == actor
 
 
-@pytest.mark.parametrize("word, since", [("30m", "2026-11-05T11:30:00.000Z"), ("24h", "2026-11-04T12:00:00.000Z"),
-                                         ("7d", "2026-10-29T12:00:00.000Z"), ("2w", "2026-10-22T12:00:00.000Z"),
-                                         ("2026-11-01", "2026-11-01T00:00:00.000Z")])
+@pytest.mark.parametrize(
+    "word, since",
+    [
+        ("30m", "2026-11-05T11:30:00.000Z"),
+        ("24h", "2026-11-04T12:00:00.000Z"),
+        ("7d", "2026-10-29T12:00:00.000Z"),
+        ("2w", "2026-10-22T12:00:00.000Z"),
+        ("2026-11-01", "2026-11-01T00:00:00.000Z"),
+    ],
+)
 def test_periods_and_dates(word, since):
     assert filters.from_words([word], NOW).since == since
 
 
-@pytest.mark.parametrize("word, action", [("sent", "sent"), ("edited", "edited-and-sent"), ("skipped", "skipped"),
-                                          ("failed", "failed"), ("superseded", "superseded"), ("denied", "denied"),
-                                          ("drafted", "drafted"), ("posted", "posted"), ("updated", "updated"),
-                                          ("SENT", "sent")])
+@pytest.mark.parametrize(
+    "word, action",
+    [
+        ("sent", "sent"),
+        ("edited", "edited-and-sent"),
+        ("skipped", "skipped"),
+        ("failed", "failed"),
+        ("superseded", "superseded"),
+        ("denied", "denied"),
+        ("drafted", "drafted"),
+        ("posted", "posted"),
+        ("updated", "updated"),
+        ("SENT", "sent"),
+    ],
+)
 def test_actions_are_the_audit_log_words(word, action):
     assert filters.from_words([word], NOW).action == action
 
@@ -70,28 +104,33 @@ def test_a_fan_by_handle_or_by_uuid():
     assert filters.from_words([uuid.upper()], NOW) == AuditFilter(fan_uuid=uuid)
 
 
-@pytest.mark.parametrize("words, problem", [
-    (["@alice"], "needs to be a mention"),
-    (["amy", "ben"], "one fan at most"),
-    (["sent", "skipped"], "one action at most"),
-    (["24h", "7d"], "one period at most"),
-    (["limit"], "limit takes a number"),
-    (["limit", "many"], "limit takes a number"),
-    (["limit", "0"], "between 1 and 100"),
-    (["limit", "101"], "between 1 and 100"),
-    (["2026-02-30"], "is not a date"),
-    (["what?"], "is not a fan handle"),
-    (["999999w"], "too long"),
-])
+@pytest.mark.parametrize(
+    "words, problem",
+    [
+        (["@alice"], "needs to be a mention"),
+        (["amy", "ben"], "one fan at most"),
+        (["sent", "skipped"], "one action at most"),
+        (["24h", "7d"], "one period at most"),
+        (["limit"], "limit takes a number"),
+        (["limit", "many"], "limit takes a number"),
+        (["limit", "0"], "between 1 and 100"),
+        (["limit", "101"], "between 1 and 100"),
+        (["2026-02-30"], "is not a date"),
+        (["what?"], "is not a fan handle"),
+        (["999999w"], "too long"),
+    ],
+)
 def test_what_cannot_be_understood_says_why(words, problem):
     with pytest.raises(FilterError, match=problem):
         filters.from_words(words, NOW)
 
 
 def test_command_line_options_get_the_same_checks():
-    assert filters.from_options(fan="amy", user="<@U0BOB>", action="edited", since="2026-11-01", limit=500,
-                                now=NOW) == AuditFilter(actor="U0BOB", fan_handle="amy", action="edited-and-sent",
-                                                        since="2026-11-01T00:00:00.000Z", limit=500)
+    assert filters.from_options(
+        fan="amy", user="<@U0BOB>", action="edited", since="2026-11-01", limit=500, now=NOW
+    ) == AuditFilter(
+        actor="U0BOB", fan_handle="amy", action="edited-and-sent", since="2026-11-01T00:00:00.000Z", limit=500
+    )
     assert filters.from_options(user="scheduler", now=NOW).actor == "scheduler"
     for bad in ({"user": "alice"}, {"action": "deleted"}, {"since": "yesterday"}, {"limit": 0}):
         with pytest.raises(FilterError):
@@ -144,18 +183,37 @@ def test_limit_keeps_the_newest(store, history):
 def test_filters_combine(store, history):
     assert [e.fan_handle for e in entries(store, actor=ALICE, action="edited-and-sent")] == ["dan"]
     week = filters.parse_period("7d", history.now)
-    assert [e.fan_handle for e in entries(store, actor=BOB, action="sent", since=week)] == ["eve", "fay", "gus"]
+    assert [e.fan_handle for e in entries(store, actor=BOB, action="sent", since=week)] == [
+        "eve",
+        "fay",
+        "gus",
+    ]
     assert [e.action for e in entries(store, actor=CAROL, fan_handle="jon", action="edited-and-sent")] == [
-        "edited-and-sent"]
+        "edited-and-sent"
+    ]
     assert entries(store, actor=BOB, fan_handle="amy") == []
-    assert [e.fan_handle for e in entries(store, actor=ALICE, action="sent", since=week, limit=2)] == ["amy", "ben"]
+    assert [e.fan_handle for e in entries(store, actor=ALICE, action="sent", since=week, limit=2)] == [
+        "amy",
+        "ben",
+    ]
 
 
-@pytest.mark.parametrize("actor, fan, action, since", list(itertools.product(
-    [None, ALICE], [None, "handle", "uuid"], [None, "sent"], [None, "2026-01-01T00:00:00.000Z"])))
+@pytest.mark.parametrize(
+    "actor, fan, action, since",
+    list(
+        itertools.product(
+            [None, ALICE], [None, "handle", "uuid"], [None, "sent"], [None, "2026-01-01T00:00:00.000Z"]
+        )
+    ),
+)
 def test_every_filter_combination_walks_an_index_in_order(store, actor, fan, action, since):
-    f = AuditFilter(actor=actor, fan_handle="amy" if fan == "handle" else None,
-                    fan_uuid=team_data.fan_uuid("amy") if fan == "uuid" else None, action=action, since=since)
+    f = AuditFilter(
+        actor=actor,
+        fan_handle="amy" if fan == "handle" else None,
+        fan_uuid=team_data.fan_uuid("amy") if fan == "uuid" else None,
+        action=action,
+        since=since,
+    )
     sql, args = queries.audit_sql(f)
     plan = " | ".join(row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall())
     assert "USING INDEX idx_audit_" in plan, plan
@@ -169,8 +227,10 @@ def test_every_filter_combination_walks_an_index_in_order(store, actor, fan, act
 
 
 def test_reports_walk_indexes(store):
-    for sql, args in [("SELECT COUNT(*) FROM drafts WHERE status = ?", ["pending"]),
-                      ("SELECT id FROM drafts WHERE status = ? ORDER BY waiting_since, id LIMIT 10", ["pending"])]:
+    for sql, args in [
+        ("SELECT COUNT(*) FROM drafts WHERE status = ?", ["pending"]),
+        ("SELECT id FROM drafts WHERE status = ? ORDER BY waiting_since, id LIMIT 10", ["pending"]),
+    ]:
         plan = " | ".join(r[3] for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall())
         assert "idx_drafts_status" in plan and "TEMP B-TREE" not in plan, plan
 
@@ -184,21 +244,31 @@ def test_stats_over_a_week(store, history):
     assert team.median_reply_seconds == team_data.MEDIAN_7D
     assert team.p90_reply_seconds == team_data.P90_7D
     # Most decisions first; Alice and Bob made five each, so by name.
-    assert team.teammates == [queries.TeammateStats(ALICE, sent=3, edited=1, skipped=1),
-                              queries.TeammateStats(BOB, sent=3, edited=0, skipped=2),
-                              queries.TeammateStats(CAROL, sent=1, edited=2, skipped=0)]
+    assert team.teammates == [
+        queries.TeammateStats(ALICE, sent=3, edited=1, skipped=1),
+        queries.TeammateStats(BOB, sent=3, edited=0, skipped=2),
+        queries.TeammateStats(CAROL, sent=1, edited=2, skipped=0),
+    ]
 
 
 def test_stats_over_a_month_take_the_old_reply_in(store, history):
     team = queries.decision_stats(store.db, filters.parse_period("30d", history.now))
     assert (team.replies, team.median_reply_seconds, team.p90_reply_seconds) == (
-        11, team_data.MEDIAN_30D, team_data.P90_30D)
+        11,
+        team_data.MEDIAN_30D,
+        team_data.P90_30D,
+    )
     assert team.teammates[0] == queries.TeammateStats(ALICE, sent=4, edited=1, skipped=1)
 
 
 def test_stats_of_an_empty_period(store, history):
     team = queries.decision_stats(store.db, to_iso(history.now + timedelta(days=1)))
-    assert (team.replies, team.median_reply_seconds, team.p90_reply_seconds, team.teammates) == (0, None, None, [])
+    assert (team.replies, team.median_reply_seconds, team.p90_reply_seconds, team.teammates) == (
+        0,
+        None,
+        None,
+        [],
+    )
 
 
 def test_percentile_is_nearest_rank():

@@ -34,9 +34,19 @@ def db_path(tmp_path) -> Path:
 
 def cli(db_path: Path, *args: str) -> subprocess.CompletedProcess:
     """The app as a teammate runs it: from the repository root, with only DATABASE_PATH set."""
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "DATABASE_PATH": str(db_path)}
-    return subprocess.run([sys.executable, "app.py", *args, "--env-file", str(db_path.parent / "no.env")], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DATABASE_PATH": str(db_path),
+    }
+    return subprocess.run(
+        [sys.executable, "app.py", *args, "--env-file", str(db_path.parent / "no.env")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_audit_table(db_path):
@@ -50,7 +60,9 @@ def test_audit_table(db_path):
 
 
 def test_audit_json_with_filters_combined(db_path):
-    done = cli(db_path, "audit", "--user", "U0BOB", "--action", "skipped", "--since", "24h", "--format", "json")
+    done = cli(
+        db_path, "audit", "--user", "U0BOB", "--action", "skipped", "--since", "24h", "--format", "json"
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert sorted(e["fan_handle"] for e in found) == ["max", "ned"]
@@ -69,7 +81,9 @@ def test_audit_csv_by_fan_with_a_limit(db_path):
             audit.record(store.db, action="posted", actor="scheduler", fan_handle=f"fan{i}", details={})
     total = store.db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
     store.close()
-    everything = list(csv.DictReader(io.StringIO(cli(db_path, "audit", "--format", "csv", "--limit", "500").stdout)))
+    everything = list(
+        csv.DictReader(io.StringIO(cli(db_path, "audit", "--format", "csv", "--limit", "500").stdout))
+    )
     assert len(everything) == total > 100  # no Slack message to fit here, so no cap at 100
 
 
@@ -79,21 +93,29 @@ def test_stats_in_each_format(db_path):
     first, header, _rule, *rows = table.stdout.splitlines()
     assert first.endswith("10 replies; fan's wait for a reply: median 330 s, 90th percentile 540 s")
     assert header.split() == ["actor", "sent", "edited", "skipped"]
-    assert [row.split() for row in rows] == [["U0ALICE", "3", "1", "1"], ["U0BOB", "3", "0", "2"],
-                                             ["U0CAROL", "1", "2", "0"]]
+    assert [row.split() for row in rows] == [
+        ["U0ALICE", "3", "1", "1"],
+        ["U0BOB", "3", "0", "2"],
+        ["U0CAROL", "1", "2", "0"],
+    ]
     month = json.loads(cli(db_path, "stats", "--since", "30d", "--format", "json").stdout)
     assert (month["replies"], month["median_reply_seconds"], month["p90_reply_seconds"]) == (
-        11, team_data.MEDIAN_30D, team_data.P90_30D)
+        11,
+        team_data.MEDIAN_30D,
+        team_data.P90_30D,
+    )
     assert month["teammates"][0] == {"actor": "U0ALICE", "sent": 4, "edited": 1, "skipped": 1}
     rows = list(csv.DictReader(io.StringIO(cli(db_path, "stats", "--format", "csv").stdout)))
     assert rows[2] == {"actor": "U0CAROL", "sent": "1", "edited": "2", "skipped": "0"}
 
 
 def test_bad_options_say_what_is_wrong(db_path):
-    for args, problem in [(["audit", "--since", "yesterday"], "'yesterday' is not a period"),
-                          (["audit", "--user", "@alice"], "needs to be a mention"),
-                          (["audit", "--action", "deleted"], "'deleted' is not an action"),
-                          (["stats", "--since", "2026-13-01"], "is not a date")]:
+    for args, problem in [
+        (["audit", "--since", "yesterday"], "'yesterday' is not a period"),
+        (["audit", "--user", "@alice"], "needs to be a mention"),
+        (["audit", "--action", "deleted"], "'deleted' is not an action"),
+        (["stats", "--since", "2026-13-01"], "is not a date"),
+    ]:
         done = cli(db_path, *args)
         assert done.returncode == 2 and problem in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr and done.stdout == ""
@@ -107,8 +129,13 @@ def test_a_missing_database_is_named_and_not_created(tmp_path):
 
 
 def test_in_process_without_slack_or_fanvue_settings(db_path, tmp_path, monkeypatch, capsys):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
-                 "FANVUE_ACCESS_TOKEN"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_CHANNEL_ID",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "FANVUE_ACCESS_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_PATH", str(db_path))
     none = str(tmp_path / "no.env")
@@ -116,7 +143,10 @@ def test_in_process_without_slack_or_fanvue_settings(db_path, tmp_path, monkeypa
     assert [e["action"] for e in json.loads(capsys.readouterr().out)] == ["drafted", "edited-and-sent"]
     assert app.main(["--env-file", none, "stats", "--since", "7d", "--format", "json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert (stats["median_reply_seconds"], stats["p90_reply_seconds"]) == (team_data.MEDIAN_7D, team_data.P90_7D)
+    assert (stats["median_reply_seconds"], stats["p90_reply_seconds"]) == (
+        team_data.MEDIAN_7D,
+        team_data.P90_7D,
+    )
     assert app.main(["audit", "--limit", "0", "--env-file", none]) == 2
     assert "limit should be at least 1" in capsys.readouterr().err
     # The commands that talk to Slack and Fanvue still insist on their settings.

@@ -64,10 +64,13 @@ def test_expired_tokens_answer_401_until_a_new_one_is_added(sandbox, api):
     assert call(api, "GET", "/users/me", headers={"Authorization": "Bearer fresh"}).status_code == 200
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Fanvue-API-Version": "1999"}, {"X-Fanvue-API-Version": "2099-01-01"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-Fanvue-API-Version": "1999"}, {"X-Fanvue-API-Version": "2099-01-01"}]
+)
 def test_missing_or_unknown_version_is_400(sandbox, headers):
-    response = requests.get(sandbox.url + "/users/me", timeout=5,
-                            headers={"Authorization": f"Bearer {sandbox.token}", **headers})
+    response = requests.get(
+        sandbox.url + "/users/me", timeout=5, headers={"Authorization": f"Bearer {sandbox.token}", **headers}
+    )
     assert response.status_code == 400
     assert set(response.json()) == {"error", "message"}
 
@@ -79,8 +82,11 @@ def test_retired_version_is_410_with_next_version(api):
 
 
 def test_every_response_has_request_id_and_api_responses_rate_headers(sandbox, api):
-    responses = [call(api, "GET", "/users/me"), call(api, "GET", "/nope"),
-                 requests.get(sandbox.url + "/_sandbox/fans", timeout=5)]
+    responses = [
+        call(api, "GET", "/users/me"),
+        call(api, "GET", "/nope"),
+        requests.get(sandbox.url + "/_sandbox/fans", timeout=5),
+    ]
     ids = {r.headers["X-Request-Id"] for r in responses}
     assert len(ids) == 3
     assert responses[1].status_code == 404 and "message" in responses[1].json()
@@ -96,8 +102,19 @@ def test_users_me_is_the_creator(sandbox, api):
 
 
 # -- chat list ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("params", [{"size": 0}, {"size": 51}, {"size": "2.5"}, {"size": "ten"},
-                                    {"page": 0}, {"page": "1.5"}, {"sortBy": "alphabetical"}, {"filter": "nope"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"size": 0},
+        {"size": 51},
+        {"size": "2.5"},
+        {"size": "ten"},
+        {"page": 0},
+        {"page": "1.5"},
+        {"sortBy": "alphabetical"},
+        {"filter": "nope"},
+    ],
+)
 def test_bad_list_parameters_are_400_with_errors(api, params):
     response = call(api, "GET", "/chats", params=params)
     assert response.status_code == 400
@@ -135,18 +152,32 @@ def test_unread_counts_sum_the_chats(sandbox, api):
     assert body["unreadChatsCount"] == sum(1 for c in chats if not c["isRead"])
     assert body["unreadMessagesCount"] == sum(c["unreadMessagesCount"] for c in chats)
     assert set(body["unreadNotifications"]) == {
-        "newFollower", "newPostComment", "newPostLike", "newPurchase", "newSubscriber", "newTip", "newPromotion"}
+        "newFollower",
+        "newPostComment",
+        "newPostLike",
+        "newPurchase",
+        "newSubscriber",
+        "newTip",
+        "newPromotion",
+    }
 
 
 # -- messages -----------------------------------------------------------------------------------------
 def test_messages_are_newest_first_and_paged(sandbox, api):
     fan = fan_by_handle(sandbox, "jake")  # the 30-message history
-    page1 = call(api, "GET", f"/chats/{fan['uuid']}/messages", params={"size": 20, "markAsRead": "false"}).json()
-    page2 = call(api, "GET", f"/chats/{fan['uuid']}/messages",
-                 params={"size": 20, "page": 2, "markAsRead": "false"}).json()
+    page1 = call(
+        api, "GET", f"/chats/{fan['uuid']}/messages", params={"size": 20, "markAsRead": "false"}
+    ).json()
+    page2 = call(
+        api, "GET", f"/chats/{fan['uuid']}/messages", params={"size": 20, "page": 2, "markAsRead": "false"}
+    ).json()
     stamps = [m["sentAt"] for m in page1["data"] + page2["data"]]
     assert len(stamps) == 30 and stamps == sorted(stamps, reverse=True)
-    assert page1["pagination"]["hasMore"] is True and page2["pagination"] == {"page": 2, "size": 10, "hasMore": False}
+    assert page1["pagination"]["hasMore"] is True and page2["pagination"] == {
+        "page": 2,
+        "size": 10,
+        "hasMore": False,
+    }
 
 
 def test_reading_messages_marks_the_chat_read_by_default(sandbox, api):
@@ -171,7 +202,9 @@ def test_mark_as_read_false_leaves_the_chat_unread(sandbox, api):
 def test_messages_bad_uuid_400_unknown_chat_404_bad_flag_400(sandbox, api):
     bad = call(api, "GET", "/chats/not-a-uuid/messages")
     unknown = call(api, "GET", f"/chats/{UNKNOWN_UUID}/messages")
-    flag = call(api, "GET", f"/chats/{sandbox.world.fans()[0]['uuid']}/messages", params={"markAsRead": "yes"})
+    flag = call(
+        api, "GET", f"/chats/{sandbox.world.fans()[0]['uuid']}/messages", params={"markAsRead": "yes"}
+    )
     assert (bad.status_code, list(bad.json())) == (400, ["message"])
     assert (unknown.status_code, list(unknown.json())) == (404, ["message"])
     assert flag.status_code == 400 and flag.json()["errors"]
@@ -191,10 +224,17 @@ def test_send_stores_a_creator_message_and_marks_the_chat_read(sandbox, api):
     assert response.status_code == 201
     sent = sandbox.world.sent_messages(fan)
     assert [m["uuid"] for m in sent] == [response.json()["messageUuid"]]
-    assert sent[0]["sender"]["uuid"] == sandbox.world.creator["uuid"] and sent[0]["text"] == "thanks, you too! 💕"
+    assert (
+        sent[0]["sender"]["uuid"] == sandbox.world.creator["uuid"]
+        and sent[0]["text"] == "thanks, you too! 💕"
+    )
     assert sandbox.world.messages(fan)[0]["uuid"] == sent[0]["uuid"]
     chat = sandbox.world.chat(fan)
-    assert (chat["isRead"], chat["unreadMessagesCount"], chat["lastMessage"]["uuid"]) == (True, 0, sent[0]["uuid"])
+    assert (chat["isRead"], chat["unreadMessagesCount"], chat["lastMessage"]["uuid"]) == (
+        True,
+        0,
+        sent[0]["uuid"],
+    )
 
 
 def test_send_with_media_and_price(sandbox, api):
@@ -206,8 +246,19 @@ def test_send_with_media_and_price(sandbox, api):
     assert (sent["text"], sent["mediaUuids"], sent["pricing"]) == (None, [media], {"USD": {"price": 300}})
 
 
-@pytest.mark.parametrize("body", [{}, {"text": ""}, {"text": "x" * 5001}, {"text": 5}, {"text": "hi", "price": 299},
-                                  {"text": "hi", "price": 9.99}, {"mediaUuids": ["nope"]}, [1, 2]])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"text": ""},
+        {"text": "x" * 5001},
+        {"text": 5},
+        {"text": "hi", "price": 299},
+        {"text": "hi", "price": 9.99},
+        {"mediaUuids": ["nope"]},
+        [1, 2],
+    ],
+)
 def test_send_validation_is_400_and_stores_nothing(sandbox, api, body):
     response = call(api, "POST", f"/chats/{sandbox.world.fans()[0]['uuid']}/message", json=body)
     assert response.status_code == 400
@@ -216,7 +267,9 @@ def test_send_validation_is_400_and_stores_nothing(sandbox, api, body):
 
 
 def test_send_accepts_exactly_5000_characters(sandbox, api):
-    response = call(api, "POST", f"/chats/{sandbox.world.fans()[0]['uuid']}/message", json={"text": "x" * 5000})
+    response = call(
+        api, "POST", f"/chats/{sandbox.world.fans()[0]['uuid']}/message", json={"text": "x" * 5000}
+    )
     assert response.status_code == 201
 
 
@@ -229,11 +282,15 @@ def test_uncontactable_fan_is_400_message(sandbox, api):
     assert call(api, "POST", f"/chats/{blocked['uuid']}/message", json={"text": "hi"}).status_code == 201
 
 
-@pytest.mark.parametrize("method,path", [("POST", "/chats/{fan}/message"), ("PATCH", "/chats/{fan}"),
-                                         ("POST", "/chats/messages/batch")])
+@pytest.mark.parametrize(
+    "method,path",
+    [("POST", "/chats/{fan}/message"), ("PATCH", "/chats/{fan}"), ("POST", "/chats/messages/batch")],
+)
 def test_malformed_json_is_400_and_the_server_keeps_serving(sandbox, api, method, path):
     fan = sandbox.world.fans()[0]["uuid"]
-    response = call(api, method, path.format(fan=fan), data=b"{not json", headers={"Content-Type": "application/json"})
+    response = call(
+        api, method, path.format(fan=fan), data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400 and response.json()["errors"]
     assert call(api, "GET", "/users/me").status_code == 200
 
@@ -241,7 +298,9 @@ def test_malformed_json_is_400_and_the_server_keeps_serving(sandbox, api, method
 # -- patch --------------------------------------------------------------------------------------------
 def test_patch_updates_flags_with_204_and_no_body(sandbox, api):
     fan = sandbox.world.fans()[3]["uuid"]  # a read chat
-    response = call(api, "PATCH", f"/chats/{fan}", json={"isRead": False, "isMuted": True, "nickname": "Ahmed"})
+    response = call(
+        api, "PATCH", f"/chats/{fan}", json={"isRead": False, "isMuted": True, "nickname": "Ahmed"}
+    )
     assert (response.status_code, response.content) == (204, b"")
     chat = sandbox.world.chat(fan)
     assert (chat["isRead"], chat["isMuted"], chat["user"]["nickname"]) == (False, True, "Ahmed")
@@ -255,7 +314,8 @@ def test_patch_rejects_bad_values(sandbox, api):
     assert call(api, "PATCH", f"/chats/{fan}", json={"isRead": "yes"}).status_code == 400
     assert call(api, "PATCH", f"/chats/{fan}", json={"nickname": "x" * 31}).status_code == 400
     assert call(api, "PATCH", "/chats/zzz", json={"isRead": True}).json() == {
-        "message": "Invalid UUID format for parameter userUuid"}
+        "message": "Invalid UUID format for parameter userUuid"
+    }
 
 
 # -- batch --------------------------------------------------------------------------------------------
@@ -281,15 +341,26 @@ def test_batch_since_returns_only_newer_messages(sandbox, api):
     cursor = sandbox.world.messages(fan)[0]["uuid"]
     empty = call(api, "POST", "/chats/messages/batch", json={"chatUuids": [fan], "sinceMessageUuid": cursor})
     assert empty.json()["byChat"][fan] == {"messages": [], "hasMore": False, "oldestMessageUuid": None}
-    new = [sandbox.world.add_fan_message(fan, "one"), sandbox.world.add_fan_message(fan, None, media_type="video")]
+    new = [
+        sandbox.world.add_fan_message(fan, "one"),
+        sandbox.world.add_fan_message(fan, None, media_type="video"),
+    ]
     later = call(api, "POST", "/chats/messages/batch", json={"chatUuids": [fan], "sinceMessageUuid": cursor})
     assert [m["uuid"] for m in later.json()["byChat"][fan]["messages"]] == [new[1]["uuid"], new[0]["uuid"]]
 
 
-@pytest.mark.parametrize("body", [{}, {"chatUuids": []}, {"chatUuids": [UNKNOWN_UUID] * 51},
-                                  {"chatUuids": ["nope"]}, {"chatUuids": [UNKNOWN_UUID], "limit": 0},
-                                  {"chatUuids": [UNKNOWN_UUID], "limit": 51},
-                                  {"chatUuids": [UNKNOWN_UUID], "sinceMessageUuid": UNKNOWN_UUID}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"chatUuids": []},
+        {"chatUuids": [UNKNOWN_UUID] * 51},
+        {"chatUuids": ["nope"]},
+        {"chatUuids": [UNKNOWN_UUID], "limit": 0},
+        {"chatUuids": [UNKNOWN_UUID], "limit": 51},
+        {"chatUuids": [UNKNOWN_UUID], "sinceMessageUuid": UNKNOWN_UUID},
+    ],
+)
 def test_batch_validation_is_400(api, body):
     response = call(api, "POST", "/chats/messages/batch", json=body)
     assert response.status_code == 400 and response.json()["errors"]
@@ -300,8 +371,9 @@ def test_rate_limit_answers_429_with_retry_after():
     with Sandbox(fans=3, seed=1, rate_limit=5) as sb:
         headers = {"Authorization": f"Bearer {sb.token}", "X-Fanvue-API-Version": VERSION}
         responses = [requests.get(sb.url + "/users/me", headers=headers, timeout=5) for _ in range(6)]
-        other = requests.get(sb.url + "/users/me", timeout=5,
-                             headers={**headers, "Authorization": "Bearer someone-else"})
+        other = requests.get(
+            sb.url + "/users/me", timeout=5, headers={**headers, "Authorization": "Bearer someone-else"}
+        )
     assert [r.status_code for r in responses] == [200] * 5 + [429]
     assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["4", "3", "2", "1", "0", "0"]
     assert responses[-1].json()["error"] and int(responses[-1].headers["Retry-After"]) >= 1
@@ -311,7 +383,9 @@ def test_rate_limit_answers_429_with_retry_after():
 @pytest.mark.parametrize("kind,status", [("500", 500), ("503", 503), ("429", 429)])
 def test_status_faults_hit_matching_requests_only_count_times(sandbox, api, kind, status):
     sandbox.world.inject_fault(kind, count=2, method="GET", path="/chats")
-    statuses = [call(api, "GET", "/users/me").status_code] + [call(api, "GET", "/chats").status_code for _ in range(3)]
+    statuses = [call(api, "GET", "/users/me").status_code] + [
+        call(api, "GET", "/chats").status_code for _ in range(3)
+    ]
     assert statuses == [200, status, status, 200]
     if kind == "429":
         assert call(api, "GET", "/chats").status_code == 200
@@ -334,8 +408,11 @@ def test_hang_outlasts_the_client_timeout_and_stop_interrupts_it():
     try:
         sb.world.inject_fault("hang", path="/users/me")
         with pytest.raises(requests.Timeout):
-            requests.get(sb.url + "/users/me", timeout=0.3,
-                         headers={"Authorization": f"Bearer {sb.token}", "X-Fanvue-API-Version": VERSION})
+            requests.get(
+                sb.url + "/users/me",
+                timeout=0.3,
+                headers={"Authorization": f"Bearer {sb.token}", "X-Fanvue-API-Version": VERSION},
+            )
         assert sb.world.request_count("GET", "/users/me") == 1
     finally:
         sb.stop()  # the 30 s hang must not hold this up (the pytest timeout would fail the test)
@@ -357,7 +434,9 @@ def test_requests_are_recorded_with_query_and_status(sandbox, api):
     call(api, "GET", "/chats", headers={"X-Fanvue-API-Version": "2024-01-01"})
     records = sandbox.world.requests
     assert [(r.method, r.path, r.query, r.status) for r in records] == [
-        ("GET", "/chats", {"filter": "unread", "size": "5"}, 200), ("GET", "/chats", {}, 410)]
+        ("GET", "/chats", {"filter": "unread", "size": "5"}, 200),
+        ("GET", "/chats", {}, 410),
+    ]
     assert sandbox.world.request_count("GET", "/chats") == 2
     sandbox.world.clear_requests()
     assert sandbox.world.requests == []
@@ -372,12 +451,17 @@ def test_controls_over_http(sandbox, api):
     message = requests.post(f"{control}/fans/{fan}/messages", json={"text": "still there?"}, timeout=5)
     assert message.status_code == 201 and message.json()["sender"]["uuid"] == fan
     assert fan in {row["user"]["uuid"] for row in all_chats(api, filter="unread")}
-    reply = requests.post(f"{control}/fans/{fan}/messages", json={"text": "yes!", "from": "creator"}, timeout=5)
+    reply = requests.post(
+        f"{control}/fans/{fan}/messages", json={"text": "yes!", "from": "creator"}, timeout=5
+    )
     assert reply.status_code == 201 and sandbox.world.chat(fan)["isRead"] is True
     call(api, "POST", f"/chats/{fan}/message", json={"text": "sent via API"})
     sent = requests.get(control + "/sent", params={"fan": fan}, timeout=5).json()["data"]
     assert [m["text"] for m in sent] == ["sent via API"]
-    assert requests.post(control + "/faults", json={"kind": "503", "path": "/users/me"}, timeout=5).status_code == 201
+    assert (
+        requests.post(control + "/faults", json={"kind": "503", "path": "/users/me"}, timeout=5).status_code
+        == 201
+    )
     assert call(api, "GET", "/users/me").status_code == 503
     requests.post(control + "/latency", json={"ms": 5}, timeout=5)
     assert sandbox.world.latency_ms == 5
@@ -392,7 +476,10 @@ def test_controls_over_http(sandbox, api):
     assert call(api, "GET", "/users/me", headers={"Authorization": "Bearer again"}).status_code == 200
     assert requests.get(control + "/nothing", timeout=5).status_code == 404
     assert requests.post(control + "/faults", json={"kind": "boom"}, timeout=5).status_code == 400
-    assert requests.post(f"{control}/fans/{UNKNOWN_UUID}/messages", json={"text": "x"}, timeout=5).status_code == 404
+    assert (
+        requests.post(f"{control}/fans/{UNKNOWN_UUID}/messages", json={"text": "x"}, timeout=5).status_code
+        == 404
+    )
 
 
 # -- seeding ------------------------------------------------------------------------------------------
@@ -419,8 +506,11 @@ def test_seed_has_the_promised_variety():
     assert all(uuid.UUID(f["uuid"]).version == 4 for f in fans)
     assert {1, 30} <= {len(h) for h in history.values()} and all(1 <= len(h) <= 30 for h in history.values())
     everything = [m for h in history.values() for m in h]
-    assert any(m["text"] is None and m["hasMedia"] and m["mediaType"] in {"image", "video", "audio"}
-               for m in everything if m["sender"]["uuid"] != creator)
+    assert any(
+        m["text"] is None and m["hasMedia"] and m["mediaType"] in {"image", "video", "audio"}
+        for m in everything
+        if m["sender"]["uuid"] != creator
+    )
     assert any(m["type"] == "TIP" and m["pricing"]["USD"]["price"] >= 300 for m in everything)
     assert any(c["isRead"] and c["lastMessage"]["senderUuid"] == creator for c in chats.values())
     flagged = [c for c in chats.values() if not c["isRead"] and c["lastMessage"]["senderUuid"] == creator]
@@ -441,7 +531,11 @@ def test_the_world_finds_fans_by_handle_and_takes_new_messages():
     before = world.chat(fan["uuid"])["unreadMessagesCount"]
     added = world.add_fan_message(fan["uuid"], "ping")
     chat = world.chat(fan["uuid"])
-    assert (chat["unreadMessagesCount"], chat["isRead"], chat["lastMessage"]["uuid"]) == (before + 1, False, added["uuid"])
+    assert (chat["unreadMessagesCount"], chat["isRead"], chat["lastMessage"]["uuid"]) == (
+        before + 1,
+        False,
+        added["uuid"],
+    )
     world.add_creator_message(fan["uuid"], "pong")
     assert world.chat(fan["uuid"])["unreadMessagesCount"] == 0
     assert world.sent_messages() == []

@@ -54,21 +54,39 @@ def fill(value, slots: dict):
 
 def fan_slots(sandbox: Sandbox) -> dict:
     fans = sandbox.world.fans()
-    return {"fan": fans[0]["uuid"], "other": fans[3]["uuid"],
-            "blocked": next(f["uuid"] for f in fans if "blocked" in f["handle"])}
+    return {
+        "fan": fans[0]["uuid"],
+        "other": fans[3]["uuid"],
+        "blocked": next(f["uuid"] for f in fans if "blocked" in f["handle"]),
+    }
 
 
 SUCCESSES = [
     ("GET", "/users/me", {}, 200),
     ("GET", "/chats", {}, 200),
-    ("GET", "/chats", {"params": {"filter": ["unread", "not_muted"], "size": 50, "sortBy": "most_unanswered_chats"}}, 200),
+    (
+        "GET",
+        "/chats",
+        {"params": {"filter": ["unread", "not_muted"], "size": 50, "sortBy": "most_unanswered_chats"}},
+        200,
+    ),
     ("GET", "/chats", {"params": {"page": 9}}, 200),
     ("GET", "/chats/unread", {}, 200),
     ("GET", "/chats/{other}/messages", {"params": {"size": 50, "markAsRead": "false"}}, 200),
     ("GET", "/chats/{fan}/messages", {}, 200),
-    ("POST", "/chats/messages/batch", {"json": {"chatUuids": ["{fan}", "{other}", UNKNOWN_UUID], "limit": 3}}, 200),
+    (
+        "POST",
+        "/chats/messages/batch",
+        {"json": {"chatUuids": ["{fan}", "{other}", UNKNOWN_UUID], "limit": 3}},
+        200,
+    ),
     ("POST", "/chats/{fan}/message", {"json": {"text": "hello 👋"}}, 201),
-    ("POST", "/chats/{fan}/message", {"json": {"text": "a set", "mediaUuids": [UNKNOWN_UUID], "price": 999}}, 201),
+    (
+        "POST",
+        "/chats/{fan}/message",
+        {"json": {"text": "a set", "mediaUuids": [UNKNOWN_UUID], "price": 999}},
+        201,
+    ),
     ("PATCH", "/chats/{fan}", {"json": {"isRead": False, "isMuted": True, "nickname": "Luk"}}, 204),
 ]
 
@@ -107,13 +125,25 @@ ERRORS = [
     ("POST", "/chats/{fan}/message", {"json": {"text": "x" * 5001}}, 400, False),
     ("POST", "/chats/{fan}/message", {"json": {"price": 100, "text": "hi"}}, 400, False),
     ("POST", "/chats/{fan}/message", {"json": {}}, 400, True),
-    ("POST", "/chats/{fan}/message", {"data": b"{oops", "headers": {"Content-Type": "application/json"}}, 400, False),
+    (
+        "POST",
+        "/chats/{fan}/message",
+        {"data": b"{oops", "headers": {"Content-Type": "application/json"}},
+        400,
+        False,
+    ),
     ("GET", "/chats", {"params": {"size": 51}}, 400, False),
     ("GET", "/chats", {"params": {"page": "abc"}}, 400, False),
     ("GET", "/chats/not-a-uuid/messages", {}, 400, False),
     ("GET", "/chats/{fan}/messages", {"params": {"markAsRead": "maybe"}}, 400, False),
     ("POST", "/chats/messages/batch", {"json": {"chatUuids": []}}, 400, False),
-    ("POST", "/chats/messages/batch", {"data": b"[", "headers": {"Content-Type": "application/json"}}, 400, False),
+    (
+        "POST",
+        "/chats/messages/batch",
+        {"data": b"[", "headers": {"Content-Type": "application/json"}},
+        400,
+        False,
+    ),
     ("PATCH", "/chats/{fan}", {"json": {"isRead": "no"}}, 400, False),
     ("PATCH", "/chats/nope", {"json": {"isRead": True}}, 400, False),
 ]
@@ -152,15 +182,19 @@ def test_the_contract_check_rejects_a_body_that_breaks_the_contract(spec, send):
 
 
 def test_the_contract_check_insists_on_the_version_header(spec, sandbox):
-    prepared = requests.Request("GET", sandbox.url + "/users/me",
-                                headers={"Authorization": "Bearer x"}).prepare()
+    prepared = requests.Request(
+        "GET", sandbox.url + "/users/me", headers={"Authorization": "Bearer x"}
+    ).prepare()
     with pytest.raises(AssertionError):
         validate_request(spec, prepared)
 
 
 def test_the_contract_check_validates_requests_against_the_spec(spec, sandbox):
-    prepared = requests.Request("POST", f"{sandbox.url}/chats/{uuid.uuid4()}/message",
-                                headers={"X-Fanvue-API-Version": VERSION, "Authorization": "Bearer x"},
-                                json={"text": ""}).prepare()
+    prepared = requests.Request(
+        "POST",
+        f"{sandbox.url}/chats/{uuid.uuid4()}/message",
+        headers={"X-Fanvue-API-Version": VERSION, "Authorization": "Bearer x"},
+        json={"text": ""},
+    ).prepare()
     with pytest.raises(InvalidRequestBody):
         validate_request(spec, prepared)

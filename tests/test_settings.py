@@ -56,8 +56,12 @@ def problem_about(env: dict[str, str], name: str) -> str:
 
 def test_complete_http_mode_settings_with_defaults():
     s = settings.from_mapping(HTTP_ENV)
-    assert s == Settings(slack_bot_token=BOT, slack_channel_id="C0123CARDS", fanvue_access_token=FANVUE,
-                         slack_signing_secret=SIGNING)
+    assert s == Settings(
+        slack_bot_token=BOT,
+        slack_channel_id="C0123CARDS",
+        fanvue_access_token=FANVUE,
+        slack_signing_secret=SIGNING,
+    )
     assert s.socket_mode is False
     assert s.slack_api_url == "https://slack.com/api/"
     assert s.fanvue_api_base == "https://api.fanvue.com"
@@ -74,19 +78,39 @@ def test_socket_mode_needs_no_signing_secret():
 
 
 def test_every_setting_can_be_given():
-    env = {**HTTP_ENV, "SLACK_API_URL": "http://127.0.0.1:9000/api", "SLACK_APPROVERS": " U01, W02 ,,",
-           "SLACK_MAX_POSTS_PER_CYCLE": "5", "FANVUE_API_BASE": "http://127.0.0.1:9001/",
-           "FANVUE_API_VERSION": "2026-01-01", "FANVUE_RATE_LIMIT": "50", "FANVUE_RATE_WINDOW_SECONDS": "30",
-           "FANVUE_TIMEOUT_SECONDS": "4", "DATABASE_PATH": "/tmp/x.db", "POLL_INTERVAL_SECONDS": " 60 ",
-           "PORT": "8080", "LOG_LEVEL": "debug", "SLACK_CLIENT_ID": "123.456"}
+    env = {
+        **HTTP_ENV,
+        "SLACK_API_URL": "http://127.0.0.1:9000/api",
+        "SLACK_APPROVERS": " U01, W02 ,,",
+        "SLACK_MAX_POSTS_PER_CYCLE": "5",
+        "FANVUE_API_BASE": "http://127.0.0.1:9001/",
+        "FANVUE_API_VERSION": "2026-01-01",
+        "FANVUE_RATE_LIMIT": "50",
+        "FANVUE_RATE_WINDOW_SECONDS": "30",
+        "FANVUE_TIMEOUT_SECONDS": "4",
+        "DATABASE_PATH": "/tmp/x.db",
+        "POLL_INTERVAL_SECONDS": " 60 ",
+        "PORT": "8080",
+        "LOG_LEVEL": "debug",
+        "SLACK_CLIENT_ID": "123.456",
+    }
     s = settings.from_mapping(env)
     assert s.slack_api_url == "http://127.0.0.1:9000/api/"
     assert s.fanvue_api_base == "http://127.0.0.1:9001"
     assert s.slack_approvers == frozenset({"U01", "W02"})
     assert (s.slack_max_posts_per_cycle, s.fanvue_rate_limit, s.fanvue_rate_window, s.fanvue_timeout) == (
-        5, 50, 30.0, 4.0)
+        5,
+        50,
+        30.0,
+        4.0,
+    )
     assert (s.fanvue_api_version, s.database_path, s.poll_interval, s.port, s.log_level) == (
-        "2026-01-01", Path("/tmp/x.db"), 60, 8080, "DEBUG")
+        "2026-01-01",
+        Path("/tmp/x.db"),
+        60,
+        8080,
+        "DEBUG",
+    )
 
 
 def test_every_missing_setting_is_named_in_one_error_with_where_to_find_it():
@@ -96,36 +120,48 @@ def test_every_missing_setting_is_named_in_one_error_with_where_to_find_it():
     assert "OAuth & Permissions" in where["SLACK_BOT_TOKEN"]
     assert "channel's details" in where["SLACK_CHANNEL_ID"]
     assert "Fanvue" in where["FANVUE_ACCESS_TOKEN"] and "write:chat" in where["FANVUE_ACCESS_TOKEN"]
-    assert "Signing Secret" in where["SLACK_SIGNING_SECRET"] and "SLACK_APP_TOKEN" in where["SLACK_SIGNING_SECRET"]
+    assert (
+        "Signing Secret" in where["SLACK_SIGNING_SECRET"]
+        and "SLACK_APP_TOKEN" in where["SLACK_SIGNING_SECRET"]
+    )
     assert all("missing" in p for p in found)
 
 
 def test_blank_values_count_as_missing():
     env = {**HTTP_ENV, "SLACK_CHANNEL_ID": "   ", "SLACK_SIGNING_SECRET": ""}
-    assert sorted(p.split(" ", 1)[0] for p in problems_for(env)) == ["SLACK_CHANNEL_ID", "SLACK_SIGNING_SECRET"]
+    assert sorted(p.split(" ", 1)[0] for p in problems_for(env)) == [
+        "SLACK_CHANNEL_ID",
+        "SLACK_SIGNING_SECRET",
+    ]
 
 
-@pytest.mark.parametrize("name, value, expected", [
-    ("SLACK_MAX_POSTS_PER_CYCLE", "ten", "whole number, got 'ten'"),
-    ("SLACK_MAX_POSTS_PER_CYCLE", "0", "between 1 and 1000, got 0"),
-    ("POLL_INTERVAL_SECONDS", "1.5", "whole number"),
-    ("POLL_INTERVAL_SECONDS", "5", "between 10 and 86400"),
-    ("PORT", "70000", "between 1 and 65535"),
-    ("FANVUE_TIMEOUT_SECONDS", "-1", "between 1 and 300"),
-    ("SLACK_API_URL", "slack.com/api", "http(s) URL, got 'slack.com/api'"),
-    ("FANVUE_API_BASE", "ftp://api.fanvue.com", "http(s) URL"),
-    ("SLACK_APPROVERS", "U01,bob,@alice", "Slack user IDs (U...), comma-separated; not: @alice, bob"),
-    ("SLACK_CHANNEL_ID", "#general", "should start with C or G"),
-    ("LOG_LEVEL", "chatty", "one of DEBUG, INFO, WARNING, ERROR, got 'CHATTY'"),
-])
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("SLACK_MAX_POSTS_PER_CYCLE", "ten", "whole number, got 'ten'"),
+        ("SLACK_MAX_POSTS_PER_CYCLE", "0", "between 1 and 1000, got 0"),
+        ("POLL_INTERVAL_SECONDS", "1.5", "whole number"),
+        ("POLL_INTERVAL_SECONDS", "5", "between 10 and 86400"),
+        ("PORT", "70000", "between 1 and 65535"),
+        ("FANVUE_TIMEOUT_SECONDS", "-1", "between 1 and 300"),
+        ("SLACK_API_URL", "slack.com/api", "http(s) URL, got 'slack.com/api'"),
+        ("FANVUE_API_BASE", "ftp://api.fanvue.com", "http(s) URL"),
+        ("SLACK_APPROVERS", "U01,bob,@alice", "Slack user IDs (U...), comma-separated; not: @alice, bob"),
+        ("SLACK_CHANNEL_ID", "#general", "should start with C or G"),
+        ("LOG_LEVEL", "chatty", "one of DEBUG, INFO, WARNING, ERROR, got 'CHATTY'"),
+    ],
+)
 def test_malformed_values_are_named(name, value, expected):
     assert expected in problem_about({**HTTP_ENV, name: value}, name)
 
 
-@pytest.mark.parametrize("name, value, prefix", [
-    ("SLACK_BOT_TOKEN", "xoxp-BOTSECRET-1111", "xoxb-"),
-    ("SLACK_APP_TOKEN", "xoxb-APPSECRET-3333", "xapp-"),
-])
+@pytest.mark.parametrize(
+    "name, value, prefix",
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-BOTSECRET-1111", "xoxb-"),
+        ("SLACK_APP_TOKEN", "xoxb-APPSECRET-3333", "xapp-"),
+    ],
+)
 def test_a_token_of_the_wrong_kind_is_named_without_showing_it(name, value, prefix):
     problem = problem_about({**HTTP_ENV, name: value}, name)
     assert f"should start with {prefix}" in problem
@@ -134,7 +170,11 @@ def test_a_token_of_the_wrong_kind_is_named_without_showing_it(name, value, pref
 
 def test_several_problems_are_reported_together():
     env = {**HTTP_ENV, "PORT": "x", "SLACK_API_URL": "nope", "FANVUE_ACCESS_TOKEN": ""}
-    assert sorted(p.split(" ", 1)[0] for p in problems_for(env)) == ["FANVUE_ACCESS_TOKEN", "PORT", "SLACK_API_URL"]
+    assert sorted(p.split(" ", 1)[0] for p in problems_for(env)) == [
+        "FANVUE_ACCESS_TOKEN",
+        "PORT",
+        "SLACK_API_URL",
+    ]
 
 
 def test_oauth_client_credentials_are_refused():
@@ -153,8 +193,14 @@ def test_secrets_are_not_in_the_repr():
 
 
 def test_secrets_are_not_in_the_error_even_when_everything_else_is_wrong():
-    env = {**HTTP_ENV, "SLACK_APP_TOKEN": APP.replace("xapp-", "xoxa-"), "SLACK_CLIENT_ID": "1",
-           "SLACK_CLIENT_SECRET": CLIENT_SECRET, "SLACK_CHANNEL_ID": "nope", "PORT": "x"}
+    env = {
+        **HTTP_ENV,
+        "SLACK_APP_TOKEN": APP.replace("xapp-", "xoxa-"),
+        "SLACK_CLIENT_ID": "1",
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_CHANNEL_ID": "nope",
+        "PORT": "x",
+    }
     assert len(problems_for(env)) == 4
     with pytest.raises(SettingsError) as caught:
         settings.from_mapping(env)
@@ -173,7 +219,10 @@ def test_load_reads_the_env_file_and_the_environment_wins(tmp_path):
     )
     from_file = settings.load(env_file, environ={})
     assert (from_file.slack_channel_id, from_file.slack_signing_secret, from_file.port) == (
-        "C0FROMFILE", SIGNING, 4000)
+        "C0FROMFILE",
+        SIGNING,
+        4000,
+    )
 
     both = settings.load(env_file, environ={"SLACK_CHANNEL_ID": "C0FROMENV", "PORT": "5000"})
     assert (both.slack_channel_id, both.port, both.slack_bot_token) == ("C0FROMENV", 5000, BOT)
@@ -200,8 +249,9 @@ def test_load_reads_the_process_environment_by_default(tmp_path, monkeypatch):
 
 def _run_app(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
-    return subprocess.run([sys.executable, "app.py", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "app.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_app_with_no_settings_exits_2_listing_the_problems(tmp_path):
@@ -217,8 +267,10 @@ def test_app_with_no_settings_exits_2_listing_the_problems(tmp_path):
 
 def test_app_with_a_bad_env_file_keeps_the_secrets_out_of_its_complaint(tmp_path):
     env_file = tmp_path / "bad.env"
-    env_file.write_text(f"SLACK_BOT_TOKEN={BOT}\nFANVUE_ACCESS_TOKEN={FANVUE}\nSLACK_SIGNING_SECRET={SIGNING}\n"
-                        f"SLACK_CLIENT_ID=1\nSLACK_CLIENT_SECRET={CLIENT_SECRET}\nPORT=abc\n")
+    env_file.write_text(
+        f"SLACK_BOT_TOKEN={BOT}\nFANVUE_ACCESS_TOKEN={FANVUE}\nSLACK_SIGNING_SECRET={SIGNING}\n"
+        f"SLACK_CLIENT_ID=1\nSLACK_CLIENT_SECRET={CLIENT_SECRET}\nPORT=abc\n"
+    )
     done = _run_app(tmp_path, "once", "--env-file", str(env_file))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr

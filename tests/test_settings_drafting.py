@@ -32,7 +32,12 @@ def problems(env: dict[str, str]) -> list[str]:
 def test_defaults_need_no_setup():
     s = settings.from_mapping(BASE)
     assert (s.drafter, s.llm_concurrency, s.draft_context_messages, s.draft_max_chars, s.style_examples) == (
-        "template", 4, 15, 1000, 5)
+        "template",
+        4,
+        15,
+        1000,
+        5,
+    )
     assert s.llm_timeout == 30.0 and s.persona_file is None and s.llm_base_url is None
 
 
@@ -44,18 +49,38 @@ def test_an_openai_drafter_without_endpoint_or_model_names_both():
 
 
 def test_every_drafting_problem_at_once():
-    found = problems({"DRAFTER": "gpt", "LLM_BASE_URL": "localhost:11434", "DRAFT_MAX_CHARS": "5000",
-                      "LLM_CONCURRENCY": "0", "DRAFT_CONTEXT_MESSAGES": "many", "STYLE_EXAMPLES": "-1"})
+    found = problems(
+        {
+            "DRAFTER": "gpt",
+            "LLM_BASE_URL": "localhost:11434",
+            "DRAFT_MAX_CHARS": "5000",
+            "LLM_CONCURRENCY": "0",
+            "DRAFT_CONTEXT_MESSAGES": "many",
+            "STYLE_EXAMPLES": "-1",
+        }
+    )
     text = "\n".join(found)
-    for name in ("DRAFTER should be one of template, openai", "LLM_BASE_URL should be an http(s) URL",
-                 "DRAFT_MAX_CHARS should be between 50 and 3000", "LLM_CONCURRENCY should be between 1 and 32",
-                 "DRAFT_CONTEXT_MESSAGES should be a whole number", "STYLE_EXAMPLES should be between 0 and 20"):
+    for name in (
+        "DRAFTER should be one of template, openai",
+        "LLM_BASE_URL should be an http(s) URL",
+        "DRAFT_MAX_CHARS should be between 50 and 3000",
+        "LLM_CONCURRENCY should be between 1 and 32",
+        "DRAFT_CONTEXT_MESSAGES should be a whole number",
+        "STYLE_EXAMPLES should be between 0 and 20",
+    ):
         assert name in text
 
 
 def test_the_api_key_is_kept_out_of_the_repr():
-    s = settings.from_mapping({**BASE, "DRAFTER": "OpenAI", "LLM_BASE_URL": "https://openrouter.ai/api/v1/",
-                               "LLM_MODEL": "meta-llama/llama-3.1-8b-instruct", "LLM_API_KEY": KEY})
+    s = settings.from_mapping(
+        {
+            **BASE,
+            "DRAFTER": "OpenAI",
+            "LLM_BASE_URL": "https://openrouter.ai/api/v1/",
+            "LLM_MODEL": "meta-llama/llama-3.1-8b-instruct",
+            "LLM_API_KEY": KEY,
+        }
+    )
     assert s.drafter == "openai" and s.llm_base_url == "https://openrouter.ai/api/v1" and s.llm_api_key == KEY
     assert KEY not in repr(s)
 
@@ -64,13 +89,19 @@ def test_a_malformed_persona_file_stops_the_start_naming_the_line(tmp_path):
     path = tmp_path / "persona.yml"
     path.write_text("name: Mia\nemoji: loads\n", encoding="utf-8")
     [problem] = problems({"PERSONA_FILE": str(path)})
-    assert problem == f"PERSONA_FILE: {path} line 2: emoji should be one of none, few, some, lots, not 'loads'"
+    assert (
+        problem == f"PERSONA_FILE: {path} line 2: emoji should be one of none, few, some, lots, not 'loads'"
+    )
     [problem] = problems({"PERSONA_FILE": str(tmp_path / "missing.yml")})
     assert "missing.yml does not exist" in problem
 
 
 def test_build_chooses_the_drafter_and_the_personas_rules(tmp_path):
-    env = {**BASE, "DATABASE_PATH": str(tmp_path / "db.sqlite"), "PERSONA_FILE": str(ROOT / "persona.example.yml")}
+    env = {
+        **BASE,
+        "DATABASE_PATH": str(tmp_path / "db.sqlite"),
+        "PERSONA_FILE": str(ROOT / "persona.example.yml"),
+    }
     runtime = app.build(settings.from_mapping(env))
     try:
         assert isinstance(runtime.services.drafter, TemplateDrafter)
@@ -78,8 +109,15 @@ def test_build_chooses_the_drafter_and_the_personas_rules(tmp_path):
         assert [f.rule for f in runtime.services.guard.check("love, Maria")] == ["no-real-name"]
     finally:
         runtime.services.store.close()
-    env.update({"DRAFTER": "openai", "LLM_BASE_URL": "http://127.0.0.1:9/v1", "LLM_MODEL": "m",
-                "LLM_CONCURRENCY": "3", "DRAFT_CONTEXT_MESSAGES": "40"})
+    env.update(
+        {
+            "DRAFTER": "openai",
+            "LLM_BASE_URL": "http://127.0.0.1:9/v1",
+            "LLM_MODEL": "m",
+            "LLM_CONCURRENCY": "3",
+            "DRAFT_CONTEXT_MESSAGES": "40",
+        }
+    )
     runtime = app.build(settings.from_mapping(env))
     try:
         drafter = runtime.services.drafter

@@ -23,10 +23,18 @@ TOKEN = "xoxb-test"
 SECRET = "signing-secret"
 CARD = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Fan* asks: hi"}},
-    {"type": "actions", "block_id": "actions", "elements": [
-        {"type": "button", "action_id": "send", "value": "draft-1",
-         "text": {"type": "plain_text", "text": "Send"}},
-    ]},
+    {
+        "type": "actions",
+        "block_id": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "send",
+                "value": "draft-1",
+                "text": {"type": "plain_text", "text": "Send"},
+            },
+        ],
+    },
 ]
 MODAL = {
     "type": "modal",
@@ -34,8 +42,14 @@ MODAL = {
     "private_metadata": "draft-1",
     "title": {"type": "plain_text", "text": "Edit reply"},
     "submit": {"type": "plain_text", "text": "Send"},
-    "blocks": [{"type": "input", "block_id": "reply", "label": {"type": "plain_text", "text": "Reply"},
-                "element": {"type": "plain_text_input", "action_id": "text", "multiline": True}}],
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "reply",
+            "label": {"type": "plain_text", "text": "Reply"},
+            "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
+        }
+    ],
 }
 
 
@@ -75,7 +89,9 @@ def test_post_then_update_replaces_blocks_and_text_only_update_drops_them(st, cl
 
 
 def test_form_encoded_blocks_are_decoded(st, client):
-    client.api_call("chat.postMessage", params={"channel": "C1", "text": "t", "blocks": '[{"type": "divider"}]'})
+    client.api_call(
+        "chat.postMessage", params={"channel": "C1", "text": "t", "blocks": '[{"type": "divider"}]'}
+    )
     assert st.messages()[0].blocks == [{"type": "divider"}]
 
 
@@ -94,9 +110,16 @@ def test_update_of_unknown_message_fails(client):
 def test_post_ephemeral(st, client):
     answer = client.chat_postEphemeral(channel="C1", user="U1", text="Only you can see this")
     assert answer["message_ts"]
-    assert st.ephemerals("U1") == [{"channel": "C1", "user": "U1", "text": "Only you can see this",
-                                    "blocks": [], "message_ts": answer["message_ts"],
-                                    "via": "chat.postEphemeral"}]
+    assert st.ephemerals("U1") == [
+        {
+            "channel": "C1",
+            "user": "U1",
+            "text": "Only you can see this",
+            "blocks": [],
+            "message_ts": answer["message_ts"],
+            "via": "chat.postEphemeral",
+        }
+    ]
     assert st.ephemerals("U2") == []
 
 
@@ -133,8 +156,9 @@ def test_unknown_channel_when_channels_are_known(st, client):
 
 
 def test_rate_limited_call_is_retried_after_retry_after(st):
-    client = WebClient(token=TOKEN, base_url=st.api_url,
-                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    client = WebClient(
+        token=TOKEN, base_url=st.api_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)]
+    )
     st.fail("chat.postMessage", "ratelimited", count=1, retry_after=0)
     client.chat_postMessage(channel="C1", text="x")
     assert [(c.status, c.error) for c in st.calls("chat.postMessage")] == [(429, "ratelimited"), (200, None)]
@@ -188,12 +212,16 @@ def test_pace_limits_bursts_per_channel():
 
 
 def test_response_url_records_respond_bodies(st):
-    ts = WebClient(token=TOKEN, base_url=st.api_url).chat_postMessage(channel="C1", text="card", blocks=CARD)["ts"]
+    ts = WebClient(token=TOKEN, base_url=st.api_url).chat_postMessage(channel="C1", text="card", blocks=CARD)[
+        "ts"
+    ]
     respond = Respond(response_url=st.new_response_url(channel="C1", message_ts=ts, user="U1"))
     assert respond(text="Working on it", response_type="ephemeral").status_code == 200
     respond(text="Sent", replace_original=True)
-    assert st.responses() == [{"text": "Working on it", "response_type": "ephemeral"},
-                              {"text": "Sent", "replace_original": True}]
+    assert st.responses() == [
+        {"text": "Working on it", "response_type": "ephemeral"},
+        {"text": "Sent", "replace_original": True},
+    ]
     assert [e["text"] for e in st.ephemerals("U1")] == ["Working on it"]
     assert (st.message("C1", ts).text, st.message("C1", ts).blocks) == ("Sent", [])
 
@@ -211,8 +239,12 @@ def test_response_url_allows_five_uses(st):
 @pytest.fixture
 def app(st):
     # Listeners run before dispatch returns, so a test sees everything they did.
-    return App(signing_secret=SECRET, client=WebClient(token=TOKEN, base_url=st.api_url),
-               token_verification_enabled=False, process_before_response=True)
+    return App(
+        signing_secret=SECRET,
+        client=WebClient(token=TOKEN, base_url=st.api_url),
+        token_verification_enabled=False,
+        process_before_response=True,
+    )
 
 
 def dispatch(app, body, timestamp=None, secret=SECRET):
@@ -226,18 +258,38 @@ def test_block_action_reaches_action_listener(st, app, client):
     @app.action("send")
     def on_send(ack, body, action, context, respond):
         ack()
-        seen.update(user=body["user"]["id"], value=action["value"], channel=context.channel_id,
-                    ts=body["message"]["ts"], label=action["text"]["text"], trigger=body["trigger_id"])
+        seen.update(
+            user=body["user"]["id"],
+            value=action["value"],
+            channel=context.channel_id,
+            ts=body["message"]["ts"],
+            label=action["text"]["text"],
+            trigger=body["trigger_id"],
+        )
         respond(text="Sending", response_type="ephemeral")
 
     url = st.new_response_url(channel="C1", message_ts=posted["ts"], user="U1")
-    body = block_action_body(user_id="U1", user_name="ana", action_id="send", value="draft-1",
-                             channel_id="C1", message_ts=posted["ts"], message=posted["message"],
-                             trigger_id="111.222.abc", response_url=url)
+    body = block_action_body(
+        user_id="U1",
+        user_name="ana",
+        action_id="send",
+        value="draft-1",
+        channel_id="C1",
+        message_ts=posted["ts"],
+        message=posted["message"],
+        trigger_id="111.222.abc",
+        response_url=url,
+    )
     response = dispatch(app, body)
     assert response.status == 200
-    assert seen == {"user": "U1", "value": "draft-1", "channel": "C1", "ts": posted["ts"],
-                    "label": "Send", "trigger": "111.222.abc"}
+    assert seen == {
+        "user": "U1",
+        "value": "draft-1",
+        "channel": "C1",
+        "ts": posted["ts"],
+        "label": "Send",
+        "trigger": "111.222.abc",
+    }
     assert [c.method for c in st.calls()] == ["chat.postMessage", "auth.test"]
     assert st.ephemerals("U1")[0]["text"] == "Sending"
 
@@ -248,8 +300,12 @@ def test_view_submission_reaches_view_listener(app):
     @app.view("edit_reply")
     def on_submit(ack, view, body):
         ack()
-        seen.update(user=body["user"]["id"], meta=view["private_metadata"], id=view["id"],
-                    text=view["state"]["values"]["reply"]["text"]["value"])
+        seen.update(
+            user=body["user"]["id"],
+            meta=view["private_metadata"],
+            id=view["id"],
+            text=view["state"]["values"]["reply"]["text"]["value"],
+        )
 
     values = {"reply": {"text": {"type": "plain_text_input", "value": "Edited reply"}}}
     body = view_submission_body(user_id="U1", user_name="ana", view=MODAL, values=values, view_id="V9")
@@ -263,12 +319,20 @@ def test_slash_command_reaches_command_listener(st, app):
     @app.command("/fanvue")
     def on_command(ack, command, context):
         ack("ok")
-        seen.update(text=command["text"], user=context.user_id, channel=context.channel_id,
-                    url=context.response_url)
+        seen.update(
+            text=command["text"], user=context.user_id, channel=context.channel_id, url=context.response_url
+        )
 
     url = st.new_response_url()
-    body = slash_command_body(command="/fanvue", text="status", user_id="U1", user_name="ana",
-                              channel_id="C1", response_url=url, trigger_id="1.2.x")
+    body = slash_command_body(
+        command="/fanvue",
+        text="status",
+        user_id="U1",
+        user_name="ana",
+        channel_id="C1",
+        response_url=url,
+        trigger_id="1.2.x",
+    )
     response = dispatch(app, body)
     assert (response.status, response.body) == (200, "ok")
     assert seen == {"text": "status", "user": "U1", "channel": "C1", "url": url}
@@ -282,8 +346,15 @@ def test_bad_signature_and_stale_timestamp_are_refused(st, app):
         ack()
         called.append(True)
 
-    body = slash_command_body(command="/fanvue", text="", user_id="U1", user_name="ana",
-                              channel_id="C1", response_url=st.new_response_url(), trigger_id="1.2.x")
+    body = slash_command_body(
+        command="/fanvue",
+        text="",
+        user_id="U1",
+        user_name="ana",
+        channel_id="C1",
+        response_url=st.new_response_url(),
+        trigger_id="1.2.x",
+    )
     assert dispatch(app, body, secret="wrong-secret").status == 401
     assert dispatch(app, body, timestamp=int(time.time()) - 600).status == 401
     assert called == []
@@ -293,11 +364,31 @@ def test_bad_signature_and_stale_timestamp_are_refused(st, app):
 
 def test_block_action_payload_uses_button_label_and_container():
     message = {"type": "message", "text": "card", "ts": "1700000000.000100", "blocks": CARD}
-    payload = block_action_payload(user_id="U1", user_name="ana", action_id="send", value="draft-1",
-                                   channel_id="C1", message_ts="1700000000.000100", message=message,
-                                   trigger_id="t", response_url="http://x", action_ts="1.2")
-    assert payload["container"] == {"type": "message", "message_ts": "1700000000.000100",
-                                    "channel_id": "C1", "is_ephemeral": False}
-    assert payload["actions"] == [{"action_id": "send", "block_id": "actions", "value": "draft-1",
-                                   "type": "button", "action_ts": "1.2",
-                                   "text": {"type": "plain_text", "text": "Send"}}]
+    payload = block_action_payload(
+        user_id="U1",
+        user_name="ana",
+        action_id="send",
+        value="draft-1",
+        channel_id="C1",
+        message_ts="1700000000.000100",
+        message=message,
+        trigger_id="t",
+        response_url="http://x",
+        action_ts="1.2",
+    )
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": "1700000000.000100",
+        "channel_id": "C1",
+        "is_ephemeral": False,
+    }
+    assert payload["actions"] == [
+        {
+            "action_id": "send",
+            "block_id": "actions",
+            "value": "draft-1",
+            "type": "button",
+            "action_ts": "1.2",
+            "text": {"type": "plain_text", "text": "Send"},
+        }
+    ]

@@ -31,9 +31,15 @@ def busy(tmp_path, slack):
 def command(h: Harness, text: str, user: str = ALICE) -> dict:
     """Send `/fanvue <text>` as Slack does; the acknowledgement is empty and the one answer comes via response_url."""
     before = len(h.slack.responses())
-    body = slash_command_body(command="/fanvue", text=text, user_id=user, user_name=user.lower(), channel_id=CHANNEL,
-                              response_url=h.slack.new_response_url(channel=CHANNEL, user=user),
-                              trigger_id=h.slack.new_trigger_id(user))
+    body = slash_command_body(
+        command="/fanvue",
+        text=text,
+        user_id=user,
+        user_name=user.lower(),
+        channel_id=CHANNEL,
+        response_url=h.slack.new_response_url(channel=CHANNEL, user=user),
+        trigger_id=h.slack.new_trigger_id(user),
+    )
     response = h.post(body)
     assert response.status_code == 200 and response.text == ""
     h.settle()
@@ -68,12 +74,16 @@ def test_unread_shows_fanvue_counts_and_the_oldest_cards_linked(busy: Harness):
     counts = busy.sandbox.world.unread_counts()
     answer = command(busy, "")
     text = shown(answer)
-    assert f"{counts['unreadChatsCount']} unread chats, {counts['unreadMessagesCount']} unread messages" in text
+    assert (
+        f"{counts['unreadChatsCount']} unread chats, {counts['unreadMessagesCount']} unread messages" in text
+    )
     assert f"{len(waiting)} cards* waiting for a decision; the longest has waited" in text
     lines = listed(answer)
     assert len(lines) == 10
     for line, draft in zip(lines, waiting[:10], strict=True):
-        assert line.startswith(f"• *{command_blocks._escape(draft.fan_name)}* (@{draft.fan_handle}) · waiting ")
+        assert line.startswith(
+            f"• *{command_blocks._escape(draft.fan_name)}* (@{draft.fan_handle}) · waiting "
+        )
         [(link, stamp)] = PERMALINK.findall(line)
         assert stamp == draft.ts.replace(".", "")
     assert f"…and {len(waiting) - 10} more." in text
@@ -119,9 +129,15 @@ def test_fanvue_down_still_answers_with_the_local_cards(harness: Harness):
 def test_the_acknowledgement_does_not_wait_for_fanvue(harness: Harness):
     harness.cycle()
     harness.sandbox.world.inject_fault("hang", count=1, path="/chats/unread")
-    body = slash_command_body(command="/fanvue", text="", user_id=ALICE, user_name="alice", channel_id=CHANNEL,
-                              response_url=harness.slack.new_response_url(channel=CHANNEL, user=ALICE),
-                              trigger_id=harness.slack.new_trigger_id(ALICE))
+    body = slash_command_body(
+        command="/fanvue",
+        text="",
+        user_id=ALICE,
+        user_name="alice",
+        channel_id=CHANNEL,
+        response_url=harness.slack.new_response_url(channel=CHANNEL, user=ALICE),
+        trigger_id=harness.slack.new_trigger_id(ALICE),
+    )
     response = harness.post(body)
     # Acknowledged while the Fanvue request is still hanging: nothing has been answered yet.
     assert response.status_code == 200
@@ -183,7 +199,9 @@ def test_stats_over_the_default_week(harness: Harness, team):
     answer = command(harness, "stats")
     text = shown(answer)
     assert "*The last 7d*" in text
-    assert "10 replies sent; a fan waited 5 min 30 s for a reply (median), 9 min at the 90th percentile." in text
+    assert (
+        "10 replies sent; a fan waited 5 min 30 s for a reply (median), 9 min at the 90th percentile." in text
+    )
     assert "• <@U0ALICE>: 3 sent, 1 edited and sent, 1 skipped" in text
     assert "• <@U0BOB>: 3 sent, 0 edited and sent, 2 skipped" in text
     assert "• <@U0CAROL>: 1 sent, 2 edited and sent, 0 skipped" in text
@@ -192,7 +210,9 @@ def test_stats_over_the_default_week(harness: Harness, team):
 
 def test_stats_over_a_period_given(harness: Harness, team):
     text = shown(command(harness, "stats 30d"))
-    assert "11 replies sent; a fan waited 6 min for a reply (median), 1 h 40 min at the 90th percentile." in text
+    assert (
+        "11 replies sent; a fan waited 6 min for a reply (median), 1 h 40 min at the 90th percentile." in text
+    )
     assert "• <@U0ALICE>: 4 sent, 1 edited and sent, 1 skipped" in text
 
 
@@ -204,18 +224,21 @@ def test_stats_with_no_decisions(harness: Harness):
 # --- help and what cannot be understood -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("help", None),
-    ("HELP", None),
-    ("frobnicate", "`/fanvue frobnicate` is not a /fanvue command."),
-    ("unread now", "`/fanvue unread now` is not a /fanvue command."),
-    ("help me", "`/fanvue help me` is not a /fanvue command."),
-    ("stats yesterday", "'yesterday' is not a period"),
-    ("stats 7d 24h", "`/fanvue stats 7d 24h` is not a /fanvue command."),
-    ("audit limit 500", "limit should be between 1 and 100"),
-    ("audit sent skipped", "give one action at most"),
-    ("audit <script>", "is not a fan handle"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("help", None),
+        ("HELP", None),
+        ("frobnicate", "`/fanvue frobnicate` is not a /fanvue command."),
+        ("unread now", "`/fanvue unread now` is not a /fanvue command."),
+        ("help me", "`/fanvue help me` is not a /fanvue command."),
+        ("stats yesterday", "'yesterday' is not a period"),
+        ("stats 7d 24h", "`/fanvue stats 7d 24h` is not a /fanvue command."),
+        ("audit limit 500", "limit should be between 1 and 100"),
+        ("audit sent skipped", "give one action at most"),
+        ("audit <script>", "is not a fan handle"),
+    ],
+)
 def test_usage_instead_of_an_error(harness: Harness, text, problem):
     answer = command(harness, text)
     body = shown(answer)

@@ -16,12 +16,24 @@ from store.migrations import migrations
 FAN = "fan-0001"
 
 
-def new_draft(fan: str = FAN, message: str = "msg-1", *, waiting_since: str = "2025-07-01T10:00:00.000Z",
-              text: str = "Hey, thanks for the message!") -> NewDraft:
+def new_draft(
+    fan: str = FAN,
+    message: str = "msg-1",
+    *,
+    waiting_since: str = "2025-07-01T10:00:00.000Z",
+    text: str = "Hey, thanks for the message!",
+) -> NewDraft:
     return NewDraft(
-        creator_uuid="creator-1", fan_uuid=fan, fan_handle=f"@{fan}", fan_name=f"Fan {fan}",
-        fan_message_uuid=message, fan_message_at=waiting_since, waiting_since=waiting_since, unread_count=1,
-        draft_text=text, context=[{"from_fan": True, "text": "hi", "type": "TEXT"}],
+        creator_uuid="creator-1",
+        fan_uuid=fan,
+        fan_handle=f"@{fan}",
+        fan_name=f"Fan {fan}",
+        fan_message_uuid=message,
+        fan_message_at=waiting_since,
+        waiting_since=waiting_since,
+        unread_count=1,
+        draft_text=text,
+        context=[{"from_fan": True, "text": "hi", "type": "TEXT"}],
     )
 
 
@@ -127,6 +139,7 @@ def test_claim_for_send_has_exactly_one_winner_across_threads(store):
         def claim() -> bool:
             connections.append(id(store.db.conn))
             return drafts.claim_for_send(store.db, draft, draft.version, f"U{n:03d}", f"reply from {n}")
+
         return claim
 
     results = run_together([claimer(n) for n in range(8)])
@@ -148,7 +161,9 @@ def test_skip_and_send_racing_for_one_card_leave_one_decision(store):
         draft = drafts.create(store.db, new_draft(message=f"msg-{round_no}", fan=f"fan-{round_no}"))
         workers: list[Callable[[], object]] = []
         for n in range(3):
-            workers.append(lambda n=n, d=draft: ("send", f"US{n}", drafts.claim_for_send(store.db, d, 1, f"US{n}", "hi")))
+            workers.append(
+                lambda n=n, d=draft: ("send", f"US{n}", drafts.claim_for_send(store.db, d, 1, f"US{n}", "hi"))
+            )
             workers.append(lambda n=n, d=draft: ("skip", f"UK{n}", drafts.skip(store.db, d, 1, f"UK{n}")))
         results = run_together(workers)
         winners = [(kind, who) for kind, who, won in results if won]
@@ -187,8 +202,11 @@ def test_redraft_bumps_version_and_card_and_records_before_and_after(store):
     fresh = drafts.redraft(store.db, draft, newer, notice="The fan wrote again")
     assert fresh.version == draft.version + 1
     assert fresh.card_rev == draft.card_rev + 1
-    assert (fresh.fan_message_uuid, fresh.draft_text, fresh.notice) == ("msg-2", "Second thoughts",
-                                                                        "The fan wrote again")
+    assert (fresh.fan_message_uuid, fresh.draft_text, fresh.notice) == (
+        "msg-2",
+        "Second thoughts",
+        "The fan wrote again",
+    )
     assert fresh.status == drafts.PENDING
     row = audit.for_draft(store.db, draft.id)[-1]
     assert row["action"] == "updated"
@@ -209,45 +227,85 @@ def test_redraft_from_sending_reopens_the_card(store):
     assert drafts.claim_for_send(store.db, draft, 1, "U1", "edited text")
     claimed = drafts.get(store.db, draft.id)
     assert drafts.redraft(store.db, claimed, new_draft(message="msg-2")) is None  # still sending: not pending
-    fresh = drafts.redraft(store.db, claimed, new_draft(message="msg-2"), from_status=drafts.SENDING, actor="U1")
-    assert (fresh.status, fresh.version, fresh.final_text, fresh.decided_by) == (drafts.PENDING, 2, None, None)
+    fresh = drafts.redraft(
+        store.db, claimed, new_draft(message="msg-2"), from_status=drafts.SENDING, actor="U1"
+    )
+    assert (fresh.status, fresh.version, fresh.final_text, fresh.decided_by) == (
+        drafts.PENDING,
+        2,
+        None,
+        None,
+    )
     assert audit_actions(store, draft.id) == ["drafted", "claimed", "updated"]
 
 
 def test_finish_moves_on_only_from_the_expected_status(store):
     draft = drafts.create(store.db, new_draft())
     before = audit_count(store)
-    wrong = drafts.finish(store.db, draft, to_status=drafts.SENT, from_statuses=(drafts.SENDING,),
-                          action="sent", actor="U1")
+    wrong = drafts.finish(
+        store.db, draft, to_status=drafts.SENT, from_statuses=(drafts.SENDING,), action="sent", actor="U1"
+    )
     assert wrong is False
     assert audit_count(store) == before
     assert drafts.get(store.db, draft.id) == draft
 
     assert drafts.claim_for_send(store.db, draft, 1, "U1", "final words")
-    done = drafts.finish(store.db, draft, to_status=drafts.SENT, from_statuses=(drafts.SENDING, drafts.UNKNOWN),
-                         action="sent", actor="U1", fanvue_message_uuid="fv-msg-9", details={"text": "final words"})
+    done = drafts.finish(
+        store.db,
+        draft,
+        to_status=drafts.SENT,
+        from_statuses=(drafts.SENDING, drafts.UNKNOWN),
+        action="sent",
+        actor="U1",
+        fanvue_message_uuid="fv-msg-9",
+        details={"text": "final words"},
+    )
     assert done is True
     after = drafts.get(store.db, draft.id)
     assert (after.status, after.fanvue_message_uuid, after.final_text, after.card_rev) == (
-        drafts.SENT, "fv-msg-9", "final words", 3)
+        drafts.SENT,
+        "fv-msg-9",
+        "final words",
+        3,
+    )
     row = audit.for_draft(store.db, draft.id)[-1]
     assert (row["action"], row["actor"], row["details"]) == ("sent", "U1", {"text": "final words"})
     # a final status is final
-    assert not drafts.finish(store.db, after, to_status=drafts.FAILED, from_statuses=(drafts.SENDING,),
-                             action="failed", actor="U1")
+    assert not drafts.finish(
+        store.db, after, to_status=drafts.FAILED, from_statuses=(drafts.SENDING,), action="failed", actor="U1"
+    )
     assert audit_actions(store, draft.id) == ["drafted", "claimed", "sent"]
 
 
 def test_finish_keeps_an_earlier_fanvue_message_id_and_can_record_the_decider(store):
     draft = drafts.create(store.db, new_draft())
     assert drafts.claim_for_send(store.db, draft, 1, "U1", "x")
-    assert drafts.finish(store.db, draft, to_status=drafts.UNKNOWN, from_statuses=(drafts.SENDING,),
-                         action="unknown", actor="U1", fanvue_message_uuid="fv-1", error="timed out")
-    assert drafts.finish(store.db, draft, to_status=drafts.SUPERSEDED, from_statuses=(drafts.UNKNOWN,),
-                         action="superseded", actor="scheduler", decided=True)
+    assert drafts.finish(
+        store.db,
+        draft,
+        to_status=drafts.UNKNOWN,
+        from_statuses=(drafts.SENDING,),
+        action="unknown",
+        actor="U1",
+        fanvue_message_uuid="fv-1",
+        error="timed out",
+    )
+    assert drafts.finish(
+        store.db,
+        draft,
+        to_status=drafts.SUPERSEDED,
+        from_statuses=(drafts.UNKNOWN,),
+        action="superseded",
+        actor="scheduler",
+        decided=True,
+    )
     after = drafts.get(store.db, draft.id)
     assert (after.status, after.fanvue_message_uuid, after.decided_by, after.error) == (
-        drafts.SUPERSEDED, "fv-1", "scheduler", None)
+        drafts.SUPERSEDED,
+        "fv-1",
+        "scheduler",
+        None,
+    )
 
 
 def test_mark_card_records_posted_only_the_first_time(store):
@@ -319,8 +377,14 @@ def _transitions() -> dict[str, Callable[[Store, Draft], object]]:
         "claim_for_send": lambda st, d: drafts.claim_for_send(st.db, d, 1, "U1", "hi"),
         "skip": lambda st, d: drafts.skip(st.db, d, 1, "U1"),
         "redraft": lambda st, d: drafts.redraft(st.db, d, new_draft(message="msg-2")),
-        "finish": lambda st, d: drafts.finish(st.db, d, to_status=drafts.SUPERSEDED,
-                                              from_statuses=(drafts.PENDING,), action="superseded", actor="U1"),
+        "finish": lambda st, d: drafts.finish(
+            st.db,
+            d,
+            to_status=drafts.SUPERSEDED,
+            from_statuses=(drafts.PENDING,),
+            action="superseded",
+            actor="U1",
+        ),
         "mark_card": lambda st, d: drafts.mark_card(st.db, d, channel="C1", ts="1.1", rev=d.card_rev),
     }
 

@@ -16,7 +16,9 @@ T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 
 
 def chat(*turns: Turn, fan_name: str = "Chloe B", handle: str = "chloe.b", variant: int = 0) -> Conversation:
-    return Conversation(creator_name="Mia", fan_name=fan_name, fan_handle=handle, turns=turns, variant=variant)
+    return Conversation(
+        creator_name="Mia", fan_name=fan_name, fan_handle=handle, turns=turns, variant=variant
+    )
 
 
 def fan(text: str | None, minutes: int = 0, **kwargs) -> Turn:
@@ -34,7 +36,9 @@ def test_a_name_made_of_emoji_and_letters_keeps_the_letters():
     assert "Łukasz" in text
 
 
-@pytest.mark.parametrize(("media_type", "word"), [("image", "pic"), ("video", "video"), ("audio", "voice note")])
+@pytest.mark.parametrize(
+    ("media_type", "word"), [("image", "pic"), ("video", "video"), ("audio", "voice note")]
+)
 def test_media_only_messages_are_thanked_for_what_they_are(media_type, word):
     drafted = TemplateDrafter().draft(chat(fan(None, media_type=media_type, has_media=True)))
     assert word in drafted.text and drafted.drafted_by == "template"
@@ -70,8 +74,10 @@ def test_pet_names_are_used_some_of_the_time():
 
 def test_wording_varies_between_fans_and_with_regenerate_but_not_by_chance():
     drafter = TemplateDrafter()
-    texts = {drafter.draft(chat(fan("thanks for the chat", m), handle=f"fan{m}", fan_name="Sam")).text
-             for m in range(20)}
+    texts = {
+        drafter.draft(chat(fan("thanks for the chat", m), handle=f"fan{m}", fan_name="Sam")).text
+        for m in range(20)
+    }
     assert len(texts) >= 5
     first = chat(fan("thanks for the chat"))
     assert drafter.draft(first).text == drafter.draft(first).text

@@ -19,9 +19,16 @@ from tests.harness import CHANNEL, Harness
 
 @pytest.fixture
 def runtime(tmp_path, sandbox, slack):
-    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_CHANNEL_ID": "C0PROC", "SLACK_SIGNING_SECRET": "s",
-           "SLACK_API_URL": slack.api_url, "FANVUE_API_BASE": sandbox.url, "FANVUE_ACCESS_TOKEN": sandbox.token,
-           "DATABASE_PATH": str(tmp_path / "bridge.db"), "SLACK_MAX_POSTS_PER_CYCLE": "1"}
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_CHANNEL_ID": "C0PROC",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+        "FANVUE_API_BASE": sandbox.url,
+        "FANVUE_ACCESS_TOKEN": sandbox.token,
+        "DATABASE_PATH": str(tmp_path / "bridge.db"),
+        "SLACK_MAX_POSTS_PER_CYCLE": "1",
+    }
     built = app.build(settings_module.from_mapping(env))
     yield built
     built.services.fanvue.close()
@@ -62,8 +69,9 @@ def test_a_card_update_that_lands_after_another_processes_newer_one_is_put_right
     harness.cycle()
     fan = harness.unread_fan_with_text()
     draft = harness.draft_for(fan["uuid"])
-    other = dataclasses.replace(harness.svc, cards=CardPublisher(harness.store, SlackCards(harness.web, CHANNEL,
-                                                                                        post_interval=0)))
+    other = dataclasses.replace(
+        harness.svc, cards=CardPublisher(harness.store, SlackCards(harness.web, CHANNEL, post_interval=0))
+    )
 
     def bob_skips_in_the_other_process():
         current = drafts.get(harness.store.db, draft.id)

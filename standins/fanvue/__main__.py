@@ -10,7 +10,9 @@ from .runner import Sandbox
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m standins.fanvue", description="Serve a local Fanvue chat API.")
+    parser = argparse.ArgumentParser(
+        prog="python -m standins.fanvue", description="Serve a local Fanvue chat API."
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--fans", type=int, default=20)
@@ -25,8 +27,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    sandbox = Sandbox(fans=args.fans, seed=args.seed, token=args.token, rate_limit=args.rate_limit,
-                      rate_window=args.rate_window, latency_ms=args.latency_ms, host=args.host, port=args.port)
+    sandbox = Sandbox(
+        fans=args.fans,
+        seed=args.seed,
+        token=args.token,
+        rate_limit=args.rate_limit,
+        rate_window=args.rate_window,
+        latency_ms=args.latency_ms,
+        host=args.host,
+        port=args.port,
+    )
     with sandbox:
         print(f"Fanvue sandbox at {sandbox.url}")
         print(f"Bearer token: {sandbox.token}")

@@ -11,8 +11,20 @@ from dataclasses import dataclass
 from .world import ChatNotFound, NotContactable, UnknownMessage, World
 
 CHAT_FILTERS = {
-    "unread", "subscribers", "followers", "online", "recent_subscribers", "not_answered", "spent_more_than_50",
-    "on_free_trial", "has_tipped", "spenders", "exclude_creators", "subscribed_to", "not_muted", "archived",
+    "unread",
+    "subscribers",
+    "followers",
+    "online",
+    "recent_subscribers",
+    "not_answered",
+    "spent_more_than_50",
+    "on_free_trial",
+    "has_tipped",
+    "spenders",
+    "exclude_creators",
+    "subscribed_to",
+    "not_muted",
+    "archived",
 }
 CHAT_SORTS = {"most_recent_messages", "online_now", "most_unanswered_chats"}
 MAX_TEXT = 5000
@@ -114,9 +126,14 @@ def list_chats(world: World, request: ApiRequest) -> Reply:
         raise invalid("search must be at most 100 characters")
     rows = world.list_chats(filters, sort_by, search)
     start = (page - 1) * size
-    chunk = rows[start:start + size]
-    return Reply(200, {"data": chunk, "pagination": {
-        "page": page, "size": len(chunk), "hasMore": start + size < len(rows)}})
+    chunk = rows[start : start + size]
+    return Reply(
+        200,
+        {
+            "data": chunk,
+            "pagination": {"page": page, "size": len(chunk), "hasMore": start + size < len(rows)},
+        },
+    )
 
 
 def unread_counts(world: World, request: ApiRequest) -> Reply:
@@ -133,8 +150,13 @@ def list_messages(world: World, request: ApiRequest) -> Reply:
         result = world.page_messages(fan_uuid, page, size, mark_read=mark == "true")
     except ChatNotFound:
         return _not_found()
-    return Reply(200, {"data": result.messages, "pagination": {
-        "page": page, "size": len(result.messages), "hasMore": result.has_more}})
+    return Reply(
+        200,
+        {
+            "data": result.messages,
+            "pagination": {"page": page, "size": len(result.messages), "hasMore": result.has_more},
+        },
+    )
 
 
 def _batch_args(body: dict) -> tuple[list[str], int, str | None]:
@@ -193,7 +215,9 @@ def send_message(world: World, request: ApiRequest) -> Reply:
     except ChatNotFound:
         return _not_found()
     except NotContactable:
-        return Reply(400, {"message": "This user cannot be messaged: they are not subscribed or have blocked you"})
+        return Reply(
+            400, {"message": "This user cannot be messaged: they are not subscribed or have blocked you"}
+        )
     return Reply(201, {"messageUuid": message["uuid"]})
 
 

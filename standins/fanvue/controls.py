@@ -27,8 +27,16 @@ def _post_message(world: World, fan_uuid: str, body: dict) -> Reply:
         return Reply(201, world.add_creator_message(fan_uuid, body.get("text") or ""))
     if sender != "fan":
         raise ValueError('"from" must be "fan" or "creator"')
-    return Reply(201, world.add_fan_message(fan_uuid, body.get("text"), media_type=body.get("mediaType"),
-                                            message_type=body.get("type"), extra=body.get("extra")))
+    return Reply(
+        201,
+        world.add_fan_message(
+            fan_uuid,
+            body.get("text"),
+            media_type=body.get("mediaType"),
+            message_type=body.get("type"),
+            extra=body.get("extra"),
+        ),
+    )
 
 
 def _fans(world: World, query: dict, body: dict) -> Reply:
@@ -114,7 +122,7 @@ def _dispatch(world: World, method: str, path: str, query: dict[str, list[str]],
     if method == "DELETE" and chat_route:
         world.remove_chat(chat_route.group(1))
         return Reply(204)
-    action = SIMPLE_ROUTES.get((method, path[len(PREFIX):]))
+    action = SIMPLE_ROUTES.get((method, path[len(PREFIX) :]))
     if action is None:
         return Reply(404, {"message": f"Cannot {method} {path}"})
     return action(world, query, body)

@@ -144,7 +144,10 @@ def creator_json(creator: Person, stats: dict) -> dict:
         "avatarUrl": creator.avatar_url,
         "bannerUrl": None,
         "likesCount": stats["likesCount"],
-        "fanCounts": {"followersCount": stats["followersCount"], "subscribersCount": stats["subscribersCount"]},
+        "fanCounts": {
+            "followersCount": stats["followersCount"],
+            "subscribersCount": stats["subscribersCount"],
+        },
         "contentCounts": {
             "imageCount": stats["imageCount"],
             "videoCount": stats["videoCount"],

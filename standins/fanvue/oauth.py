@@ -53,8 +53,14 @@ class _Refresh:
 class OAuthAuthority:
     """Thread-safe OAuth state: codes, grants, access tokens (with expiry) and refresh tokens."""
 
-    def __init__(self, client_id: str = "sandbox-client", client_secret: str = "sandbox-secret", *,
-                 access_ttl: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client_id: str = "sandbox-client",
+        client_secret: str = "sandbox-secret",
+        *,
+        access_ttl: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.access_ttl = access_ttl
@@ -99,9 +105,15 @@ class OAuthAuthority:
 
     def state(self) -> dict:
         with self._lock:
-            return {"token_calls": self._token_calls, "access_ttl": self.access_ttl, "deny": self.deny,
-                    "grants": [{"id": gid, "scope": g.scope, "revoked": g.revoked} for gid, g in self._grants.items()],
-                    "faults": self.faults.pending()}
+            return {
+                "token_calls": self._token_calls,
+                "access_ttl": self.access_ttl,
+                "deny": self.deny,
+                "grants": [
+                    {"id": gid, "scope": g.scope, "revoked": g.revoked} for gid, g in self._grants.items()
+                ],
+                "faults": self.faults.pending(),
+            }
 
     # -- GET /oauth2/auth -------------------------------------------------------------------------------
     def authorize(self, query: dict[str, list[str]]) -> OAuthReply:
@@ -111,7 +123,9 @@ class OAuthAuthority:
             return OAuthReply(400, {"error": "invalid_client", "error_description": "unknown client_id"})
         redirect_uri = params.get("redirect_uri") or ""
         if not redirect_uri.startswith(("http://", "https://")):
-            return OAuthReply(400, {"error": "invalid_request", "error_description": "redirect_uri is required"})
+            return OAuthReply(
+                400, {"error": "invalid_request", "error_description": "redirect_uri is required"}
+            )
         state = params.get("state")
         scopes = set((params.get("scope") or "").split())
         problem = None
@@ -120,19 +134,31 @@ class OAuthAuthority:
         elif not params.get("code_challenge") or params.get("code_challenge_method") != "S256":
             problem = ("invalid_request", "PKCE with code_challenge_method=S256 is required")
         elif not scopes or not scopes <= ENABLED_SCOPES:
-            problem = ("invalid_scope", f"scopes not enabled for this app: {' '.join(sorted(scopes - ENABLED_SCOPES))}")
+            problem = (
+                "invalid_scope",
+                f"scopes not enabled for this app: {' '.join(sorted(scopes - ENABLED_SCOPES))}",
+            )
         elif self.deny:
             problem = ("access_denied", "the creator did not allow access")
         if problem:
-            return _redirect(redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state})
+            return _redirect(
+                redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state}
+            )
         code = secrets.token_urlsafe(24)
         with self._lock:
-            self._codes[code] = _Code(self.client_id, redirect_uri, params["code_challenge"], " ".join(sorted(scopes)),
-                                      self._clock() + CODE_TTL)
+            self._codes[code] = _Code(
+                self.client_id,
+                redirect_uri,
+                params["code_challenge"],
+                " ".join(sorted(scopes)),
+                self._clock() + CODE_TTL,
+            )
         return _redirect(redirect_uri, {"code": code, "state": state})
 
     # -- POST /oauth2/token -----------------------------------------------------------------------------
-    def token(self, authorization: str | None, content_type: str | None, raw: bytes) -> tuple[OAuthReply, str | None]:
+    def token(
+        self, authorization: str | None, content_type: str | None, raw: bytes
+    ) -> tuple[OAuthReply, str | None]:
         """The answer and the fault to apply to it ("drop_response", "hang", or None)."""
         with self._lock:
             self._token_calls += 1
@@ -147,11 +173,16 @@ class OAuthAuthority:
 
     def _token(self, authorization: str | None, content_type: str | None, raw: bytes) -> OAuthReply:
         if not self._client_ok(authorization):
-            return OAuthReply(401, {"error": "invalid_client", "error_description": "client authentication failed"},
-                              {"WWW-Authenticate": 'Basic realm="fanvue"'})
+            return OAuthReply(
+                401,
+                {"error": "invalid_client", "error_description": "client authentication failed"},
+                {"WWW-Authenticate": 'Basic realm="fanvue"'},
+            )
         if not (content_type or "").startswith("application/x-www-form-urlencoded"):
             return _error("invalid_request", "the body must be application/x-www-form-urlencoded")
-        form = {key: values[-1] for key, values in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
+        form = {
+            key: values[-1] for key, values in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()
+        }
         with self._lock:
             if form.get("grant_type") == "authorization_code":
                 return self._exchange(form)
@@ -167,7 +198,9 @@ class OAuthAuthority:
             client_id, _, secret = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
-        return secrets.compare_digest(client_id, self.client_id) and secrets.compare_digest(secret, self.client_secret)
+        return secrets.compare_digest(client_id, self.client_id) and secrets.compare_digest(
+            secret, self.client_secret
+        )
 
     def _exchange(self, form: dict[str, str]) -> OAuthReply:
         code = self._codes.get(form.get("code") or "")
@@ -204,8 +237,12 @@ class OAuthAuthority:
         grant = self._grants[grant_id]
         access = "fva_" + secrets.token_urlsafe(24)
         self._access[access] = (grant_id, self._clock() + self.access_ttl)
-        body = {"access_token": access, "token_type": "bearer", "expires_in": int(self.access_ttl) or 0,
-                "scope": grant.scope}
+        body = {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": int(self.access_ttl) or 0,
+            "scope": grant.scope,
+        }
         if "offline_access" in grant.scope.split():
             refresh = "fvr_" + secrets.token_urlsafe(24)
             self._refresh[refresh] = _Refresh(grant_id)
@@ -214,7 +251,11 @@ class OAuthAuthority:
 
 
 def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace")).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace")).digest())
+        .rstrip(b"=")
+        .decode()
+    )
 
 
 def _error(code: str, description: str) -> OAuthReply:

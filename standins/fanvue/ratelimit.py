@@ -33,8 +33,13 @@ class RateDecision:
 class TokenBucketLimiter:
     """`limit` requests per `window` seconds per key, refilled continuously."""
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("rate limit and window must be positive")
         self.limit = limit
@@ -60,6 +65,9 @@ class TokenBucketLimiter:
         full_in = (self.limit - tokens) / self._per_second
         retry_after = max(1, math.ceil((1.0 - tokens) / self._per_second)) if not allowed else 0
         return RateDecision(
-            allowed=allowed, limit=self.limit, remaining=int(tokens),
-            reset_at=math.ceil(self._wall() + full_in), retry_after=retry_after,
+            allowed=allowed,
+            limit=self.limit,
+            remaining=int(tokens),
+            reset_at=math.ceil(self._wall() + full_in),
+            retry_after=retry_after,
         )

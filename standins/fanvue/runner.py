@@ -16,9 +16,20 @@ logger = logging.getLogger(__name__)
 class Sandbox:
     """A local stand-in for api.fanvue.com; use as a context manager or call start()/stop()."""
 
-    def __init__(self, fans: int = 20, seed: int = 1, token: str = "sandbox-token", rate_limit: int = 200,
-                 rate_window: float = 60.0, latency_ms: int = 0, *, host: str = "127.0.0.1", port: int = 0,
-                 hang_seconds: float = 30.0, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        fans: int = 20,
+        seed: int = 1,
+        token: str = "sandbox-token",
+        rate_limit: int = 200,
+        rate_window: float = 60.0,
+        latency_ms: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        hang_seconds: float = 30.0,
+        now: datetime | None = None,
+    ) -> None:
         self._context: ServerContext | None = None
         self.token = token
         self.world = World(fans=fans, seed=seed, tokens=(token,), now=now)
@@ -49,10 +60,16 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             return self
-        self._context = ServerContext(world=self.world, limiter=self._limiter, hang_seconds=self._hang_seconds)
+        self._context = ServerContext(
+            world=self.world, limiter=self._limiter, hang_seconds=self._hang_seconds
+        )
         self._server = SandboxHTTPServer(self._address, self._context)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fanvue-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fanvue-sandbox",
+            daemon=True,
+        )
         self._thread.start()
         logger.info("Fanvue sandbox serving at %s", self.url)
         return self

@@ -11,26 +11,67 @@ from .model import Chat, Message, Person
 
 # Display name and handle stem; the first four are always used so every seed has non-Latin scripts and emoji.
 NAMES = [
-    ("Łukasz ✨", "lukasz"), ("さくら", "sakura"), ("Маша 💋", "masha"), ("أحمد", "ahmed"),
-    ("Chloe", "chloe.b"), ("Marco 🇮🇹", "marco_it"), ("Priya", "priya"), ("Jake", "jake99"),
-    ("Sven", "sven"), ("Aoife", "aoife"), ("José", "jose"), ("Dmitri", "dmitri"), ("李伟", "liwei"),
-    ("Émilie 🌸", "emilie"), ("Kofi", "kofi"), ("Zoë", "zoe"), ("Ravi", "ravi"), ("Noah", "noah"),
-    ("Olivia", "olivia"), ("Mateus", "mateus"), ("Hana 하나", "hana"), ("Björn", "bjorn"),
-    ("Yusuf", "yusuf"), ("Fatima", "fatima"), ("Liam 🔥", "liam"), ("Ana", "ana"), ("Tom", "tom"),
-    ("Kai", "kai"), ("Nina", "nina"), ("Leo", "leo"),
+    ("Łukasz ✨", "lukasz"),
+    ("さくら", "sakura"),
+    ("Маша 💋", "masha"),
+    ("أحمد", "ahmed"),
+    ("Chloe", "chloe.b"),
+    ("Marco 🇮🇹", "marco_it"),
+    ("Priya", "priya"),
+    ("Jake", "jake99"),
+    ("Sven", "sven"),
+    ("Aoife", "aoife"),
+    ("José", "jose"),
+    ("Dmitri", "dmitri"),
+    ("李伟", "liwei"),
+    ("Émilie 🌸", "emilie"),
+    ("Kofi", "kofi"),
+    ("Zoë", "zoe"),
+    ("Ravi", "ravi"),
+    ("Noah", "noah"),
+    ("Olivia", "olivia"),
+    ("Mateus", "mateus"),
+    ("Hana 하나", "hana"),
+    ("Björn", "bjorn"),
+    ("Yusuf", "yusuf"),
+    ("Fatima", "fatima"),
+    ("Liam 🔥", "liam"),
+    ("Ana", "ana"),
+    ("Tom", "tom"),
+    ("Kai", "kai"),
+    ("Nina", "nina"),
+    ("Leo", "leo"),
 ]
 FAN_TEXTS = [
-    "hey! how was your weekend?", "loved the new set 😍", "are you doing any customs this month?",
-    "good morning ☀️", "that beach video was unreal", "do you ever post behind the scenes?",
-    "what camera do you use?", "just subscribed, hi!", "miss your voice notes 🥺",
-    "happy friday!! any plans?", "you looked amazing in the last post", "Cześć! 👋",
-    "おはよう！新しい写真を楽しみにしてる", "Привет, как дела?", "مرحبا! كيف حالك؟",
-    "can I request a shoutout for my birthday?", "saw your story, where was that?", "lol same",
+    "hey! how was your weekend?",
+    "loved the new set 😍",
+    "are you doing any customs this month?",
+    "good morning ☀️",
+    "that beach video was unreal",
+    "do you ever post behind the scenes?",
+    "what camera do you use?",
+    "just subscribed, hi!",
+    "miss your voice notes 🥺",
+    "happy friday!! any plans?",
+    "you looked amazing in the last post",
+    "Cześć! 👋",
+    "おはよう！新しい写真を楽しみにしてる",
+    "Привет, как дела?",
+    "مرحبا! كيف حالك؟",
+    "can I request a shoutout for my birthday?",
+    "saw your story, where was that?",
+    "lol same",
 ]
 CREATOR_TEXTS = [
-    "thank you so much 🥰", "hey you! how's your week going?", "new set drops friday ✨",
-    "haha you're sweet", "I shot it in Lisbon!", "glad you liked it!", "morning! ☕",
-    "I'll think about it 😉", "thanks for being here 💕",
+    "thank you so much 🥰",
+    "hey you! how's your week going?",
+    "new set drops friday ✨",
+    "haha you're sweet",
+    "I shot it in Lisbon!",
+    "glad you liked it!",
+    "morning! ☕",
+    "I'll think about it 😉",
+    "thanks for being here 💕",
 ]
 CAPTIONS = ["sneak peek 👀", "just for you", None, None]
 MEDIA_TYPES = ["image", "video", "audio"]
@@ -99,16 +140,25 @@ class _Builder:
             handle = f"{handle}-blocked"
         avatar = None if self.rng.random() < 0.2 else f"https://media.fanvue.com/avatars/{handle}.jpg"
         return Person(
-            uuid=self.uuid(), handle=handle, display_name=name, avatar_url=avatar,
+            uuid=self.uuid(),
+            handle=handle,
+            display_name=name,
+            avatar_url=avatar,
             registered_at=self.anchor - timedelta(days=self.rng.randint(30, 900)),
-            is_top_spender=self.rng.random() < 0.2, contactable=not blocked,
+            is_top_spender=self.rng.random() < 0.2,
+            contactable=not blocked,
         )
 
     def message(self, creator: Person, fan: Person, from_fan: bool, kind: str, sent_at: datetime) -> Message:
         sender, recipient = (fan, creator) if from_fan else (creator, fan)
         message = Message(
-            uuid=self.uuid(), seq=0, sender_uuid=sender.uuid, recipient_uuid=recipient.uuid,
-            text=None, sent_at=sent_at, is_read=True,
+            uuid=self.uuid(),
+            seq=0,
+            sender_uuid=sender.uuid,
+            recipient_uuid=recipient.uuid,
+            text=None,
+            sent_at=sent_at,
+            is_read=True,
         )
         if kind == "tip":
             message.type = "TIP"
@@ -153,14 +203,17 @@ class _Builder:
             sent_at -= timedelta(minutes=self.rng.randint(1, 600), milliseconds=self.rng.randint(0, 999))
         times.reverse()
         messages = [self.message(creator, fan, f, k, t) for (f, k), t in zip(plan, times, strict=True)]
-        for message in messages[len(messages) - trailing_unread:]:
+        for message in messages[len(messages) - trailing_unread :]:
             message.is_read = False
         for message in messages:
             if message.sender_uuid == creator.uuid:
                 message.is_read = self.rng.random() < 0.8
         return Chat(
-            fan=fan, created_at=times[0] - timedelta(hours=self.rng.randint(1, 48)), messages=messages,
-            is_read=role.state == "read", unread_count=trailing_unread,
+            fan=fan,
+            created_at=times[0] - timedelta(hours=self.rng.randint(1, 48)),
+            messages=messages,
+            is_read=role.state == "read",
+            unread_count=trailing_unread,
         )
 
 
@@ -171,7 +224,9 @@ def build_seed(fans: int, seed: int, anchor: datetime) -> Seed:
     builder = _Builder(seed, anchor)
     rng = builder.rng
     creator = Person(
-        uuid=builder.uuid(), handle="mia-rivers", display_name="Mia Rivers",
+        uuid=builder.uuid(),
+        handle="mia-rivers",
+        display_name="Mia Rivers",
         avatar_url="https://media.fanvue.com/avatars/mia-rivers.jpg",
         registered_at=anchor - timedelta(days=rng.randint(400, 900)),
     )
@@ -185,13 +240,28 @@ def build_seed(fans: int, seed: int, anchor: datetime) -> Seed:
     ordered = sorted(builder.messages, key=lambda m: m.sent_at)
     for seq, message in enumerate(ordered, start=1):
         message.seq = seq
-    notifications = {key: rng.randint(0, 9) for key in (
-        "newFollower", "newPostComment", "newPostLike", "newPurchase", "newSubscriber", "newTip", "newPromotion")}
+    notifications = {
+        key: rng.randint(0, 9)
+        for key in (
+            "newFollower",
+            "newPostComment",
+            "newPostLike",
+            "newPurchase",
+            "newSubscriber",
+            "newTip",
+            "newPromotion",
+        )
+    }
     stats = {
-        "likesCount": rng.randint(1000, 90000), "followersCount": rng.randint(500, 9000),
-        "subscribersCount": rng.randint(100, 2000), "imageCount": rng.randint(50, 400),
-        "videoCount": rng.randint(10, 120), "audioCount": rng.randint(0, 30), "postCount": rng.randint(80, 500),
+        "likesCount": rng.randint(1000, 90000),
+        "followersCount": rng.randint(500, 9000),
+        "subscribersCount": rng.randint(100, 2000),
+        "imageCount": rng.randint(50, 400),
+        "videoCount": rng.randint(10, 120),
+        "audioCount": rng.randint(0, 30),
+        "postCount": rng.randint(80, 500),
         "payToViewPostCount": rng.randint(5, 60),
     }
-    return Seed(creator=creator, chats=chats, notifications=notifications, stats=stats,
-                next_seq=len(ordered) + 1)
+    return Seed(
+        creator=creator, chats=chats, notifications=notifications, stats=stats, next_seq=len(ordered) + 1
+    )

@@ -65,12 +65,16 @@ def version_error(version: str | None) -> tuple[int, dict] | None:
     if version == API_VERSION:
         return None
     if version and re.fullmatch(r"\d{4}-\d{2}-\d{2}", version) and version < API_VERSION:
-        return 410, {"error": "API version sunset",
-                     "message": f"API version {version} is no longer supported; use {API_VERSION}",
-                     "nextVersion": API_VERSION}
+        return 410, {
+            "error": "API version sunset",
+            "message": f"API version {version} is no longer supported; use {API_VERSION}",
+            "nextVersion": API_VERSION,
+        }
     shown = repr(version) if version else "missing"
-    return 400, {"error": "Unsupported API version",
-                 "message": f"X-Fanvue-API-Version {shown} is not supported; send {API_VERSION}"}
+    return 400, {
+        "error": "Unsupported API version",
+        "message": f"X-Fanvue-API-Version {shown} is not supported; send {API_VERSION}",
+    }
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -140,7 +144,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if (self.command, path) == ("GET", AUTHORIZE_PATH):
             reply = oauth.authorize(query)
         elif (self.command, path) == ("POST", TOKEN_PATH):
-            reply, fault = oauth.token(self.headers.get("Authorization"), self.headers.get("Content-Type"), body)
+            reply, fault = oauth.token(
+                self.headers.get("Authorization"), self.headers.get("Content-Type"), body
+            )
             if fault == "hang":
                 self.server.context.stopping.wait(self.server.context.hang_seconds)
                 self._drop()
@@ -149,7 +155,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._drop()
                 return
         else:
-            self._write(405, {"error": "method_not_allowed"}, {"Allow": "GET" if path == AUTHORIZE_PATH else "POST"})
+            self._write(
+                405, {"error": "method_not_allowed"}, {"Allow": "GET" if path == AUTHORIZE_PATH else "POST"}
+            )
             return
         self._write(reply.status, reply.body, reply.headers)
 
@@ -203,8 +211,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _answer_fault(self, fault: str, answer: Callable[..., None]) -> None:
         if fault == "429":
-            answer(429, {"error": "Too many requests, retry later"},
-                   {"Retry-After": "1", "X-RateLimit-Remaining": "0"})
+            answer(
+                429,
+                {"error": "Too many requests, retry later"},
+                {"Retry-After": "1", "X-RateLimit-Remaining": "0"},
+            )
         elif fault == "503":
             answer(503, {"error": "Service Unavailable"}, {"Retry-After": "1"})
         elif fault == "404":

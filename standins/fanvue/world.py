@@ -47,8 +47,14 @@ class MessagePage:
 class World:
     """Thread-safe state behind the sandbox's API; every public method takes the lock."""
 
-    def __init__(self, fans: int = 20, seed: int = 1, *, tokens: tuple[str, ...] = ("sandbox-token",),
-                 now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        fans: int = 20,
+        seed: int = 1,
+        *,
+        tokens: tuple[str, ...] = ("sandbox-token",),
+        now: datetime | None = None,
+    ) -> None:
         self._lock = threading.RLock()
         start = build_seed(fans, seed, now or datetime.now(UTC))
         self._creator: Person = start.creator
@@ -56,9 +62,12 @@ class World:
         self._notifications = start.notifications
         self._stats = start.stats
         self._next_seq = start.next_seq
-        self._last_sent_at = max((m.sent_at for c in start.chats for m in c.messages), default=start.creator.registered_at)
+        self._last_sent_at = max(
+            (m.sent_at for c in start.chats for m in c.messages), default=start.creator.registered_at
+        )
         self._by_uuid: dict[str, tuple[str, Message]] = {
-            m.uuid: (c.fan.uuid, m) for c in start.chats for m in c.messages}
+            m.uuid: (c.fan.uuid, m) for c in start.chats for m in c.messages
+        }
         self._sent: list[tuple[str, Message]] = []
         self._tokens: set[str] = set(tokens)
         self.oauth = OAuthAuthority()
@@ -96,16 +105,28 @@ class World:
             self._chat_any(fan_uuid).batch_error = error
 
     # -- messages -----------------------------------------------------------------------------------
-    def add_fan_message(self, fan_uuid: str, text: str | None = None, *, media_type: str | None = None,
-                        message_type: str | None = None, extra: dict | None = None) -> dict:
+    def add_fan_message(
+        self,
+        fan_uuid: str,
+        text: str | None = None,
+        *,
+        media_type: str | None = None,
+        message_type: str | None = None,
+        extra: dict | None = None,
+    ) -> dict:
         """A fan writes; `message_type` and `extra` imitate types and fields Fanvue adds without notice."""
         if text is None and media_type is None:
             raise ValueError("a fan message needs text or a media type")
         with self._lock:
             chat = self._chat_any(fan_uuid)
             chat.removed = False
-            message = self._append(chat, from_fan=True, text=text,
-                                   media_uuids=[str(uuid.uuid4())] if media_type else [], media_type=media_type)
+            message = self._append(
+                chat,
+                from_fan=True,
+                text=text,
+                media_uuids=[str(uuid.uuid4())] if media_type else [],
+                media_type=media_type,
+            )
             if message_type is not None:
                 message.type = message_type
             message.extra = dict(extra or {})
@@ -142,7 +163,9 @@ class World:
         with self._lock:
             chats = [c for c in self._chats.values() if not c.removed and self._passes(c, filters, search)]
             if sort_by == "most_unanswered_chats":
-                chats.sort(key=lambda c: (c.unread_count, c.last_message.seq if c.last_message else 0), reverse=True)
+                chats.sort(
+                    key=lambda c: (c.unread_count, c.last_message.seq if c.last_message else 0), reverse=True
+                )
             else:
                 chats.sort(key=lambda c: c.last_message.seq if c.last_message else 0, reverse=True)
             return [chat_json(c) for c in chats]
@@ -163,7 +186,7 @@ class World:
                 self._mark_read(chat)
             newest_first = list(reversed(chat.messages))
             start = (page - 1) * size
-            chunk = newest_first[start:start + size]
+            chunk = newest_first[start : start + size]
             return MessagePage([self._message_json(m) for m in chunk], start + size < len(newest_first))
 
     def batch_messages(self, chat_uuids: list[str], limit: int, since_uuid: str | None) -> dict:
@@ -175,19 +198,29 @@ class World:
                 since_seq = self._by_uuid[since_uuid][1].seq
             return {chat_uuid: self._batch_entry(chat_uuid, limit, since_seq) for chat_uuid in chat_uuids}
 
-    def send_message(self, fan_uuid: str, text: str | None, media_uuids: list[str], price: int | None) -> dict:
+    def send_message(
+        self, fan_uuid: str, text: str | None, media_uuids: list[str], price: int | None
+    ) -> dict:
         with self._lock:
             chat = self._live_chat(fan_uuid)
             if not chat.fan.contactable:
                 raise NotContactable(fan_uuid)
-            message = self._append(chat, from_fan=False, text=text, media_uuids=media_uuids,
-                                   media_type="image" if media_uuids else None, price=price)
+            message = self._append(
+                chat,
+                from_fan=False,
+                text=text,
+                media_uuids=media_uuids,
+                media_type="image" if media_uuids else None,
+                price=price,
+            )
             message.is_read = False
             self._mark_read(chat)
             self._sent.append((fan_uuid, message))
             return self._message_json(message)
 
-    def update_chat(self, fan_uuid: str, is_read: bool | None, is_muted: bool | None, nickname: str | None) -> None:
+    def update_chat(
+        self, fan_uuid: str, is_read: bool | None, is_muted: bool | None, nickname: str | None
+    ) -> None:
         with self._lock:
             chat = self._live_chat(fan_uuid)
             if is_read is True:
@@ -220,7 +253,9 @@ class World:
             raise ValueError("latency cannot be negative")
         self.latency_ms = int(ms)
 
-    def inject_fault(self, kind: str, count: int = 1, method: str | None = None, path: str | None = None) -> None:
+    def inject_fault(
+        self, kind: str, count: int = 1, method: str | None = None, path: str | None = None
+    ) -> None:
         self.faults.add(kind, count, method, path)
 
     def record_request(self, record: RequestRecord) -> None:
@@ -234,9 +269,12 @@ class World:
 
     def request_count(self, method: str | None = None, path_prefix: str | None = None) -> int:
         with self._lock:
-            return sum(1 for r in self._requests
-                       if (method is None or r.method == method.upper())
-                       and (path_prefix is None or r.path.startswith(path_prefix)))
+            return sum(
+                1
+                for r in self._requests
+                if (method is None or r.method == method.upper())
+                and (path_prefix is None or r.path.startswith(path_prefix))
+            )
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -275,7 +313,9 @@ class World:
             "unread": lambda: not chat.is_read,
             "not_muted": lambda: not chat.is_muted,
             "not_answered": lambda: last is not None and last.sender_uuid == chat.fan.uuid,
-            "has_tipped": lambda: any(m.type == "TIP" and m.sender_uuid == chat.fan.uuid for m in chat.messages),
+            "has_tipped": lambda: any(
+                m.type == "TIP" and m.sender_uuid == chat.fan.uuid for m in chat.messages
+            ),
             "spenders": lambda: chat.fan.is_top_spender,
             "spent_more_than_50": lambda: chat.fan.is_top_spender,
         }
@@ -300,16 +340,31 @@ class World:
             "oldestMessageUuid": chunk[-1].uuid if chunk else None,
         }
 
-    def _append(self, chat: Chat, *, from_fan: bool, text: str | None, media_uuids: list[str] | None = None,
-                media_type: str | None = None, price: int | None = None) -> Message:
+    def _append(
+        self,
+        chat: Chat,
+        *,
+        from_fan: bool,
+        text: str | None,
+        media_uuids: list[str] | None = None,
+        media_type: str | None = None,
+        price: int | None = None,
+    ) -> Message:
         # Timestamps never go backwards, so newest-first by time and by sequence always agree.
         sent_at = max(datetime.now(UTC), self._last_sent_at + timedelta(milliseconds=1))
         self._last_sent_at = sent_at
         fan, creator = chat.fan.uuid, self._creator.uuid
         message = Message(
-            uuid=str(uuid.uuid4()), seq=self._next_seq, sender_uuid=fan if from_fan else creator,
-            recipient_uuid=creator if from_fan else fan, text=text, sent_at=sent_at,
-            media_type=media_type, media_uuids=list(media_uuids or []), price=price, is_read=False,
+            uuid=str(uuid.uuid4()),
+            seq=self._next_seq,
+            sender_uuid=fan if from_fan else creator,
+            recipient_uuid=creator if from_fan else fan,
+            text=text,
+            sent_at=sent_at,
+            media_type=media_type,
+            media_uuids=list(media_uuids or []),
+            price=price,
+            is_read=False,
         )
         self._next_seq += 1
         chat.messages.append(message)
