@@ -20,6 +20,7 @@ from fanvue.errors import (
     SendOutcomeUnknown,
     retry_after_seconds,
 )
+from fanvue.message_text import text_problem
 from fanvue.models import Chat, ChatMessages, Me, Message, UnreadCounts, page_items
 from fanvue.ratelimit import RateBudget
 from fanvue.tokens import TokenProvider
@@ -27,7 +28,6 @@ from fanvue.tokens import TokenProvider
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_VERSION = "2025-06-26"
-MAX_TEXT_LENGTH = 5000
 MIN_PRICE_CENTS = 300
 MAX_PAGE_SIZE = 50
 MAX_BATCH_CHATS = 50
@@ -158,9 +158,6 @@ class FanvueClient:
             )
         return message_uuid
 
-    def mark_read(self, user_uuid: str, is_read: bool = True) -> None:
-        self._request("PATCH", f"/chats/{_segment(user_uuid)}", json={"isRead": is_read})
-
     # --- transport -------------------------------------------------------------------------
 
     def _request(
@@ -277,10 +274,9 @@ class FanvueClient:
 
 
 def _check_message(text: str, price_cents: int | None) -> None:
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidMessage("A message needs some text")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InvalidMessage(f"A message is at most {MAX_TEXT_LENGTH} characters (this one has {len(text)})")
+    problem = text_problem(text)
+    if problem:
+        raise InvalidMessage(problem)
     if price_cents is not None and (
         isinstance(price_cents, bool) or not isinstance(price_cents, int) or price_cents < MIN_PRICE_CENTS
     ):

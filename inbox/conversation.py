@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from drafting.base import Conversation, Turn, is_personal
 from fanvue.models import Message
 from store.clock import to_iso
+from store.drafts import Draft
+
+if TYPE_CHECKING:
+    from inbox.services import Services
 
 CARD_CONTEXT_TURNS = 5
 
@@ -92,3 +97,32 @@ def creator_answered(messages: Sequence[Message], creator_uuid: str) -> bool:
 
 def fan_wrote(messages: Sequence[Message], creator_uuid: str) -> bool:
     return any(m.sender_uuid != creator_uuid for m in messages)
+
+
+@dataclass(frozen=True)
+class ChatSince:
+    """A chat as it is now, seen from a draft: the page read, and what came after the draft's fan message."""
+
+    creator_uuid: str
+    history: list[Message]  # as Fanvue answered: newest first
+    newer: list[Message]  # after the message the draft answers, oldest first
+
+    @property
+    def creator_answered(self) -> bool:
+        return creator_answered(self.newer, self.creator_uuid)
+
+    @property
+    def fan_wrote(self) -> bool:
+        return fan_wrote(self.newer, self.creator_uuid)
+
+
+def since(draft: Draft, history: Sequence[Message], creator_uuid: str) -> ChatSince:
+    """What the chat says after the fan message `draft` answers."""
+    newer = newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
+    return ChatSince(creator_uuid=creator_uuid, history=list(history), newer=newer)
+
+
+def read_since(svc: Services, draft: Draft) -> ChatSince:
+    """Read the draft's chat from Fanvue (never marking it read); Fanvue's errors reach the caller."""
+    creator = svc.creator.get()
+    return since(draft, svc.fanvue.messages(draft.fan_uuid, size=svc.history_size), creator.uuid)

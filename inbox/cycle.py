@@ -93,7 +93,9 @@ def _triage(
         open_draft = drafts.open_for_fan(svc.store.db, fan_uuid)
         if open_draft is not None and open_draft.status != drafts.PENDING:
             return None  # a teammate's send is in flight; the next cycle looks again
-        if open_draft is not None and _supersede(svc, open_draft):
+        if open_draft is not None and drafts.supersede(
+            svc.store.db, open_draft, from_status=drafts.PENDING, actor=audit.SCHEDULER
+        ):
             report.superseded += 1
         chats.mark_handled(svc.store.db, fan_uuid, last.uuid)
         return None
@@ -183,21 +185,11 @@ def _check_answered(svc: Services, creator_uuid: str, unread_fans: set[str], rep
             result = histories.get(draft.fan_uuid)
             if result is None or result.error:
                 continue
-            newer = conv.newer_than(result.messages, draft.fan_message_uuid, draft.fan_message_at)
-            if conv.creator_answered(newer, creator_uuid) and _supersede(svc, draft):
+            answered = conv.since(draft, result.messages, creator_uuid).creator_answered
+            if answered and drafts.supersede(
+                svc.store.db, draft, from_status=drafts.PENDING, actor=audit.SCHEDULER
+            ):
                 report.superseded += 1
-
-
-def _supersede(svc: Services, draft: Draft) -> bool:
-    return drafts.finish(
-        svc.store.db,
-        draft,
-        to_status=drafts.SUPERSEDED,
-        from_statuses=(drafts.PENDING,),
-        action="superseded",
-        actor=audit.SCHEDULER,
-        details={"reason": "the creator answered in Fanvue"},
-    )
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from fanvue.errors import FanvueError, NotFoundError
 from inbox import conversation as conv
+from inbox.outcome import Kind, Outcome
+from inbox.services import Services
 from store import audit, drafts
 from store.clock import to_iso, utcnow
 from store.drafts import Draft
-
-if TYPE_CHECKING:
-    from inbox.decisions import Outcome
-    from inbox.services import Services
 
 logger = logging.getLogger(__name__)
 
 
 def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> Outcome:
     """Look for the reply among the creator's messages after the fan message it answers."""
-    from inbox.decisions import Outcome
-
     try:
-        creator = svc.creator.get()
-        history = svc.fanvue.messages(draft.fan_uuid, size=svc.history_size)
+        chat = conv.read_since(svc, draft)
     except NotFoundError:
         # The chat is gone: whether the reply arrived can never be checked, and nothing can be sent there.
         error = (
@@ -42,18 +36,19 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
             error=error,
             details={"error": error, "reconciled": True},
         )
-        return Outcome("failed", error, drafts.get(svc.store.db, draft.id))
+        return Outcome(Kind.FAILED, error, drafts.get(svc.store.db, draft.id))
     except FanvueError as exc:
         logger.warning("Draft %s: could not check whether the send arrived: %s", draft.id, exc)
         return Outcome(
-            "unknown",
+            Kind.UNKNOWN,
             "Fanvue did not confirm the send and could not be checked yet; "
             "the card will say what happened once it can.",
             draft,
         )
     text = (draft.final_text or "").strip()
-    newer = conv.newer_than(history, draft.fan_message_uuid, draft.fan_message_at)
-    found = next((m for m in newer if m.sender_uuid == creator.uuid and (m.text or "").strip() == text), None)
+    found = next(
+        (m for m in chat.newer if m.sender_uuid == chat.creator_uuid and (m.text or "").strip() == text), None
+    )
     if found is not None:
         action = "edited-and-sent" if text != draft.draft_text.strip() else "sent"
         drafts.finish(
@@ -66,7 +61,7 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
             fanvue_message_uuid=found.uuid,
             details={"text": text, "message_uuid": found.uuid, "reconciled": True},
         )
-        return Outcome("sent", None, drafts.get(svc.store.db, draft.id))
+        return Outcome(Kind.SENT, None, drafts.get(svc.store.db, draft.id))
     error = "The send was interrupted and the message is not in the chat, so it was not delivered. Try again."
     drafts.finish(
         svc.store.db,
@@ -78,7 +73,7 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
         error=error,
         details={"error": error, "reconciled": True},
     )
-    return Outcome("released", error, drafts.get(svc.store.db, draft.id))
+    return Outcome(Kind.RELEASED, error, drafts.get(svc.store.db, draft.id))
 
 
 STUCK_AFTER = timedelta(minutes=10)
@@ -102,7 +97,7 @@ def reconcile_in_flight(svc: Services, statuses: tuple[str, ...] = (drafts.UNKNO
     settled = 0
     for draft in candidates:
         outcome = reconcile(svc, draft)
-        if outcome.kind != "unknown":
+        if outcome.kind is not Kind.UNKNOWN:
             settled += 1
             svc.cards.publish(draft.id)
     return settled

@@ -9,16 +9,27 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from fanvue.message_text import text_problem
 from inbox import decisions
-from inbox.decisions import Outcome
+from inbox.outcome import Kind, Outcome
 from inbox.services import Services
 from slack import blocks
 from slack.handoff import RunLater, acknowledge_then
+from store.drafts import Draft
 
 logger = logging.getLogger(__name__)
 
 NOT_OURS = "This button is not one of this app's cards; nothing was done."
 EDITOR_FAILED = "Slack could not open the editor ({error}); nothing was changed. Click Edit again."
+
+# What a card's button does: (services, draft id, version the clicker saw, clicker) -> outcome.
+Decision = Callable[[Services, int, int, str], Outcome]
+ON_CLICK: dict[str, Decision] = {
+    blocks.SEND: decisions.send,
+    blocks.SKIP: decisions.skip,
+    blocks.REGENERATE: decisions.regenerate,
+    blocks.EDIT: decisions.start_edit,
+}
 
 
 def register(app: App, svc: Services, run_later: RunLater) -> None:
@@ -31,37 +42,16 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
     def then(work: Callable[..., None], check: Callable[..., bool] | None = None) -> Callable[..., None]:
         return acknowledge_then(run_later, work, check)
 
-    def send(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
-        ids = _ids(action.get("value", ""))
-        outcome = decisions.send(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
-        _tell(respond, client, body, outcome)
+    def decide(decision: Decision) -> Callable[..., None]:
+        def work(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
+            ids = _ids(action.get("value", ""))
+            user = body["user"]["id"]
+            outcome = decision(svc, *ids, user) if ids else Outcome(Kind.INVALID, NOT_OURS)
+            if outcome.kind is Kind.EDITING:
+                outcome = _open_editor(client, body["trigger_id"], outcome.draft)
+            _tell(respond, client, body, outcome)
 
-    def skip(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
-        ids = _ids(action.get("value", ""))
-        outcome = decisions.skip(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
-        _tell(respond, client, body, outcome)
-
-    def regenerate(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
-        ids = _ids(action.get("value", ""))
-        outcome = (
-            decisions.regenerate(svc, *ids, actor=body["user"]["id"]) if ids else Outcome("invalid", NOT_OURS)
-        )
-        _tell(respond, client, body, outcome)
-
-    def edit(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
-        ids = _ids(action.get("value", ""))
-        if ids is None:
-            return _tell(respond, client, body, Outcome("invalid", NOT_OURS))
-        checked = decisions.load_for_decision(svc, *ids, actor=body["user"]["id"], action="edit")
-        if checked.kind != "ok":
-            return _tell(respond, client, body, checked)
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(checked.draft))
-        except SlackApiError as exc:
-            # Without this the click would look ignored: Slack shows nothing when a modal fails to open.
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            logger.warning("Could not open the editor for draft %s: %s", checked.draft.id, error)
-            _tell(respond, client, body, Outcome("invalid", EDITOR_FAILED.format(error=error or "no answer")))
+        return then(work)
 
     def check_edit(ack, body: dict[str, Any], view: dict[str, Any]) -> bool:
         """Problems with the edit are shown in the modal itself, so the teammate can fix them."""
@@ -95,10 +85,8 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
         if outcome.message and outcome.draft is not None:
             svc.cards.notify(outcome.draft, user, outcome.message)
 
-    app.action(blocks.SEND)(then(send))
-    app.action(blocks.SKIP)(then(skip))
-    app.action(blocks.EDIT)(then(edit))
-    app.action(blocks.REGENERATE)(then(regenerate))
+    for action_id, decision in ON_CLICK.items():
+        app.action(action_id)(decide(decision))
     app.view(blocks.EDIT_VIEW)(then(send_edit, check=check_edit))
 
     @app.error
@@ -120,17 +108,27 @@ def _submitted_text(view: dict[str, Any]) -> str:
 
 
 def _edit_problem(text: str) -> str | None:
-    if not text.strip():
-        return "The reply is empty. Write something to send, or close this and Skip the card."
+    """Slack's input holds at most EDIT_MAX characters; what is left must be a text Fanvue takes."""
     if len(text) > blocks.EDIT_MAX:
         return f"The reply is {len(text)} characters; at most {blocks.EDIT_MAX} fit here."
-    return None
+    return text_problem(text.strip())
 
 
 def _refusal(svc: Services, draft_id: int, version: int, user: str) -> str | None:
     """Shown in the modal when the card was decided or changed while the teammate was editing."""
     checked = decisions.load_for_decision(svc, draft_id, version, actor=user, action="edit")
-    return None if checked.kind == "ok" else checked.message
+    return checked.message if isinstance(checked, Outcome) else None
+
+
+def _open_editor(client, trigger_id: str, draft: Draft) -> Outcome:
+    try:
+        client.views_open(trigger_id=trigger_id, view=blocks.edit_modal(draft))
+    except SlackApiError as exc:
+        # Without this the click would look ignored: Slack shows nothing when a modal fails to open.
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        logger.warning("Could not open the editor for draft %s: %s", draft.id, error)
+        return Outcome(Kind.INVALID, EDITOR_FAILED.format(error=error or "no answer"))
+    return Outcome(Kind.EDITING, None, draft)
 
 
 def _tell(respond, client, body: dict[str, Any], outcome: Outcome) -> None:

@@ -22,6 +22,7 @@ PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
     "superseded",
 )
 IN_FLIGHT = (SENDING, UNKNOWN)
+ANSWERED_IN_FANVUE = "the creator answered in Fanvue"
 FINAL = (SENT, FAILED, SKIPPED, SUPERSEDED)
 
 
@@ -291,20 +292,16 @@ def finish(
     details: dict[str, Any] | None = None,
     fanvue_message_uuid: str | None = None,
     error: str | None = None,
-    notice: str | None = None,
-    decided: bool = False,
 ) -> bool:
     """Move a draft on from one of `from_statuses`; records the audit row in the same transaction."""
     now = utcnow_iso()
     marks = ", ".join("?" for _ in from_statuses)
-    decided_sql = ", decided_by = ?, decided_at = ?" if decided else ""
-    decided_args = [actor, now] if decided else []
     with write(db):
         changed = db.execute(
-            f"UPDATE drafts SET status = ?, error = ?, notice = ?, "
-            f"fanvue_message_uuid = COALESCE(?, fanvue_message_uuid){decided_sql}, "
+            f"UPDATE drafts SET status = ?, error = ?, notice = NULL, "
+            f"fanvue_message_uuid = COALESCE(?, fanvue_message_uuid), "
             f"card_rev = card_rev + 1, updated_at = ? WHERE id = ? AND status IN ({marks})",
-            [to_status, error, notice, fanvue_message_uuid, *decided_args, now, draft.id, *from_statuses],
+            [to_status, error, fanvue_message_uuid, now, draft.id, *from_statuses],
         ).rowcount
         if changed == 1:
             audit.record(
@@ -318,6 +315,19 @@ def finish(
                 at=now,
             )
     return changed == 1
+
+
+def supersede(db: sqlite_utils.Database, draft: Draft, *, from_status: str, actor: str) -> bool:
+    """The creator answered the fan in Fanvue themselves: the card closes and nothing is sent."""
+    return finish(
+        db,
+        draft,
+        to_status=SUPERSEDED,
+        from_statuses=(from_status,),
+        action="superseded",
+        actor=actor,
+        details={"reason": ANSWERED_IN_FANVUE},
+    )
 
 
 def skip(db: sqlite_utils.Database, draft: Draft, version: int, actor: str) -> bool:

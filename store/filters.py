@@ -32,7 +32,6 @@ ACTIONS: dict[str, str] = {
     "guardrail-warned": "guardrail-warned",
     "guardrail-confirmed": "guardrail-confirmed",
 }
-KEYWORDS = frozenset({"limit"})
 SCHEDULER = "scheduler"
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

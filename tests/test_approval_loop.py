@@ -528,12 +528,12 @@ def test_an_unread_chat_ending_in_a_broadcast_gets_a_card_for_the_fans_message(h
 
 
 def test_a_send_whose_check_took_too_long_goes_back_to_the_team(harness: Harness, monkeypatch):
-    from inbox import decisions
+    from inbox import sending
 
     harness.cycle()
     fan = harness.unread_fan_with_text()
     draft = harness.draft_for(fan["uuid"])
-    monkeypatch.setattr(decisions, "CHECK_DEADLINE", 0.05)
+    monkeypatch.setattr(sending, "CHECK_DEADLINE", 0.05)
     harness.sandbox.world.set_latency(120)  # the freshness read alone outlasts the deadline
     harness.click(draft, blocks.SEND)
     assert harness.sandbox.world.sent_messages() == []

@@ -77,11 +77,9 @@ def test_every_method_speaks_the_contract(sandbox, recorder):
     client.recent_messages([first], since_message_uuid=history[-1].uuid)
     client.send_message(first, "Thank you! 💋")
     client.send_message(first, "A set for you", price_cents=999)
-    client.mark_read(first)
-    client.mark_read(first, is_read=False)
     client.close()
     assert len(chats) > 10  # more than one page was walked
-    assert_all_valid(recorder, {200, 201, 204})
+    assert_all_valid(recorder, {200, 201})
     operations = {(r.request.method, operation_path(r.request, first)) for r in recorder.responses}
     assert operations == {
         ("GET", "/users/me"),
@@ -90,7 +88,6 @@ def test_every_method_speaks_the_contract(sandbox, recorder):
         ("GET", "/chats/{userUuid}/messages"),
         ("POST", "/chats/messages/batch"),
         ("POST", "/chats/{userUuid}/message"),
-        ("PATCH", "/chats/{userUuid}"),
     }
 
 

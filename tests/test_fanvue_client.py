@@ -215,15 +215,6 @@ def test_send_message(client, sandbox):
     assert sent["pricing"] == {"USD": {"price": 500}}
 
 
-def test_mark_read_and_unread(client, sandbox):
-    fan = first_fan(sandbox)
-    client.mark_read(fan["uuid"])
-    assert sandbox.world.chat(fan["uuid"])["isRead"] is True
-    client.mark_read(fan["uuid"], is_read=False)
-    assert sandbox.world.chat(fan["uuid"])["isRead"] is False
-    assert [r.status for r in api_requests(sandbox, "PATCH", "/chats/")] == [204, 204]
-
-
 # --- client-side validation -------------------------------------------------------------------
 
 
@@ -428,13 +419,6 @@ def test_refused_connection_on_send_is_unavailable_not_unknown(fake_time):
             client.send_message("2f0c0a9e-8f4e-4c55-9d1e-3b6f0a7c1d22", "hello")
 
 
-def test_patch_is_retried_like_a_read(client, sandbox):
-    fan = first_fan(sandbox)["uuid"]
-    sandbox.world.inject_fault("500", count=1, method="PATCH")
-    client.mark_read(fan)
-    assert [r.status for r in api_requests(sandbox, "PATCH", "/chats/")] == [500, 204]
-
-
 # --- headers and secrecy ----------------------------------------------------------------------
 
 
@@ -538,7 +522,7 @@ def test_conflict_is_409(stub, fake_time):
     stub.answer(409, {"message": "chat state changed"})
     with make_client(stub.url, fake_time) as client:
         with pytest.raises(ConflictError):
-            client.mark_read("2f0c0a9e-8f4e-4c55-9d1e-3b6f0a7c1d22")
+            client.send_message("2f0c0a9e-8f4e-4c55-9d1e-3b6f0a7c1d22", "hello")
 
 
 def test_remaining_zero_holds_back_the_next_request(stub, fake_time):
@@ -584,8 +568,8 @@ def test_malformed_success_body(stub, fake_time):
 
 
 def test_path_segments_are_escaped(stub, fake_time):
-    stub.answer(204, None)
+    stub.answer(201, {"messageUuid": "m-1"})
     with make_client(stub.url, fake_time) as client:
-        client.mark_read("../users/me")
-    assert stub.seen[0]["path"] == "/chats/..%2Fusers%2Fme"
-    assert json.loads(stub.seen[0]["body"]) == {"isRead": True}
+        client.send_message("../users/me", "hi")
+    assert stub.seen[0]["path"] == "/chats/..%2Fusers%2Fme/message"
+    assert json.loads(stub.seen[0]["body"]) == {"text": "hi"}

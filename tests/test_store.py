@@ -277,7 +277,7 @@ def test_finish_moves_on_only_from_the_expected_status(store):
     assert audit_actions(store, draft.id) == ["drafted", "claimed", "sent"]
 
 
-def test_finish_keeps_an_earlier_fanvue_message_id_and_can_record_the_decider(store):
+def test_finish_keeps_an_earlier_fanvue_message_id_and_the_decider(store):
     draft = drafts.create(store.db, new_draft())
     assert drafts.claim_for_send(store.db, draft, 1, "U1", "x")
     assert drafts.finish(
@@ -297,13 +297,12 @@ def test_finish_keeps_an_earlier_fanvue_message_id_and_can_record_the_decider(st
         from_statuses=(drafts.UNKNOWN,),
         action="superseded",
         actor="scheduler",
-        decided=True,
     )
     after = drafts.get(store.db, draft.id)
     assert (after.status, after.fanvue_message_uuid, after.decided_by, after.error) == (
         drafts.SUPERSEDED,
         "fv-1",
-        "scheduler",
+        "U1",
         None,
     )
 

@@ -1,0 +1,185 @@
+"""Send: the draft or a teammate's edit goes out once, only if the fan has not written since the draft."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fanvue.errors import (
+    FanvueError,
+    MalformedResponse,
+    NotContactableError,
+    NotFoundError,
+    SendOutcomeUnknown,
+)
+from fanvue.message_text import text_problem
+from inbox import conversation as conv
+from inbox.outcome import Kind, Outcome, changed_meanwhile, load_for_decision, plain
+from inbox.reconcile import reconcile
+from inbox.redraft import redraft_from_history
+from inbox.services import Services
+from store import drafts
+from store.drafts import Draft
+
+logger = logging.getLogger(__name__)
+
+# Longest check before a send goes out: well inside the ten minutes after which a claim counts as stuck.
+CHECK_DEADLINE = 120.0
+VANISHED = "This chat no longer exists in Fanvue (the fan left or the chat was removed); nothing was sent."
+
+
+def send(svc: Services, draft_id: int, version: int, actor: str, text: str | None = None) -> Outcome:
+    """Send the draft (or the teammate's edit) once, only if the fan has not written since."""
+    draft = load_for_decision(svc, draft_id, version, actor, "edit" if text is not None else "send")
+    if isinstance(draft, Outcome):
+        return draft
+    final = (draft.draft_text if text is None else text).strip()
+    problem = text_problem(final)
+    if problem:
+        return Outcome(Kind.INVALID, problem, draft)
+    if not drafts.claim_for_send(svc.store.db, draft, version, actor, final):
+        return changed_meanwhile(svc, draft.id, "while you clicked")
+    claimed = drafts.get(svc.store.db, draft.id)
+    try:
+        outcome = _send_claimed(svc, claimed, actor, edited=final != draft.draft_text.strip())
+    except Exception:
+        # Whether the reply left is not known: `unknown` lets reconciling look in the chat instead of
+        # leaving the card stuck in `sending`, and the error still reaches the app's error handler.
+        drafts.finish(
+            svc.store.db,
+            claimed,
+            to_status=drafts.UNKNOWN,
+            from_statuses=(drafts.SENDING,),
+            action="unknown",
+            actor=actor,
+            error="Sending was interrupted by an internal error; checking whether the reply reached Fanvue.",
+        )
+        svc.cards.publish(draft.id)
+        raise
+    svc.cards.publish(draft.id)
+    return outcome
+
+
+def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcome:
+    started = time.monotonic()
+    try:
+        chat = conv.read_since(svc, draft)
+    except NotFoundError as exc:
+        return _fail(svc, draft, actor, VANISHED, exc)
+    except FanvueError as exc:
+        return _release(
+            svc, draft, actor, f"Could not check the chat before sending, so nothing was sent: {exc}"
+        )
+    if chat.creator_answered:
+        drafts.supersede(svc.store.db, draft, from_status=drafts.SENDING, actor=actor)
+        return Outcome(
+            Kind.SUPERSEDED, "The creator already answered this fan in Fanvue, so nothing was sent."
+        )
+    if chat.fan_wrote:
+        fresh = redraft_from_history(svc, draft, chat.history, from_status=drafts.SENDING, actor=actor)
+        if fresh is None:
+            return _release(svc, draft, actor, f"{draft.fan_name} wrote again; nothing was sent.")
+        return Outcome(
+            Kind.FAN_WROTE_AGAIN,
+            plain(
+                f"{draft.fan_name} wrote again since this draft, so nothing was sent. "
+                "The card now shows the new message and a new draft."
+            ),
+            fresh,
+        )
+    if time.monotonic() - started > CHECK_DEADLINE:
+        # Fanvue was slow (429s, retries): what the teammate saw may be old, and a claim held this long
+        # could be taken for a crashed one.
+        return _release(
+            svc,
+            draft,
+            actor,
+            "Fanvue took too long to answer the check before sending, so nothing "
+            "was sent. Look at the card again and decide.",
+        )
+    current = drafts.get(svc.store.db, draft.id)
+    if current is None or current.status != drafts.SENDING or current.version != draft.version:
+        logger.warning("Draft %s changed hands while it was being checked; not sending", draft.id)
+        return Outcome(Kind.STALE, "This card changed while the chat was checked; nothing was sent.", current)
+    return _deliver(svc, draft, actor, edited=edited)
+
+
+def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcome:
+    """The one call that sends, and the record of what became of it."""
+    text = draft.final_text
+    try:
+        message_uuid = svc.fanvue.send_message(draft.fan_uuid, text)
+    except NotContactableError as exc:
+        return _fail(svc, draft, actor, f"Fanvue refused the message: {_reason(exc)}", exc)
+    except NotFoundError as exc:
+        return _fail(svc, draft, actor, VANISHED, exc)
+    except (SendOutcomeUnknown, MalformedResponse) as exc:
+        # MalformedResponse here is a 2xx whose body lacks the message's uuid: Fanvue took the message.
+        drafts.finish(
+            svc.store.db,
+            draft,
+            to_status=drafts.UNKNOWN,
+            from_statuses=(drafts.SENDING,),
+            action="unknown",
+            actor=actor,
+            error=str(exc),
+            details={"error": str(exc), "text": text},
+        )
+        return reconcile(svc, drafts.get(svc.store.db, draft.id), actor=actor)
+    except FanvueError as exc:
+        return _release(svc, draft, actor, f"Fanvue did not take the message, nothing was sent: {exc}")
+    action = "edited-and-sent" if edited else "sent"
+    details = {"text": text, "message_uuid": message_uuid}
+    if edited:
+        details["draft"] = draft.draft_text
+    flags = svc.guard.check(text)
+    if flags:
+        details["flags"] = [flag.rule for flag in flags]  # sent after a teammate confirmed the warning
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.SENT,
+        from_statuses=(drafts.SENDING,),
+        action=action,
+        actor=actor,
+        fanvue_message_uuid=message_uuid,
+        details=details,
+    )
+    return Outcome(Kind.SENT, None, drafts.get(svc.store.db, draft.id))
+
+
+def _fail(svc: Services, draft: Draft, actor: str, reason: str, exc: FanvueError) -> Outcome:
+    """Fanvue will not take this reply however often it is tried: the card closes with the reason."""
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.FAILED,
+        from_statuses=(drafts.SENDING,),
+        action="failed",
+        actor=actor,
+        error=reason,
+        details={"error": _reason(exc), "text": draft.final_text},
+    )
+    return Outcome(Kind.FAILED, plain(reason))
+
+
+def _release(svc: Services, draft: Draft, actor: str, error: str) -> Outcome:
+    """Nothing reached the fan: the card goes back to waiting, with the reason shown."""
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=drafts.PENDING,
+        from_statuses=(drafts.SENDING,),
+        action="send-failed",
+        actor=actor,
+        error=error,
+        details={"error": error},
+    )
+    return Outcome(Kind.RELEASED, plain(error), drafts.get(svc.store.db, draft.id))
+
+
+def _reason(exc: FanvueError) -> str:
+    """Fanvue's own words when it gave some, for the card and the teammate."""
+    if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
+        return exc.body["message"]
+    return str(exc)
