@@ -7,6 +7,7 @@ import pytest
 from standins.fanvue import Sandbox
 from standins.slack_api import SlackStandin
 from tests.harness import BOT_TOKEN, Harness
+from tests.pending_card import PendingCard, post_pending_card
 
 
 @pytest.fixture
@@ -26,3 +27,9 @@ def harness(tmp_path, sandbox, slack):
     h = Harness(tmp_path / "bridge.db", sandbox, slack)
     yield h
     h.close()
+
+
+@pytest.fixture
+def pending_card(harness) -> PendingCard:
+    """A cycle has run; one fan who can be answered has a card waiting for a decision."""
+    return post_pending_card(harness)

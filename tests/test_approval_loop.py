@@ -13,6 +13,7 @@ from slack import blocks
 from standins.slack_requests import sign_request
 from store import audit, drafts
 from tests.harness import SECRET, Harness
+from tests.pending_card import PendingCard, post_pending_card
 
 
 def _actions(msg) -> list[str]:
@@ -49,10 +50,8 @@ def test_cycle_posts_one_card_per_unread_fan_chat(harness: Harness):
     assert all(not world.chat(u)["isRead"] for u in expected)
 
 
-def test_send_delivers_the_draft_once_and_the_card_says_who(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_send_delivers_the_draft_once_and_the_card_says_who(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     response = harness.click(draft, blocks.SEND, user="U0ALICE")
     assert response.status_code == 200
     sent = harness.sandbox.world.sent_messages(fan["uuid"])
@@ -65,10 +64,8 @@ def test_send_delivers_the_draft_once_and_the_card_says_who(harness: Harness):
     assert _audit_actions(harness, draft.id) == ["drafted", "posted", "claimed", "sent"]
 
 
-def test_double_click_and_two_teammates_send_exactly_once(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_double_click_and_two_teammates_send_exactly_once(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     card = harness.card(draft)
     harness.sandbox.world.set_latency(150)  # keep the first send in flight while the others arrive
     users = ["U0ALICE", "U0ALICE", "U0BOB", "U0CAROL"]
@@ -90,10 +87,8 @@ def test_double_click_and_two_teammates_send_exactly_once(harness: Harness):
     assert all("sent by" in t.lower() or "sending this reply" in t for t in told)
 
 
-def test_send_racing_skip_has_one_winner(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_send_racing_skip_has_one_winner(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     card = harness.card(draft)
     threads = [
         threading.Thread(
@@ -115,10 +110,8 @@ def test_send_racing_skip_has_one_winner(harness: Harness):
     assert len(harness.ephemerals()) == 1
 
 
-def test_fan_wrote_again_before_the_click_sends_nothing_and_updates_the_card(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_fan_wrote_again_before_the_click_sends_nothing_and_updates_the_card(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     old_card = harness.card(draft)
     newest = harness.sandbox.world.add_fan_message(fan["uuid"], "Wait, one more thing: are you there?")
     harness.click(draft, blocks.SEND, user="U0ALICE")
@@ -151,10 +144,8 @@ def test_fan_who_cannot_be_messaged_fails_and_the_card_says_why(harness: Harness
     assert "failed" in _audit_actions(harness, draft.id)
 
 
-def test_ambiguous_send_that_arrived_is_recorded_as_sent_without_a_second_send(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_ambiguous_send_that_arrived_is_recorded_as_sent_without_a_second_send(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.sandbox.world.inject_fault("drop_response", count=1, method="POST", path="/message")
     harness.click(draft, blocks.SEND)
     assert len(harness.sandbox.world.sent_messages(fan["uuid"])) == 1
@@ -164,10 +155,8 @@ def test_ambiguous_send_that_arrived_is_recorded_as_sent_without_a_second_send(h
     assert ["unknown", "sent"] == [a for a in _audit_actions(harness, draft.id) if a in ("unknown", "sent")]
 
 
-def test_ambiguous_send_that_did_not_arrive_goes_back_to_the_team(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_ambiguous_send_that_did_not_arrive_goes_back_to_the_team(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.sandbox.world.inject_fault("500", count=1, method="POST", path="/message")
     harness.click(draft, blocks.SEND)
     assert harness.sandbox.world.sent_messages(fan["uuid"]) == []
@@ -209,10 +198,8 @@ def _has_pending(harness: Harness, fan_uuid: str) -> bool:
     return bool(rows)
 
 
-def test_forged_and_stale_signatures_get_401_and_change_nothing(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_forged_and_stale_signatures_get_401_and_change_nothing(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     card = harness.card(draft)
     body = f"payload={json.dumps({'type': 'block_actions'})}"
     forged = harness.post(body, headers=sign_request("not-the-secret", body))
@@ -227,9 +214,7 @@ def test_forged_and_stale_signatures_get_401_and_change_nothing(harness: Harness
 def test_only_approvers_may_decide(tmp_path, sandbox, slack):
     harness = Harness(tmp_path / "bridge.db", sandbox, slack, approvers=frozenset({"U0BOSS"}))
     try:
-        harness.cycle()
-        fan = harness.unread_fan_with_text()
-        draft = harness.draft_for(fan["uuid"])
+        _, fan, draft = post_pending_card(harness)
         harness.click(draft, blocks.SEND, user="U0INTERN")
         harness.click(draft, blocks.SKIP, user="U0INTERN")
         assert sandbox.world.sent_messages() == []
@@ -243,10 +228,8 @@ def test_only_approvers_may_decide(tmp_path, sandbox, slack):
         harness.close()
 
 
-def test_edit_opens_a_modal_and_sends_the_edited_text(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_edit_opens_a_modal_and_sends_the_edited_text(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.click(draft, blocks.EDIT, user="U0BOB")
     opened = harness.slack.views()
     assert len(opened) == 1
@@ -264,10 +247,8 @@ def test_edit_opens_a_modal_and_sends_the_edited_text(harness: Harness):
     assert row["actor"] == "U0BOB"
 
 
-def test_empty_edit_shows_an_error_in_the_modal_and_sends_nothing(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_empty_edit_shows_an_error_in_the_modal_and_sends_nothing(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.click(draft, blocks.EDIT)
     view = harness.slack.views()[0]["view"]
     for text in ("", "   \n\t "):
@@ -278,10 +259,8 @@ def test_empty_edit_shows_an_error_in_the_modal_and_sends_nothing(harness: Harne
     assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
 
 
-def test_edit_submitted_after_someone_else_sent_is_refused_in_the_modal(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_edit_submitted_after_someone_else_sent_is_refused_in_the_modal(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.click(draft, blocks.EDIT, user="U0BOB")
     view = harness.slack.views()[0]["view"]
     harness.click(draft, blocks.SEND, user="U0ALICE")
@@ -290,10 +269,8 @@ def test_edit_submitted_after_someone_else_sent_is_refused_in_the_modal(harness:
     assert [m["text"] for m in harness.sandbox.world.sent_messages(fan["uuid"])] == [draft.draft_text]
 
 
-def test_skip_leaves_the_chat_unread_and_the_next_fan_message_gets_a_new_card(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_skip_leaves_the_chat_unread_and_the_next_fan_message_gets_a_new_card(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.click(draft, blocks.SKIP, user="U0CAROL")
     assert harness.draft_for(fan["uuid"]).status == drafts.SKIPPED
     assert "Skipped by <@U0CAROL>" in _card_text(harness.card(draft))
@@ -341,10 +318,8 @@ def test_cards_are_capped_per_cycle_oldest_wait_first(harness: Harness):
     assert len(harness.slack.messages()) == first.drafted
 
 
-def test_creator_answering_in_fanvue_supersedes_the_card(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_creator_answering_in_fanvue_supersedes_the_card(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.sandbox.world.add_creator_message(fan["uuid"], "Answered from my phone!")
     report = harness.cycle()
     assert report.superseded == 1
@@ -353,10 +328,8 @@ def test_creator_answering_in_fanvue_supersedes_the_card(harness: Harness):
     assert _actions(card) == [] and "Answered in Fanvue" in _card_text(card)
 
 
-def test_pending_card_is_updated_when_the_fan_writes_again(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_pending_card_is_updated_when_the_fan_writes_again(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     posts = len(harness.slack.messages())
     harness.sandbox.world.add_fan_message(fan["uuid"], "did you see my last message??")
     report = harness.cycle()
@@ -378,20 +351,16 @@ def test_one_troubled_chat_does_not_stop_the_cycle(harness: Harness):
     assert harness.cycle().drafted == 1
 
 
-def test_slack_rate_limit_on_update_is_waited_out(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_slack_rate_limit_on_update_is_waited_out(pending_card: PendingCard):
+    harness, _, draft = pending_card
     harness.slack.fail("chat.update", error="ratelimited", count=1, retry_after=0)
     harness.click(draft, blocks.SKIP)
     assert "Skipped by" in _card_text(harness.card(draft))
     assert len(harness.slack.calls("chat.update")) == 2
 
 
-def test_a_button_value_that_is_not_ours_changes_nothing(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_button_value_that_is_not_ours_changes_nothing(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.click(draft, blocks.SEND, value="drop table drafts")
     harness.click(draft, blocks.SEND, value="99999:1")
     assert harness.sandbox.world.sent_messages() == []
@@ -408,10 +377,8 @@ def test_a_card_slack_refuses_does_not_hold_back_the_others(harness: Harness):
     assert len(harness.slack.messages()) == report.drafted
 
 
-def test_fanvue_down_at_the_click_puts_the_card_back_with_the_reason(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_fanvue_down_at_the_click_puts_the_card_back_with_the_reason(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.svc.creator._me = None  # as after a restart: the creator's account is read again
     harness.sandbox.world.inject_fault("500", count=20)
     harness.click(draft, blocks.SEND)
@@ -421,10 +388,8 @@ def test_fanvue_down_at_the_click_puts_the_card_back_with_the_reason(harness: Ha
     assert any("nothing was sent" in t for t in harness.ephemerals())
 
 
-def test_an_internal_error_mid_send_leaves_no_card_stuck_in_sending(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_an_internal_error_mid_send_leaves_no_card_stuck_in_sending(pending_card: PendingCard):
+    harness, fan, draft = pending_card
 
     class BrokenDrafter:
         def draft(self, conversation):
@@ -439,10 +404,8 @@ def test_an_internal_error_mid_send_leaves_no_card_stuck_in_sending(harness: Har
     assert harness.draft_for(fan["uuid"]).status == drafts.PENDING
 
 
-def test_a_cycle_settles_a_send_stuck_in_sending_only_once_it_is_old(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_cycle_settles_a_send_stuck_in_sending_only_once_it_is_old(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     assert drafts.claim_for_send(harness.store.db, draft, draft.version, "U0ALICE", draft.draft_text)
     harness.cycle()
     assert harness.draft_for(fan["uuid"]).status == drafts.SENDING  # may be another process's send in flight
@@ -454,10 +417,8 @@ def test_a_cycle_settles_a_send_stuck_in_sending_only_once_it_is_old(harness: Ha
     assert harness.sandbox.world.sent_messages() == []
 
 
-def test_a_click_is_served_when_slack_api_is_away_at_the_first_request(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_click_is_served_when_slack_api_is_away_at_the_first_request(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.slack.set_down(True)  # auth.test, the card update and the reply to the clicker all fail
     response = harness.click(draft, blocks.SEND)
     harness.slack.set_down(False)
@@ -481,10 +442,8 @@ def test_a_server_without_the_batch_endpoint_is_read_chat_by_chat(harness: Harne
     )
 
 
-def test_without_a_response_url_the_clicker_is_told_in_an_ephemeral_message(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_without_a_response_url_the_clicker_is_told_in_an_ephemeral_message(pending_card: PendingCard):
+    harness, _, draft = pending_card
     card = harness.card(draft)
     harness.click(draft, blocks.SKIP, user="U0ALICE")
     harness.click(draft, blocks.SEND, user="U0BOB", response_url="", message=card)
@@ -494,11 +453,9 @@ def test_without_a_response_url_the_clicker_is_told_in_an_ephemeral_message(harn
     assert harness.sandbox.world.sent_messages() == []
 
 
-def test_a_broadcast_is_no_answer_the_card_stays_and_send_still_sends(harness: Harness):
-    harness.cycle()
+def test_a_broadcast_is_no_answer_the_card_stays_and_send_still_sends(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
     world.add_creator_message(fan["uuid"], "New set out now for everyone! 🔥", message_type="BROADCAST")
     world.clear_requests()
     report = harness.cycle()
@@ -530,9 +487,7 @@ def test_an_unread_chat_ending_in_a_broadcast_gets_a_card_for_the_fans_message(h
 def test_a_send_whose_check_took_too_long_goes_back_to_the_team(harness: Harness, monkeypatch):
     from inbox import sending
 
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+    _, fan, draft = post_pending_card(harness)
     monkeypatch.setattr(sending, "CHECK_DEADLINE", 0.05)
     harness.sandbox.world.set_latency(120)  # the freshness read alone outlasts the deadline
     harness.click(draft, blocks.SEND)
@@ -541,10 +496,8 @@ def test_a_send_whose_check_took_too_long_goes_back_to_the_team(harness: Harness
     assert back.status == drafts.PENDING and "took too long" in back.error
 
 
-def test_a_send_whose_claim_was_settled_meanwhile_does_not_go_out(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_send_whose_claim_was_settled_meanwhile_does_not_go_out(pending_card: PendingCard):
+    harness, _, draft = pending_card
     real_read = harness.fanvue.messages
 
     def read_while_the_cycle_settles_the_claim(*args, **kwargs):
@@ -566,10 +519,8 @@ def test_a_send_whose_claim_was_settled_meanwhile_does_not_go_out(harness: Harne
     assert harness.sandbox.world.sent_messages() == []
 
 
-def test_a_card_deleted_in_slack_is_posted_again_while_it_waits(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_card_deleted_in_slack_is_posted_again_while_it_waits(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     posts = len(harness.slack.messages())
     harness.slack.fail("chat.update", error="message_not_found", count=1)
     harness.sandbox.world.add_fan_message(fan["uuid"], "hello??")
@@ -580,10 +531,8 @@ def test_a_card_deleted_in_slack_is_posted_again_while_it_waits(harness: Harness
     assert [r["action"] for r in audit.for_draft(harness.store.db, draft.id)].count("posted") == 2
 
 
-def test_a_decided_card_deleted_in_slack_is_not_retried_for_ever(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_decided_card_deleted_in_slack_is_not_retried_for_ever(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     harness.slack.fail("chat.update", error="message_not_found", count=1)
     harness.click(draft, blocks.SKIP)
     assert harness.draft_for(fan["uuid"]).status == drafts.SKIPPED
@@ -594,10 +543,8 @@ def test_a_decided_card_deleted_in_slack_is_not_retried_for_ever(harness: Harnes
     assert len(harness.slack.messages()) == len({m.ts for m in harness.slack.messages()})
 
 
-def test_a_card_update_slack_refuses_does_not_break_the_click(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_card_update_slack_refuses_does_not_break_the_click(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     card = harness.card(draft)
     harness.slack.fail("chat.update", error="invalid_blocks", count=1)
     harness.click(draft, blocks.SEND, user="U0ALICE", message=card)
@@ -608,10 +555,8 @@ def test_a_card_update_slack_refuses_does_not_break_the_click(harness: Harness):
     assert "Sent by" in _card_text(harness.card(draft))
 
 
-def test_an_unknown_send_to_a_chat_that_vanished_is_closed_not_left_spinning(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_an_unknown_send_to_a_chat_that_vanished_is_closed_not_left_spinning(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
     world.inject_fault("500", count=1, method="POST", path="/message")
     real_send = harness.fanvue.send_message

@@ -14,6 +14,7 @@ from slack import blocks
 from standins.fanvue import Sandbox
 from store import audit, drafts
 from tests.harness import Harness
+from tests.pending_card import PendingCard, post_pending_card
 
 
 def _card_text(msg) -> str:
@@ -118,11 +119,11 @@ def test_5xx_burst_longer_than_the_retries_fails_the_cycle_and_the_next_one_catc
     assert len(harness.slack.messages()) == len(expected)
 
 
-def test_5xx_on_the_send_and_on_its_check_leaves_the_card_checking_until_a_cycle_settles_it(harness: Harness):
-    harness.cycle()
+def test_5xx_on_the_send_and_on_its_check_leaves_the_card_checking_until_a_cycle_settles_it(
+    pending_card: PendingCard,
+):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
     path = f"/chats/{fan['uuid']}/messages"
     real_send = harness.fanvue.send_message
 
@@ -173,10 +174,8 @@ def test_a_read_that_hangs_past_the_timeout_is_retried(impatient: Harness):
 
 
 def test_a_send_that_hangs_and_never_arrived_goes_back_to_the_team(impatient: Harness):
-    impatient.cycle()
+    _, fan, draft = post_pending_card(impatient)
     world = impatient.sandbox.world
-    fan = impatient.unread_fan_with_text()
-    draft = impatient.draft_for(fan["uuid"])
     world.inject_fault("hang", count=1, method="POST", path=f"/chats/{fan['uuid']}/message")
     impatient.click(draft, blocks.SEND)
     assert world.sent_messages() == []
@@ -194,10 +193,8 @@ def test_a_send_that_hangs_and_never_arrived_goes_back_to_the_team(impatient: Ha
 
 @pytest.mark.parametrize("fault", ["drop_response", "store_then_hang"])
 def test_a_send_stored_whose_answer_is_lost_is_reconciled_as_sent_once(impatient: Harness, fault: str):
-    impatient.cycle()
+    _, fan, draft = post_pending_card(impatient)
     world = impatient.sandbox.world
-    fan = impatient.unread_fan_with_text()
-    draft = impatient.draft_for(fan["uuid"])
     old_card = impatient.card(draft)
     world.inject_fault(fault, count=1, method="POST", path=f"/chats/{fan['uuid']}/message")
     impatient.click(draft, blocks.SEND, user="U0ALICE")
@@ -291,11 +288,9 @@ def test_a_token_expiring_mid_cycle_without_refresh_defers_the_rest_to_the_next_
 # --- the chat vanishing between card and click ---------------------------------------------------------------
 
 
-def test_chat_vanishing_before_the_click_sends_nothing_and_the_card_says_why(harness: Harness):
-    harness.cycle()
+def test_chat_vanishing_before_the_click_sends_nothing_and_the_card_says_why(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
     world.remove_chat(fan["uuid"])
     harness.click(draft, blocks.SEND, user="U0ALICE")
     assert world.sent_messages() == []
@@ -310,11 +305,9 @@ def test_chat_vanishing_before_the_click_sends_nothing_and_the_card_says_why(har
     assert len([m for m in harness.slack.messages() if m.ts == draft.ts]) == 1
 
 
-def test_chat_vanishing_between_the_check_and_the_send_sends_nothing(harness: Harness):
-    harness.cycle()
+def test_chat_vanishing_between_the_check_and_the_send_sends_nothing(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
     real_read = harness.fanvue.messages
 
     def read_then_vanish(*args, **kwargs):

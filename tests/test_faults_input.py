@@ -6,13 +6,13 @@ import json
 import time
 from urllib.parse import quote
 
-import pytest
 from slack_sdk.models.blocks import Block
 
 from slack import blocks
 from standins.slack_requests import block_action_body, sign_request
 from store import audit, drafts
 from tests.harness import SECRET, Harness
+from tests.pending_card import PendingCard
 
 
 def _card_text(msg) -> str:
@@ -53,14 +53,6 @@ def _click_body(
     )
 
 
-@pytest.fixture
-def carded(harness: Harness):
-    """A cycle has run; returns (harness, the draft of a fan who can be answered)."""
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    return harness, harness.draft_for(fan["uuid"])
-
-
 def _assert_untouched(harness: Harness, draft, audit_rows: int) -> None:
     assert harness.sandbox.world.sent_messages() == []
     assert (
@@ -77,8 +69,10 @@ def _assert_untouched(harness: Harness, draft, audit_rows: int) -> None:
 # --- signatures -------------------------------------------------------------------------------------------------
 
 
-def test_forged_stale_future_missing_and_tampered_signatures_get_401_and_change_nothing(carded):
-    harness, draft = carded
+def test_forged_stale_future_missing_and_tampered_signatures_get_401_and_change_nothing(
+    pending_card: PendingCard,
+):
+    harness, _, draft = pending_card
     rows = _audit_rows(harness)
     body = _click_body(harness, draft)
     now = int(time.time())
@@ -105,8 +99,8 @@ def test_forged_stale_future_missing_and_tampered_signatures_get_401_and_change_
 # --- malformed payloads, unknown actions ---------------------------------------------------------------------------
 
 
-def test_malformed_interaction_payloads_change_nothing_and_the_app_keeps_serving(carded):
-    harness, draft = carded
+def test_malformed_interaction_payloads_change_nothing_and_the_app_keeps_serving(pending_card: PendingCard):
+    harness, _, draft = pending_card
     rows = _audit_rows(harness)
     value = f"{draft.id}:{draft.version}"
     refused = [
@@ -138,8 +132,8 @@ def test_malformed_interaction_payloads_change_nothing_and_the_app_keeps_serving
     assert harness.draft_for(draft.fan_uuid).status == drafts.SKIPPED
 
 
-def test_unknown_action_ids_are_not_handled_and_change_nothing(carded):
-    harness, draft = carded
+def test_unknown_action_ids_are_not_handled_and_change_nothing(pending_card: PendingCard):
+    harness, _, draft = pending_card
     rows = _audit_rows(harness)
     for action_id in ("draft_delete", "draft_send_all", "", "x" * 255):
         response = harness.post(_click_body(harness, draft, action_id))
@@ -152,8 +146,10 @@ def test_unknown_action_ids_are_not_handled_and_change_nothing(carded):
 # --- drafts that do not exist ---------------------------------------------------------------------------------------
 
 
-def test_clicks_and_edits_for_drafts_that_do_not_exist_are_refused_and_change_nothing(carded):
-    harness, draft = carded
+def test_clicks_and_edits_for_drafts_that_do_not_exist_are_refused_and_change_nothing(
+    pending_card: PendingCard,
+):
+    harness, _, draft = pending_card
     rows = _audit_rows(harness)
     for action_id in (blocks.SEND, blocks.SKIP, blocks.EDIT):
         assert harness.post(_click_body(harness, draft, action_id, value="99999:1")).status_code == 200
@@ -177,8 +173,8 @@ def test_clicks_and_edits_for_drafts_that_do_not_exist_are_refused_and_change_no
     _assert_untouched(harness, draft, rows)
 
 
-def test_a_click_with_an_old_version_of_an_existing_draft_is_refused(carded):
-    harness, draft = carded
+def test_a_click_with_an_old_version_of_an_existing_draft_is_refused(pending_card: PendingCard):
+    harness, _, draft = pending_card
     harness.post(_click_body(harness, draft, blocks.SEND, value=f"{draft.id}:{draft.version + 5}"))
     harness.settle()
     assert harness.sandbox.world.sent_messages() == []
@@ -194,8 +190,8 @@ def _open_editor(harness: Harness, draft) -> dict:
     return harness.slack.views()[-1]["view"]
 
 
-def test_an_edit_of_3001_characters_is_refused_in_the_modal_and_3000_are_sent(carded):
-    harness, draft = carded
+def test_an_edit_of_3001_characters_is_refused_in_the_modal_and_3000_are_sent(pending_card: PendingCard):
+    harness, _, draft = pending_card
     view = _open_editor(harness, draft)
     too_long = "a" * 3000 + "b"
     answer = harness.submit_edit(view, too_long, user="U0BOB").json()
@@ -213,8 +209,10 @@ def test_an_edit_of_3001_characters_is_refused_in_the_modal_and_3000_are_sent(ca
         Block.parse(block).to_dict()  # within Slack's limits although the reply is as long as allowed
 
 
-def test_control_characters_and_slack_markup_in_an_edit_are_sent_as_written_and_shown_inert(carded):
-    harness, draft = carded
+def test_control_characters_and_slack_markup_in_an_edit_are_sent_as_written_and_shown_inert(
+    pending_card: PendingCard,
+):
+    harness, _, draft = pending_card
     view = _open_editor(harness, draft)
     text = "Hi\x00 there\x07 \u202egnp.exe <!channel> & <@U0BOSS> <#C0GENERAL> \u200b\ufeff ok"
     harness.submit_edit(view, f"  {text}\n", user="U0BOB")
@@ -226,8 +224,10 @@ def test_control_characters_and_slack_markup_in_an_edit_are_sent_as_written_and_
     assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown and "<@U0BOSS>" not in shown
 
 
-def test_very_long_unicode_edit_is_sent_whole_and_the_card_stays_within_slack_limits(carded):
-    harness, draft = carded
+def test_very_long_unicode_edit_is_sent_whole_and_the_card_stays_within_slack_limits(
+    pending_card: PendingCard,
+):
+    harness, _, draft = pending_card
     view = _open_editor(harness, draft)
     text = ("😀👩‍👩‍👧‍👦🇵🇱" * 500)[:3000]  # astral characters and joiners: 3000 code points
     harness.submit_edit(view, text, user="U0BOB")

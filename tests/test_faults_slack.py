@@ -7,6 +7,7 @@ import json
 from slack import blocks
 from store import drafts
 from tests.harness import Harness
+from tests.pending_card import PendingCard
 
 
 def _card_text(msg) -> str:
@@ -51,11 +52,9 @@ def test_429_on_post_message_beyond_the_retries_defers_the_cards_to_the_next_cyc
     _assert_one_card_per_draft(harness)
 
 
-def test_429_on_update_beyond_the_retries_leaves_the_card_due_until_the_next_cycle(harness: Harness):
-    harness.cycle()
+def test_429_on_update_beyond_the_retries_leaves_the_card_due_until_the_next_cycle(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
     old_card = harness.card(draft)
     harness.slack.fail("chat.update", error="ratelimited", count=4, retry_after=0)
     harness.click(draft, blocks.SEND, user="U0ALICE")
@@ -89,11 +88,11 @@ def test_slack_unreachable_for_a_whole_cycle_loses_and_doubles_no_card(harness: 
     assert world.sent_messages() == []
 
 
-def test_slack_unreachable_after_a_click_the_send_happens_once_and_the_card_catches_up(harness: Harness):
-    harness.cycle()
+def test_slack_unreachable_after_a_click_the_send_happens_once_and_the_card_catches_up(
+    pending_card: PendingCard,
+):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
     card = harness.card(draft)
     other = next(d for d in drafts.with_status(harness.store.db, drafts.PENDING) if d.id != draft.id)
     # Bolt checks the bot token with Slack on its first request: a click before Slack went away.
@@ -111,11 +110,9 @@ def test_slack_unreachable_after_a_click_the_send_happens_once_and_the_card_catc
     _assert_one_card_per_draft(harness)
 
 
-def test_views_open_failing_tells_the_teammate_and_changes_nothing(harness: Harness):
-    harness.cycle()
+def test_views_open_failing_tells_the_teammate_and_changes_nothing(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     world = harness.sandbox.world
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
     harness.slack.fail("views.open", error="expired_trigger_id", count=1)
     harness.click(draft, blocks.EDIT, user="U0BOB")
     assert harness.slack.views() == []

@@ -14,6 +14,7 @@ from inbox import conversation as conv
 from slack import blocks
 from store import drafts
 from tests.harness import Harness
+from tests.pending_card import PendingCard
 
 CREATOR, FAN = "c0000000-0000-4000-8000-000000000000", "f0000000-0000-4000-8000-000000000000"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -113,10 +114,8 @@ class _SendAnswerWithoutUuid(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def test_a_send_fanvue_took_without_naming_the_message_is_recorded_as_sent(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_send_fanvue_took_without_naming_the_message_is_recorded_as_sent(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     handler = type("Handler", (_SendAnswerWithoutUuid,), {"upstream": harness.sandbox.url})
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)

@@ -14,7 +14,8 @@ from inbox.cards import CardPublisher
 from slack import blocks
 from slack.cards import SlackCards
 from store import audit, drafts
-from tests.harness import CHANNEL, Harness
+from tests.harness import CHANNEL
+from tests.pending_card import PendingCard
 
 
 @pytest.fixture
@@ -65,10 +66,8 @@ class _LandsLast:
         self.real.notify(draft, user, text)
 
 
-def test_a_card_update_that_lands_after_another_processes_newer_one_is_put_right(harness: Harness):
-    harness.cycle()
-    fan = harness.unread_fan_with_text()
-    draft = harness.draft_for(fan["uuid"])
+def test_a_card_update_that_lands_after_another_processes_newer_one_is_put_right(pending_card: PendingCard):
+    harness, fan, draft = pending_card
     other = dataclasses.replace(
         harness.svc, cards=CardPublisher(harness.store, SlackCards(harness.web, CHANNEL, post_interval=0))
     )
