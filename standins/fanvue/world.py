@@ -93,6 +93,10 @@ class World:
         with self._lock:
             self._chat_any(fan_uuid).fan.contactable = contactable
 
+    def rename_fan(self, fan_uuid: str, display_name: str) -> None:
+        with self._lock:
+            self._chat_any(fan_uuid).fan.display_name = display_name
+
     def remove_chat(self, fan_uuid: str) -> None:
         with self._lock:
             self._chat_any(fan_uuid).removed = True
