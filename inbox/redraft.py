@@ -78,10 +78,9 @@ def redraft_from_history(
     *,
     from_status: str,
     actor: str = audit.SCHEDULER,
-    unread_count: int = 0,
 ) -> Draft | None:
     """Point the card at the fan's newest message with a new draft; None if another change won."""
-    fresh = new_draft(svc, fan_of(draft), history, unread_count)
+    fresh = new_draft(svc, fan_of(draft), history, 0)
     if fresh is None:
         return None
     notice = "The fan wrote again: new messages and a new draft." if from_status == drafts.SENDING else None

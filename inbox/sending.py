@@ -129,7 +129,7 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     except FanvueError as exc:
         return _release(svc, draft, actor, f"Fanvue did not take the message, nothing was sent: {exc}")
     action = "edited-and-sent" if edited else "sent"
-    details = {"text": text, "message_uuid": message_uuid}
+    details: dict[str, object] = {"text": text, "message_uuid": message_uuid}
     if edited:
         details["draft"] = draft.draft_text
     flags = svc.guard.check(text)

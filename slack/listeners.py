@@ -47,7 +47,7 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
             ids = _ids(action.get("value", ""))
             user = body["user"]["id"]
             outcome = decision(svc, *ids, user) if ids else Outcome(Kind.INVALID, NOT_OURS)
-            if outcome.kind is Kind.EDITING:
+            if outcome.kind is Kind.EDITING and outcome.draft is not None:
                 outcome = _open_editor(client, body["trigger_id"], outcome.draft)
             _tell(respond, client, body, outcome)
 
