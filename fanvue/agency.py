@@ -45,7 +45,7 @@ class AgencyClient:
         api_version: str = DEFAULT_API_VERSION,
         timeout: float = 10.0,
         budget: RateBudget | None = None,
-        creator_budgets: Callable[[], RateBudget] | None = None,
+        creator_budgets: Callable[[str], RateBudget] | None = None,
         session: requests.Session | None = None,
         read_retries: int = 3,
         max_rate_limit_retries: int = 5,
@@ -63,7 +63,11 @@ class AgencyClient:
             max_rate_limit_retries=max_rate_limit_retries,
             sleep=sleep,
         )
-        self._budgets = BudgetBook(creator_budgets or (lambda: RateBudget(sleep=sleep)))
+        # Each creator's budget has the user's limit and window unless `creator_budgets(creator)` says else.
+        user = self._api._budget
+        self._budgets = BudgetBook(
+            creator_budgets or (lambda creator: RateBudget(user.limit, user.window, sleep=sleep))
+        )
 
     def __repr__(self) -> str:
         return f"AgencyClient({self._api.base_url!r}, api_version={self._api.api_version!r})"

@@ -91,7 +91,7 @@ class RateBudget:
 class BudgetBook:
     """One RateBudget per key, made on first use: Fanvue counts each creator's routes in its own bucket."""
 
-    def __init__(self, factory: Callable[[], RateBudget]) -> None:
+    def __init__(self, factory: Callable[[str], RateBudget]) -> None:
         self._factory = factory
         self._lock = threading.Lock()
         self._budgets: dict[str, RateBudget] = {}
@@ -103,5 +103,5 @@ class BudgetBook:
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
-                budget = self._budgets[key] = self._factory()
+                budget = self._budgets[key] = self._factory(key)
             return budget
