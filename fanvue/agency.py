@@ -108,6 +108,8 @@ class AgencyClient:
         With `since`, stops at the first row whose last message is older (or absent): the order makes every
         later row older still. A caller may also stop by leaving the loop; no further page is fetched.
         """
+        if since is not None and since.tzinfo is None:
+            raise ValueError("since must be a timezone-aware datetime (Fanvue's times are UTC)")
         try:
             for i, item in enumerate(self._pages("/agencies/chats", page_size)):
                 row = CreatorChat.from_api(item, f"agencies/chats[{i}]")

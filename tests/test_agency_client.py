@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 import requests
@@ -213,3 +214,9 @@ def test_one_creators_429s_do_not_slow_another_creators_budget():
     # The busy creator's budget waited (for its reset, then Retry-After); the calm one's and the user's never.
     assert len(waits[busy]) == 3 and min(waits[busy]) >= 1
     assert waits[calm] == [] and user_waits == []
+
+
+def test_a_naive_since_is_refused_before_any_request(sandbox):
+    with client_for(sandbox) as client, pytest.raises(ValueError, match="timezone-aware"):
+        next(client.agency_chats(since=datetime(2026, 1, 1)))
+    assert api_requests(sandbox, "/agencies") == []
