@@ -1,10 +1,14 @@
 """Client for Fanvue's chat API."""
 
+from fanvue.agency import AgencyClient, CreatorView
+from fanvue.agency_models import Creator, CreatorChat
 from fanvue.client import FanvueClient
 from fanvue.errors import (
+    AgencyAdminRequired,
     AuthError,
     BadRequestError,
     ConflictError,
+    CreatorNotReachable,
     FanvueError,
     FanvueUnavailable,
     InvalidMessage,
@@ -20,15 +24,23 @@ from fanvue.errors import (
     ValidationError,
 )
 from fanvue.models import Chat, ChatMessages, LastMessage, Me, Message, UnreadCounts, User
-from fanvue.ratelimit import RateBudget
+from fanvue.ratelimit import BudgetBook, RateBudget
+from fanvue.scopes import Mode, missing_scopes, scope_problem, scope_string
 from fanvue.tokens import StaticToken, TokenProvider
 
 __all__ = [
+    "AgencyAdminRequired",
+    "AgencyClient",
     "AuthError",
+    "BudgetBook",
     "BadRequestError",
     "Chat",
     "ChatMessages",
     "ConflictError",
+    "Creator",
+    "CreatorChat",
+    "CreatorNotReachable",
+    "CreatorView",
     "FanvueClient",
     "FanvueError",
     "FanvueUnavailable",
@@ -38,6 +50,7 @@ __all__ = [
     "Me",
     "Message",
     "MissingScopeError",
+    "Mode",
     "NotContactableError",
     "NotFoundError",
     "RateBudget",
@@ -51,4 +64,7 @@ __all__ = [
     "UnsupportedVersionError",
     "User",
     "ValidationError",
+    "missing_scopes",
+    "scope_problem",
+    "scope_string",
 ]

@@ -168,9 +168,11 @@ class FanvueClient:
         params: dict | None = None,
         json: object = None,
         send: tuple[str, str] | None = None,
+        budget: RateBudget | None = None,
     ) -> requests.Response:
         """One API call with its retries; a send (`send=(user_uuid, text)`) is never repeated once it may
-        have reached Fanvue."""
+        have reached Fanvue. `budget` replaces the client's own for routes Fanvue counts apart."""
+        budget = budget if budget is not None else self._budget
         sending = send is not None
         failures = rate_limited = 0
         refreshed = False
@@ -178,7 +180,7 @@ class FanvueClient:
         # Every pass either returns, raises, or consumes one of these bounded allowances.
         max_attempts = 1 + self.read_retries + self.max_rate_limit_retries + 1
         for attempt in range(1, max_attempts + 1):
-            self._budget.acquire()
+            budget.acquire()
             try:
                 resp = self._session.request(
                     method,
@@ -207,7 +209,7 @@ class FanvueClient:
                     ) from exc
                 self._backoff(failures)
                 continue
-            self._observe(resp)
+            self._observe(resp, budget)
             logger.debug("Fanvue %s %s -> %d", method, path, resp.status_code)
             if resp.status_code < 400:
                 return resp
@@ -220,7 +222,7 @@ class FanvueClient:
                     continue
             if resp.status_code == 429 and rate_limited < self.max_rate_limit_retries:
                 rate_limited += 1
-                self._wait_after_429(resp, method, path)
+                self._wait_after_429(resp, method, path, budget)
                 continue
             if resp.status_code >= 500:
                 error = FanvueError.from_response(resp, sending=sending)
@@ -244,19 +246,19 @@ class FanvueClient:
             "X-Fanvue-API-Version": self.api_version,
         }
 
-    def _observe(self, resp: requests.Response) -> None:
+    def _observe(self, resp: requests.Response, budget: RateBudget) -> None:
         if resp.status_code == 429:
             # Retry-After is the specific instruction for a 429; its reset header would only lengthen it.
             return
         remaining = _header_number(resp, "X-RateLimit-Remaining")
         reset = _header_number(resp, "X-RateLimit-Reset")
-        self._budget.observe(None if remaining is None else int(remaining), reset)
+        budget.observe(None if remaining is None else int(remaining), reset)
 
-    def _wait_after_429(self, resp: requests.Response, method: str, path: str) -> None:
+    def _wait_after_429(self, resp: requests.Response, method: str, path: str, budget: RateBudget) -> None:
         wait = min(retry_after_seconds(resp), MAX_RETRY_AFTER)
         logger.warning("Fanvue rate-limited %s %s; waiting %.1f s", method, path, wait)
         # Pausing the shared budget holds back every thread, and the next acquire() does the waiting.
-        self._budget.pause_until(self._budget.now() + wait)
+        budget.pause_until(budget.now() + wait)
 
     def _backoff(self, failures: int) -> None:
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (failures - 1))

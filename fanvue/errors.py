@@ -71,6 +71,26 @@ class NotFoundError(FanvueError):
     """The chat or resource does not exist (404)."""
 
 
+class CreatorNotReachable(FanvueError):
+    """The agency login cannot reach this creator (403 or 404 on the creator's routes)."""
+
+    def __init__(self, creator_uuid: str, cause: FanvueError) -> None:
+        super().__init__(
+            f"Creator {creator_uuid} is not reachable with this login: {cause.message}",
+            status=cause.status,
+            body=cause.body,
+            request_id=cause.request_id,
+            method=cause.method,
+            path=cause.path,
+        )
+        self.creator_uuid = creator_uuid
+        self.cause = cause
+
+
+class AgencyAdminRequired(MissingScopeError):
+    """The agency-wide chat list answered 403: only agency admins may read it."""
+
+
 class ConflictError(FanvueError):
     """The request conflicts with the current state (409)."""
 
@@ -115,6 +135,8 @@ class FanvueUnavailable(FanvueError):
 
 class SendOutcomeUnknown(FanvueError):
     """A send timed out, lost its connection or got a 5xx: it may or may not have been delivered."""
+
+    creator_uuid: str | None = None
 
     def __init__(self, user_uuid: str, text: str, cause: BaseException) -> None:
         super().__init__(

@@ -82,6 +82,10 @@ class User:
     def name(self) -> str:
         return self.display_name or self.nickname or self.handle
 
+    @property
+    def is_top_spender(self) -> bool:
+        return self.extra.get("isTopSpender") is True
+
     @classmethod
     def from_api(cls, d: dict, where: str = "user") -> User:
         d = _obj(d, where)

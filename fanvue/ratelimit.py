@@ -86,3 +86,22 @@ class RateBudget:
         elapsed = max(0.0, now - self._updated)
         self._tokens = min(float(self.limit), self._tokens + elapsed * self._rate)
         self._updated = now
+
+
+class BudgetBook:
+    """One RateBudget per key, made on first use: Fanvue counts each creator's routes in its own bucket."""
+
+    def __init__(self, factory: Callable[[str], RateBudget]) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._budgets: dict[str, RateBudget] = {}
+
+    def __repr__(self) -> str:
+        return f"BudgetBook({len(self._budgets)} budgets)"
+
+    def get(self, key: str) -> RateBudget:
+        with self._lock:
+            budget = self._budgets.get(key)
+            if budget is None:
+                budget = self._budgets[key] = self._factory(key)
+            return budget

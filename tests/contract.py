@@ -5,8 +5,10 @@ when the request's scheme and host match a server, so every request is re-addres
 validation (path and query are kept). The spec gives X-Fanvue-API-Version a default, which openapi-core
 fills in for a request that omits it, so the header's presence is asserted separately.
 
-The spec is looked up at $FANVUE_SPEC_PATH, else <repo>/../shared/fanvue/openapi-chat.normalized.json.
-When it is absent the calling test is skipped, except under CI=true where that is a failure.
+Two specs: "chat" (the creator's own routes) at $FANVUE_SPEC_PATH, else
+<repo>/../shared/fanvue/openapi-chat.normalized.json, and "agency" (the agency routes) at
+$FANVUE_AGENCY_SPEC_PATH, else <repo>/../shared/fanvue/openapi-agency.normalized.json.
+When one is absent the calling test is skipped, except under CI=true where that is a failure.
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 
 SPEC_SERVER = "https://api.fanvue.com"
 VERSION_HEADER = "X-Fanvue-API-Version"
+SPECS = {
+    "chat": ("FANVUE_SPEC_PATH", "openapi-chat.normalized.json"),
+    "agency": ("FANVUE_AGENCY_SPEC_PATH", "openapi-agency.normalized.json"),
+}
 
 
-def spec_path() -> Path:
-    override = os.environ.get("FANVUE_SPEC_PATH")
+def spec_path(which: str = "chat") -> Path:
+    variable, name = SPECS[which]
+    override = os.environ.get(variable)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared/fanvue/openapi-chat.normalized.json"
+    return Path(__file__).resolve().parents[2] / "shared/fanvue" / name
 
 
 @functools.cache
@@ -37,11 +44,11 @@ def _load(path: Path) -> OpenAPI:
     return OpenAPI.from_file_path(str(path))
 
 
-def load_spec() -> OpenAPI:
+def load_spec(which: str = "chat") -> OpenAPI:
     """The parsed spec (cached); skips the test when the file is missing, fails instead under CI."""
-    path = spec_path()
+    path = spec_path(which)
     if not path.is_file():
-        reason = f"Fanvue OpenAPI spec not found at {path} (set FANVUE_SPEC_PATH)"
+        reason = f"Fanvue OpenAPI spec not found at {path} (set {SPECS[which][0]})"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -72,3 +79,8 @@ def validate_exchange(spec: OpenAPI, response: requests.Response) -> None:
 def validate_response(spec: OpenAPI, response: requests.Response) -> None:
     """Validate only the response (for deliberately invalid requests whose error answer is under test)."""
     spec.validate_response(as_spec_request(response.request), RequestsOpenAPIResponse(response))
+
+
+def load_agency_spec() -> OpenAPI:
+    """The agency routes' spec, with the same skip and CI rules as `load_spec`."""
+    return load_spec("agency")

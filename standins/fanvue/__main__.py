@@ -15,7 +15,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--fans", type=int, default=20)
+    parser.add_argument("--creators", type=int, default=1, help="creator accounts, each with its own fans")
+    parser.add_argument("--fans", type=int, default=20, help="fans per creator")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--token", default="sandbox-token")
     parser.add_argument("--latency-ms", type=int, default=0)
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sandbox = Sandbox(
         fans=args.fans,
+        creators=args.creators,
         seed=args.seed,
         token=args.token,
         rate_limit=args.rate_limit,
@@ -40,6 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     with sandbox:
         print(f"Fanvue sandbox at {sandbox.url}")
         print(f"Bearer token: {sandbox.token}")
+        if args.creators > 1:
+            for world in sandbox.worlds:
+                creator = world.creator
+                print(f"Creator @{creator['handle']} {creator['uuid']}: token {world.static_tokens()[0]}")
+        for member in sandbox.agency.members.values():
+            role = "agency admin" if member.admin else "agency team member"
+            print(f"{role.capitalize()} {member.account}: token {sorted(member.tokens)[0]}")
         oauth = sandbox.world.oauth
         print(f"OAuth: /oauth2/auth and /oauth2/token, client {oauth.client_id} / {oauth.client_secret}")
         print("X-Fanvue-API-Version: 2025-06-26; controls under /_sandbox/. Ctrl-C to stop.", flush=True)

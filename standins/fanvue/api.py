@@ -41,6 +41,8 @@ class ApiRequest:
     query: dict[str, list[str]]
     body: bytes
     params: dict[str, str]
+    # The agency member sending on a creator's behalf (shown back as the message's sentByUserId).
+    sent_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ def send_message(world: World, request: ApiRequest) -> Reply:
         # The spec's 400 for this operation is {message}; keep Fanvue's {errors} list beside it.
         raise BadRequest({"message": "; ".join(exc.body["errors"]), **exc.body}) from exc
     try:
-        message = world.send_message(fan_uuid, text, media, price)
+        message = world.send_message(fan_uuid, text, media, price, sent_by=request.sent_by)
     except ChatNotFound:
         return _not_found()
     except NotContactable:

@@ -16,7 +16,18 @@ from .faults import FaultPlan
 
 AUTHORIZE_PATH = "/oauth2/auth"
 TOKEN_PATH = "/oauth2/token"
-ENABLED_SCOPES = frozenset({"openid", "offline_access", "offline", "read:self", "read:chat", "write:chat"})
+ENABLED_SCOPES = frozenset(
+    {
+        "openid",
+        "offline_access",
+        "offline",
+        "read:self",
+        "read:chat",
+        "write:chat",
+        "read:creator",
+        "read:agency",
+    }
+)
 CODE_TTL = 600.0
 
 
@@ -35,6 +46,7 @@ class _Code:
     scope: str
     expires_at: float
     grant_id: str | None = None
+    account: str | None = None
 
 
 @dataclass
@@ -42,6 +54,7 @@ class _Grant:
     client_id: str
     scope: str
     revoked: bool = False
+    account: str | None = None
 
 
 @dataclass
@@ -65,6 +78,9 @@ class OAuthAuthority:
         self.client_secret = client_secret
         self.access_ttl = access_ttl
         self.deny = False
+        # Who is signed in at the browser: the account the next authorization approves for (None: the first
+        # creator, the only account of a single-creator sandbox).
+        self.account: str | None = None
         self.faults = FaultPlan()
         self._clock = clock
         self._lock = threading.Lock()
@@ -79,6 +95,15 @@ class OAuthAuthority:
         with self._lock:
             found = self._access.get(token or "")
             return found is not None and not self._grants[found[0]].revoked and self._clock() < found[1]
+
+    def access_grant(self, token: str | None) -> tuple[str | None, str] | None:
+        """The account and scopes behind a live access token, or None."""
+        with self._lock:
+            found = self._access.get(token or "")
+            if found is None or self._grants[found[0]].revoked or self._clock() >= found[1]:
+                return None
+            grant = self._grants[found[0]]
+            return grant.account, grant.scope
 
     def expire_access(self) -> None:
         with self._lock:
@@ -98,6 +123,8 @@ class OAuthAuthority:
             self.access_ttl = ttl
         if "deny" in body:
             self.deny = bool(body["deny"])
+        if "account" in body:
+            self.account = None if body["account"] is None else str(body["account"])
         if body.get("fault"):
             fault = body["fault"]
             self.faults.add(str(fault["kind"]), int(fault.get("count", 1)))
@@ -109,8 +136,10 @@ class OAuthAuthority:
                 "token_calls": self._token_calls,
                 "access_ttl": self.access_ttl,
                 "deny": self.deny,
+                "account": self.account,
                 "grants": [
-                    {"id": gid, "scope": g.scope, "revoked": g.revoked} for gid, g in self._grants.items()
+                    {"id": gid, "scope": g.scope, "revoked": g.revoked, "account": g.account}
+                    for gid, g in self._grants.items()
                 ],
                 "faults": self.faults.pending(),
             }
@@ -152,6 +181,7 @@ class OAuthAuthority:
                 params["code_challenge"],
                 " ".join(sorted(scopes)),
                 self._clock() + CODE_TTL,
+                account=self.account,
             )
         return _redirect(redirect_uri, {"code": code, "state": state})
 
@@ -216,7 +246,7 @@ class OAuthAuthority:
         if not verifier or not secrets.compare_digest(_s256(verifier), code.challenge):
             return _error("invalid_grant", "code_verifier does not match the code_challenge")
         code.grant_id = secrets.token_hex(8)
-        self._grants[code.grant_id] = _Grant(code.client_id, code.scope)
+        self._grants[code.grant_id] = _Grant(code.client_id, code.scope, account=code.account)
         return self._issue(code.grant_id)
 
     def _rotate(self, refresh_token: str) -> OAuthReply:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
+from .agency import Agency
 from .ratelimit import TokenBucketLimiter
 from .server import SandboxHTTPServer, ServerContext
 from .world import World
@@ -14,7 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 class Sandbox:
-    """A local stand-in for api.fanvue.com; use as a context manager or call start()/stop()."""
+    """A local stand-in for api.fanvue.com; use as a context manager or call start()/stop().
+
+    `creators` accounts are served, each with `fans` fans of its own and its own token; `world` is the first
+    creator's, `worlds` all of them, `agency` the members who manage them (see `agency.state()`).
+    """
 
     def __init__(
         self,
@@ -29,11 +34,22 @@ class Sandbox:
         port: int = 0,
         hang_seconds: float = 30.0,
         now: datetime | None = None,
+        creators: int = 1,
     ) -> None:
+        if creators < 1:
+            raise ValueError("the sandbox needs at least one creator")
         self._context: ServerContext | None = None
         self.token = token
+        now = now or datetime.now(UTC)
         self.world = World(fans=fans, seed=seed, tokens=(token,), now=now)
         self.world.set_latency(latency_ms)
+        self.worlds = [self.world] + [
+            World(fans=fans, seed=seed, tokens=(), now=now, creator_index=index)
+            for index in range(1, creators)
+        ]
+        for world in self.worlds[1:]:
+            world.add_token(f"{token}-{world.creator['handle']}")
+        self.agency = Agency(self.worlds, token, seed)
         self.hang_seconds = hang_seconds
         self._address = (host, port)
         self._limiter = TokenBucketLimiter(rate_limit, rate_window)
@@ -57,11 +73,22 @@ class Sandbox:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def creator_token(self, creator: str) -> str:
+        """A bearer token of one creator's own account (uuid or handle)."""
+        world = self.agency.creator_world(creator)
+        if world is None:
+            raise KeyError(creator)
+        return world.static_tokens()[0]
+
+    def member_token(self, account: str) -> str:
+        """A bearer token of an agency member: `agency.ADMIN` or `agency.MEMBER`."""
+        return sorted(self.agency.members[account].tokens)[0]
+
     def start(self) -> Sandbox:
         if self._server is not None:
             return self
         self._context = ServerContext(
-            world=self.world, limiter=self._limiter, hang_seconds=self._hang_seconds
+            world=self.world, limiter=self._limiter, hang_seconds=self._hang_seconds, agency=self.agency
         )
         self._server = SandboxHTTPServer(self._address, self._context)
         self._thread = threading.Thread(

@@ -75,6 +75,15 @@ CREATOR_TEXTS = [
 ]
 CAPTIONS = ["sneak peek 👀", "just for you", None, None]
 MEDIA_TYPES = ["image", "video", "audio"]
+# The first creator is the one a single-creator sandbox has always served.
+CREATORS = [
+    ("Mia Rivers", "mia-rivers"),
+    ("Luna Park", "luna-park"),
+    ("Ava Stone", "ava-stone"),
+    ("Zara Quinn", "zara-quinn"),
+    ("Nora Vale", "nora-vale"),
+    ("Iris Bloom", "iris-bloom"),
+]
 UNREAD_SHARE = 0.7
 
 
@@ -217,17 +226,26 @@ class _Builder:
         )
 
 
-def build_seed(fans: int, seed: int, anchor: datetime) -> Seed:
-    """Build the starting state; the same `fans`, `seed` and `anchor` always give the same world."""
+def creator_name(index: int) -> tuple[str, str]:
+    """Display name and handle of the sandbox's creator number `index` (0 is the first)."""
+    name, handle = CREATORS[index % len(CREATORS)]
+    cycle = index // len(CREATORS)
+    return (name, handle) if cycle == 0 else (f"{name} {cycle + 1}", f"{handle}-{cycle + 1}")
+
+
+def build_seed(fans: int, seed: int, anchor: datetime, creator_index: int = 0) -> Seed:
+    """Build the starting state; the same `fans`, `seed`, `anchor` and creator always give the same world."""
     if fans < 1:
         raise ValueError("the sandbox needs at least one fan")
-    builder = _Builder(seed, anchor)
+    # Every further creator draws from its own stream, so fans and uuids never repeat across creators.
+    builder = _Builder(seed if creator_index == 0 else seed * 7919 + creator_index * 104729, anchor)
     rng = builder.rng
+    name, handle = creator_name(creator_index)
     creator = Person(
         uuid=builder.uuid(),
-        handle="mia-rivers",
-        display_name="Mia Rivers",
-        avatar_url="https://media.fanvue.com/avatars/mia-rivers.jpg",
+        handle=handle,
+        display_name=name,
+        avatar_url=f"https://media.fanvue.com/avatars/{handle}.jpg",
         registered_at=anchor - timedelta(days=rng.randint(400, 900)),
     )
     chats = []

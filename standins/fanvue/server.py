@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import api
+from . import agency_api, api
+from .agency import Agency
+from .agency_controls import handle_agency_control
 from .controls import PREFIX, handle_control
 from .oauth import AUTHORIZE_PATH, TOKEN_PATH
 from .ratelimit import TokenBucketLimiter
@@ -33,6 +35,12 @@ class ServerContext:
     limiter: TokenBucketLimiter
     stopping: threading.Event = field(default_factory=threading.Event)
     hang_seconds: float = 30.0
+    # Every creator served and the agency members; `world` is its first creator.
+    agency: Agency | None = None
+
+    def __post_init__(self) -> None:
+        if self.agency is None:
+            self.agency = Agency([self.world])
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -130,7 +138,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(int(length)) if int(length) > 0 else b""
         if parts.path == PREFIX or parts.path.startswith(PREFIX + "/"):
-            reply = handle_control(self.server.context.world, self.command, parts.path, query, body)
+            context = self.server.context
+            reply = handle_agency_control(
+                context.agency, self.command, parts.path, query, body
+            ) or handle_control(context.world, self.command, parts.path, query, body)
             self._write(reply.status, reply.body, {})
             return
         if parts.path in (AUTHORIZE_PATH, TOKEN_PATH):
@@ -167,8 +178,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if world.latency_ms:
             context.stopping.wait(world.latency_ms / 1000)
         token = bearer_token(self.headers.get("Authorization"))
-        token_ok = world.token_valid(token)
-        decision = context.limiter.take(token or "")
+        who = context.agency.principal(token)
+        token_ok = who is not None
+        decision = context.limiter.take(context.agency.rate_key(token or "", path))
         headers = decision.headers()
 
         def answer(status: int, payload: dict | None, extra: dict | None = None) -> None:
@@ -179,7 +191,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if not decision.allowed:
             answer(429, {"error": "Too many requests, retry later"})
             return
-        found = api.route(self.command, path)
+        found = api.route(self.command, path) or agency_api.route(self.command, path)
         if found is None:
             answer(404, {"message": f"Cannot {self.command} {path}"})
             return
@@ -200,7 +212,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._drop()
             return
         handler, params = found
-        reply = api.handle(world, handler, api.ApiRequest(self.command, path, query, body, params))
+        request = api.ApiRequest(self.command, path, query, body, params)
+        if handler in agency_api.HANDLERS:
+            reply = agency_api.handle(context.agency, who, handler, request)
+        elif who.world is None:
+            reply = agency_api.own_account(context.agency, who, handler, request)
+        else:
+            reply = api.handle(who.world, handler, request)
         if fault in ("drop_response", "store_then_hang"):
             answer(NO_RESPONSE, None)
             if fault == "store_then_hang":

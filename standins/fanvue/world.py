@@ -54,9 +54,10 @@ class World:
         *,
         tokens: tuple[str, ...] = ("sandbox-token",),
         now: datetime | None = None,
+        creator_index: int = 0,
     ) -> None:
         self._lock = threading.RLock()
-        start = build_seed(fans, seed, now or datetime.now(UTC))
+        start = build_seed(fans, seed, now or datetime.now(UTC), creator_index)
         self._creator: Person = start.creator
         self._chats: dict[str, Chat] = {chat.fan.uuid: chat for chat in start.chats}
         self._notifications = start.notifications
@@ -203,8 +204,14 @@ class World:
             return {chat_uuid: self._batch_entry(chat_uuid, limit, since_seq) for chat_uuid in chat_uuids}
 
     def send_message(
-        self, fan_uuid: str, text: str | None, media_uuids: list[str], price: int | None
+        self,
+        fan_uuid: str,
+        text: str | None,
+        media_uuids: list[str],
+        price: int | None,
+        sent_by: str | None = None,
     ) -> dict:
+        """The creator sends; `sent_by` is the agency member who sent it on the creator's behalf."""
         with self._lock:
             chat = self._live_chat(fan_uuid)
             if not chat.fan.contactable:
@@ -218,6 +225,8 @@ class World:
                 price=price,
             )
             message.is_read = False
+            if sent_by is not None:
+                message.extra = {"sentByUserId": sent_by}
             self._mark_read(chat)
             self._sent.append((fan_uuid, message))
             return self._message_json(message)
@@ -242,6 +251,15 @@ class World:
             if token is not None and token in self._tokens:
                 return True
         return self.oauth.access_valid(token)
+
+    def has_token(self, token: str | None) -> bool:
+        """True for a bearer token this creator's account was given outright (not through OAuth)."""
+        with self._lock:
+            return token is not None and token in self._tokens
+
+    def static_tokens(self) -> list[str]:
+        with self._lock:
+            return sorted(self._tokens)
 
     def expire_tokens(self) -> None:
         with self._lock:
