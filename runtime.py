@@ -56,9 +56,10 @@ class Runtime:
     login: LoginWatch | None = None
     host: str | None = None  # where serve() listens; None: HttpServer's default (every address)
     last_cycle: dict = field(default_factory=dict)
-    server: HttpServer | None = None
-    scheduler: BackgroundScheduler | None = None
-    _socket: Any = None
+    # Set by serve() and start():
+    server: HttpServer | None = field(default=None, init=False)
+    scheduler: BackgroundScheduler | None = field(default=None, init=False)
+    _socket: Any = field(default=None, init=False, repr=False)  # the Socket Mode connection
 
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
