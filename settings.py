@@ -9,7 +9,14 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from drafting.llm import LlmConfig
 from drafting.persona import PersonaError, load_persona
+from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
+from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
+
+# The LLM client's own defaults, so that a setting left unset means what the client means by it.
+_LLM = LlmConfig("", "")
 
 
 class SettingsError(Exception):
@@ -35,23 +42,23 @@ class Settings:
     slack_approvers: frozenset[str] = frozenset()
     slack_max_posts_per_cycle: int = 30
     slack_post_interval: float = 1.0
-    fanvue_api_base: str = "https://api.fanvue.com"
-    fanvue_api_version: str = "2025-06-26"
-    fanvue_rate_limit: int = 200
-    fanvue_rate_window: float = 60.0
-    fanvue_timeout: float = 10.0
+    fanvue_api_base: str = DEFAULT_API_BASE
+    fanvue_api_version: str = DEFAULT_API_VERSION
+    fanvue_rate_limit: int = DEFAULT_LIMIT
+    fanvue_rate_window: float = DEFAULT_WINDOW
+    fanvue_timeout: float = DEFAULT_TIMEOUT
     fanvue_client_id: str | None = None
     fanvue_client_secret: str | None = field(default=None, repr=False)
-    fanvue_auth_base: str = "https://auth.fanvue.com"
-    fanvue_redirect_uri: str = "http://localhost:8080/callback"
+    fanvue_auth_base: str = DEFAULT_AUTH_BASE
+    fanvue_redirect_uri: str = DEFAULT_REDIRECT_URI
     drafter: str = "template"
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
-    llm_timeout: float = 30.0
-    llm_concurrency: int = 4
-    draft_context_messages: int = 15
-    draft_max_chars: int = 1000
+    llm_timeout: float = _LLM.timeout
+    llm_concurrency: int = _LLM.concurrency
+    draft_context_messages: int = _LLM.context_messages
+    draft_max_chars: int = _LLM.max_chars
     style_examples: int = 5
     persona_file: Path | None = None
     database_path: Path = Path("data/bridge.db")
@@ -63,6 +70,9 @@ class Settings:
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+
+# Every default above, for the readers below: each is written once, in the dataclass.
+DEFAULT = Settings(slack_bot_token="", slack_channel_id="")
 
 _WHERE = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions in your Slack app",
@@ -103,7 +113,7 @@ def load_database_path(env_file: str | Path = ".env", environ: Mapping[str, str]
 
 
 def database_path_from(env: Mapping[str, str]) -> Path:
-    return Path((env.get("DATABASE_PATH") or "").strip() or "data/bridge.db")
+    return Path((env.get("DATABASE_PATH") or "").strip() or DEFAULT.database_path)
 
 
 def _values(env_file: str | Path, environ: Mapping[str, str] | None) -> dict[str, str]:
@@ -133,15 +143,17 @@ def from_mapping(
         **slack,
         **fanvue_login,
         **drafting,
-        fanvue_api_base=reader.url("FANVUE_API_BASE", "https://api.fanvue.com"),
-        fanvue_api_version=reader.optional("FANVUE_API_VERSION") or "2025-06-26",
-        fanvue_rate_limit=reader.number("FANVUE_RATE_LIMIT", 200, low=1, high=100_000),
-        fanvue_rate_window=float(reader.number("FANVUE_RATE_WINDOW_SECONDS", 60, low=1, high=3600)),
-        fanvue_timeout=float(reader.number("FANVUE_TIMEOUT_SECONDS", 10, low=1, high=300)),
+        fanvue_api_base=reader.url("FANVUE_API_BASE", DEFAULT.fanvue_api_base),
+        fanvue_api_version=reader.optional("FANVUE_API_VERSION") or DEFAULT.fanvue_api_version,
+        fanvue_rate_limit=reader.number("FANVUE_RATE_LIMIT", DEFAULT.fanvue_rate_limit, low=1, high=100_000),
+        fanvue_rate_window=reader.seconds(
+            "FANVUE_RATE_WINDOW_SECONDS", DEFAULT.fanvue_rate_window, high=3600
+        ),
+        fanvue_timeout=reader.seconds("FANVUE_TIMEOUT_SECONDS", DEFAULT.fanvue_timeout, high=300),
         database_path=database_path_from(env),
-        poll_interval=reader.number("POLL_INTERVAL_SECONDS", 120, low=10, high=86_400),
-        port=reader.number("PORT", 3000, low=1, high=65_535),
-        log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        poll_interval=reader.number("POLL_INTERVAL_SECONDS", DEFAULT.poll_interval, low=10, high=86_400),
+        port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
+        log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
     )
     if problems:
         raise SettingsError(problems)
@@ -166,9 +178,11 @@ def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict
         slack_channel_id=reader.required("SLACK_CHANNEL_ID", prefix=("C", "G")),
         slack_signing_secret=signing_secret,
         slack_app_token=app_token,
-        slack_api_url=reader.url("SLACK_API_URL", "https://slack.com/api/", trailing_slash=True),
+        slack_api_url=reader.url("SLACK_API_URL", DEFAULT.slack_api_url, trailing_slash=True),
         slack_approvers=reader.user_ids("SLACK_APPROVERS"),
-        slack_max_posts_per_cycle=reader.number("SLACK_MAX_POSTS_PER_CYCLE", 30, low=1, high=1000),
+        slack_max_posts_per_cycle=reader.number(
+            "SLACK_MAX_POSTS_PER_CYCLE", DEFAULT.slack_max_posts_per_cycle, low=1, high=1000
+        ),
     )
 
 
@@ -181,7 +195,7 @@ _LLM_WHERE = (
 
 def _drafting(reader: _Reader) -> dict:
     """Which drafter writes the replies, the LLM endpoint if any, and the persona file (checked now)."""
-    drafter = (reader.optional("DRAFTER") or "template").lower()
+    drafter = (reader.optional("DRAFTER") or DEFAULT.drafter).lower()
     if drafter not in DRAFTERS:
         reader.problems.append(f"DRAFTER should be one of {', '.join(DRAFTERS)}, got {drafter!r}")
     base_url = reader.optional("LLM_BASE_URL")
@@ -202,11 +216,13 @@ def _drafting(reader: _Reader) -> dict:
         llm_base_url=base_url.rstrip("/") if base_url else None,
         llm_api_key=reader.optional("LLM_API_KEY"),
         llm_model=model,
-        llm_timeout=float(reader.number("LLM_TIMEOUT_SECONDS", 30, low=1, high=600)),
-        llm_concurrency=reader.number("LLM_CONCURRENCY", 4, low=1, high=32),
-        draft_context_messages=reader.number("DRAFT_CONTEXT_MESSAGES", 15, low=1, high=50),
-        draft_max_chars=reader.number("DRAFT_MAX_CHARS", 1000, low=50, high=3000),
-        style_examples=reader.number("STYLE_EXAMPLES", 5, low=0, high=20),
+        llm_timeout=reader.seconds("LLM_TIMEOUT_SECONDS", DEFAULT.llm_timeout, high=600),
+        llm_concurrency=reader.number("LLM_CONCURRENCY", DEFAULT.llm_concurrency, low=1, high=32),
+        draft_context_messages=reader.number(
+            "DRAFT_CONTEXT_MESSAGES", DEFAULT.draft_context_messages, low=1, high=50
+        ),
+        draft_max_chars=reader.number("DRAFT_MAX_CHARS", DEFAULT.draft_max_chars, low=50, high=3000),
+        style_examples=reader.number("STYLE_EXAMPLES", DEFAULT.style_examples, low=0, high=20),
         persona_file=Path(persona_file) if persona_file else None,
     )
 
@@ -233,7 +249,7 @@ def _fanvue_login(
                 f"`python app.py login` (README: Fanvue login), or set it to {_WHERE['FANVUE_ACCESS_TOKEN']}"
             )
     # Not normalised: Fanvue compares it character for character with the one registered for the app.
-    redirect_uri = reader.optional("FANVUE_REDIRECT_URI") or "http://localhost:8080/callback"
+    redirect_uri = reader.optional("FANVUE_REDIRECT_URI") or DEFAULT.fanvue_redirect_uri
     if not redirect_uri.startswith("http://"):
         reader.problems.append(
             f"FANVUE_REDIRECT_URI should be a local http:// address that this machine can "
@@ -243,7 +259,7 @@ def _fanvue_login(
         fanvue_access_token=access_token,
         fanvue_client_id=client_id,
         fanvue_client_secret=client_secret,
-        fanvue_auth_base=reader.url("FANVUE_AUTH_BASE", "https://auth.fanvue.com"),
+        fanvue_auth_base=reader.url("FANVUE_AUTH_BASE", DEFAULT.fanvue_auth_base),
         fanvue_redirect_uri=redirect_uri,
     )
 
@@ -283,6 +299,12 @@ class _Reader:
         if not low <= value <= high:
             self.problems.append(f"{name} should be between {low} and {high}, got {value}")
         return value
+
+    def seconds(self, name: str, default: float, *, high: int) -> float:
+        """Whole seconds from 1 to `high`, as a float; `default` when unset."""
+        if not (self.env.get(name) or "").strip():
+            return default
+        return float(self.number(name, 1, low=1, high=high))
 
     def url(self, name: str, default: str, *, trailing_slash: bool = False) -> str:
         value = (self.env.get(name) or "").strip() or default

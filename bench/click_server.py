@@ -6,7 +6,7 @@ import sys
 
 from slack_bolt import App
 
-import app
+import runtime as app_runtime
 import settings as settings_module
 from inbox import decisions
 from inbox.services import Services
@@ -33,7 +33,7 @@ def late_ack_app(svc: Services, runtime_bolt: App, signing_secret: str) -> App:
 
 def main() -> int:
     config = settings_module.load("/nonexistent.env")
-    runtime = app.build(config)
+    runtime = app_runtime.build(config)
     bolt = late_ack_app(runtime.services, runtime.bolt, config.slack_signing_secret)
     server = HttpServer(wsgi_app(bolt, runtime.health), host="127.0.0.1", port=config.port)
     server.serve_forever()

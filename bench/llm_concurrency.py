@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from drafting.llm import LlmConfig, OpenAIChatDrafter
-from drafting.persona import Persona
-from drafting.template import TemplateDrafter
-from fanvue import FanvueClient, StaticToken
-from inbox.cards import CardPublisher
+import runtime
+import settings as settings_module
 from inbox.cycle import run_cycle
-from inbox.services import Creator, Services
-from slack.bolt_app import web_client
-from slack.cards import SlackCards
 from standins.fanvue import Sandbox
 from standins.llm import LlmStandin
 from standins.slack_api import SlackStandin
-from store.db import Store
 
 COMMAND = "python -m bench.llm_concurrency"
 CHANNEL = "C0BENCH"
@@ -40,28 +34,33 @@ class Run:
 
 def measure(chats: int, delay: float, concurrency: int, directory: Path) -> Run:
     """One cold cycle (every chat new) against a fresh sandbox, Slack stand-in and LLM stand-in."""
-    persona = Persona(name="Mia")
     with (
         Sandbox(fans=chats, seed=1, rate_limit=1_000_000) as sandbox,
         SlackStandin(bot_token=BOT_TOKEN) as slack,
         LlmStandin(delay=delay) as llm,
     ):
         _all_unread(sandbox)
-        store = Store(directory / f"bench-{concurrency}.db")
-        fanvue = FanvueClient(sandbox.url, StaticToken(sandbox.token))
-        config = LlmConfig(llm.base_url, "standin-model", timeout=delay * 10 + 5, concurrency=concurrency)
-        drafter = OpenAIChatDrafter(config, persona, TemplateDrafter(persona))
-        cards = CardPublisher(
-            store, SlackCards(web_client(BOT_TOKEN, slack.api_url), CHANNEL, post_interval=0)
+        settings = settings_module.from_mapping(
+            {
+                "FANVUE_API_BASE": sandbox.url,
+                "FANVUE_ACCESS_TOKEN": sandbox.token,
+                "SLACK_API_URL": slack.api_url,
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_CHANNEL_ID": CHANNEL,
+                "SLACK_SIGNING_SECRET": "bench-signing-secret",
+                "DATABASE_PATH": str(directory / f"bench-{concurrency}.db"),
+                "DRAFTER": "openai",
+                "LLM_BASE_URL": llm.base_url,
+                "LLM_MODEL": "standin-model",
+                "LLM_CONCURRENCY": str(concurrency),
+            }
         )
-        svc = Services(
-            store=store,
-            fanvue=fanvue,
-            drafter=drafter,
-            cards=cards,
-            creator=Creator(fanvue),
-            draft_concurrency=concurrency,
+        # The sandbox's rate limit is lifted, and so is the client's; the LLM gets time for its delay.
+        settings = dataclasses.replace(
+            settings, fanvue_rate_limit=1_000_000, llm_timeout=delay * 10 + 5, slack_post_interval=0
         )
+        app = runtime.build(settings)
+        svc, store = app.services, app.services.store
         try:
             svc.creator.get()  # not part of what is measured
             started = time.perf_counter()
@@ -73,9 +72,7 @@ def measure(chats: int, delay: float, concurrency: int, directory: Path) -> Run:
             assert report.drafted == chats, report.summary()
             return Run(concurrency, chats, seconds, len(llm.requests), llm.max_in_flight, fallbacks)
         finally:
-            drafter.close()
-            fanvue.close()
-            store.close()
+            app.close()
 
 
 def _all_unread(sandbox: Sandbox) -> None:

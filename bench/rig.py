@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import platform
@@ -16,12 +17,11 @@ from pathlib import Path
 
 import requests
 
-from drafting.template import TemplateDrafter
-from fanvue import FanvueClient, StaticToken
-from fanvue.ratelimit import RateBudget
-from inbox.cards import CardPublisher
-from inbox.services import Creator, Services
-from slack.bolt_app import web_client
+import runtime
+import settings as settings_module
+from fanvue import FanvueClient
+from fanvue.ratelimit import DEFAULT_WINDOW, RateBudget
+from inbox.services import Services
 from slack.cards import SlackCards
 from standins.fanvue import Sandbox
 from standins.slack_api import SlackStandin
@@ -100,7 +100,7 @@ class TimedCards:
 
 @dataclass
 class Rig:
-    """One app instance (store, Fanvue client, cards) against a sandbox and a stand-in it does not own."""
+    """One app instance (runtime.build) against a sandbox and a stand-in it does not own, with clocks on."""
 
     sandbox: Sandbox
     slack: SlackStandin
@@ -112,31 +112,40 @@ class Rig:
     budget: TimedBudget = field(init=False)
     cards: TimedCards = field(init=False)
     svc: Services = field(init=False)
+    store: Store = field(init=False)
+    fanvue: FanvueClient = field(init=False)
 
     def __post_init__(self) -> None:
         self.session = TimedSession()
-        self.budget = TimedBudget(self.rate_limit, 60.0)
-        self.store = Store(self.directory / "bench.db")
-        self.fanvue = FanvueClient(
-            self.sandbox.url,
-            StaticToken(self.sandbox.token),
-            timeout=self.timeout,
-            budget=self.budget,
-            session=self.session,
+        self.budget = TimedBudget(self.rate_limit, DEFAULT_WINDOW)
+        settings = settings_module.from_mapping(
+            {
+                "FANVUE_API_BASE": self.sandbox.url,
+                "FANVUE_ACCESS_TOKEN": self.sandbox.token,
+                "SLACK_API_URL": self.slack.api_url,
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_CHANNEL_ID": CHANNEL,
+                "SLACK_SIGNING_SECRET": "bench-signing-secret",
+                "DATABASE_PATH": str(self.directory / "bench.db"),
+            }
         )
-        self.web = web_client(BOT_TOKEN, self.slack.api_url, timeout=30)
-        self.cards = TimedCards(SlackCards(self.web, CHANNEL, post_interval=self.post_interval))
-        self.svc = Services(
-            store=self.store,
-            fanvue=self.fanvue,
-            drafter=TemplateDrafter(),
-            cards=CardPublisher(self.store, self.cards),
-            creator=Creator(self.fanvue),
+        settings = dataclasses.replace(
+            settings,
+            fanvue_timeout=self.timeout,
+            fanvue_rate_limit=self.rate_limit,
+            slack_post_interval=self.post_interval,
         )
+        self.runtime = runtime.build(settings, cards=self._timed, session=self.session, budget=self.budget)
+        self.svc = self.runtime.services
+        self.store, self.fanvue = self.svc.store, self.svc.fanvue
+
+    def _timed(self, cards: SlackCards) -> TimedCards:
+        self.cards = TimedCards(cards)
+        return self.cards
 
     def close(self) -> None:
+        self.runtime.close()
         self.session.close()
-        self.store.close()
 
     def clocks(self) -> tuple[float, float, float]:
         """(seconds waiting for Fanvue, seconds waiting for the rate budget, seconds in Slack) so far."""

@@ -12,10 +12,10 @@ from pathlib import Path
 import requests
 import sqlite_utils
 
-import app
+import runtime as app_runtime
 import settings as settings_module
 from slack import blocks
-from slack.server import EVENTS_PATH, HttpServer, wsgi_app
+from slack.server import EVENTS_PATH
 from standins.fanvue import Sandbox
 from standins.slack_api import Msg, SlackStandin
 from standins.slack_requests import block_action_body, sign_request, view_submission_body
@@ -39,7 +39,7 @@ class Stage:
 
     sandbox: Sandbox
     slack: SlackStandin
-    runtime: app.Runtime
+    runtime: app_runtime.Runtime
     events_url: str
     sessions: dict[str, requests.Session] = field(default_factory=dict)
 
@@ -131,13 +131,11 @@ def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
             }
         )
         # No pacing between posts: the stand-in does not rate-limit, and the demo should take seconds.
-        runtime = app.build(dataclasses.replace(settings, slack_post_interval=0.0))
-        stack.callback(runtime.services.store.close)
-        stack.callback(runtime.services.fanvue.close)
-        stack.callback(runtime.executor.shutdown, wait=True)
-        server = HttpServer(wsgi_app(runtime.bolt), host="127.0.0.1", port=0).start()
-        stack.callback(server.stop)
-        stack.callback(runtime.executor.drain, CLICK_TIMEOUT)
+        runtime = app_runtime.build(
+            dataclasses.replace(settings, slack_post_interval=0.0, port=0), host="127.0.0.1"
+        )
+        stack.callback(runtime.stop, CLICK_TIMEOUT)
+        server = runtime.serve()
         the_stage = Stage(sandbox, slack, runtime, f"http://127.0.0.1:{server.port}{EVENTS_PATH}")
         stack.callback(_close_sessions, the_stage)
         yield the_stage

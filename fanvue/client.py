@@ -27,7 +27,9 @@ from fanvue.tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_API_BASE = "https://api.fanvue.com"
 DEFAULT_API_VERSION = "2025-06-26"
+DEFAULT_TIMEOUT = 10.0
 MIN_PRICE_CENTS = 300
 MAX_PAGE_SIZE = 50
 MAX_BATCH_CHATS = 50
@@ -45,7 +47,7 @@ class FanvueClient:
         token_provider: TokenProvider,
         *,
         api_version: str = DEFAULT_API_VERSION,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
         budget: RateBudget | None = None,
         session: requests.Session | None = None,
         read_retries: int = 3,

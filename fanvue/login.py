@@ -1,4 +1,4 @@
-"""Logging in to Fanvue: authorization code with PKCE, a one-shot local callback server, the tokens stored."""
+"""Logging in to Fanvue in a browser: authorization code with PKCE and a one-shot local callback server."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ from typing import TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from fanvue.errors import FanvueError
-from fanvue.oauth import TokenEndpoint, code_challenge, new_verifier
-from store import tokens
-from store.db import Store, write
-from store.tokens import TokenPair
+from fanvue.oauth import DEFAULT_REDIRECT_URI, TokenEndpoint, code_challenge, new_verifier
+from fanvue.tokens import TokenPair
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 300.0
+BROWSER_TIMEOUT = 300.0  # seconds a person gets to log in and allow access
 
 
 class LoginFailed(Exception):
@@ -42,7 +40,7 @@ class CallbackServer:
         if parts.scheme != "http" or not parts.hostname:
             raise LoginFailed(
                 f"FANVUE_REDIRECT_URI must be a local http:// address such as "
-                f"http://localhost:8080/callback, got {redirect_uri!r}"
+                f"{DEFAULT_REDIRECT_URI}, got {redirect_uri!r}"
             )
         self.path = parts.path or "/"
         self.outcome = _Outcome()
@@ -141,16 +139,15 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         self.wfile.write(page)
 
 
-def login(
+def authorize(
     endpoint: TokenEndpoint,
-    store: Store,
     *,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = BROWSER_TIMEOUT,
     open_browser: bool = False,
     out: TextIO = sys.stdout,
     listen_host: str | None = None,
 ) -> TokenPair:
-    """Run the whole authorization: print the URL, wait for the redirect, exchange the code, store the pair."""
+    """The browser's part: print the URL, wait for the redirect, exchange the code; the caller stores the pair."""
     verifier, state = new_verifier(), secrets.token_urlsafe(24)
     url = endpoint.authorize_url(state, code_challenge(verifier))
     with CallbackServer(endpoint.config.redirect_uri, state, listen_host) as callback:
@@ -166,18 +163,6 @@ def login(
             webbrowser.open(url)
         code = callback.wait(timeout)
     try:
-        pair = endpoint.exchange_code(code, verifier)
+        return endpoint.exchange_code(code, verifier)
     except FanvueError as exc:
         raise LoginFailed(f"Fanvue did not exchange the authorization code: {exc}") from exc
-    with write(store.db):
-        pair = tokens.save(store.db, pair)
-    if not pair.refresh_token:
-        print(
-            "Warning: Fanvue granted no refresh token (is offline_access enabled for the app?); this login "
-            f"lasts until {pair.expires_at:%Y-%m-%d %H:%M} UTC.",
-            file=out,
-        )
-    logger.info(
-        "Stored a Fanvue login with scopes %s, valid until %s", pair.scope, pair.expires_at.isoformat()
-    )
-    return pair

@@ -1,4 +1,4 @@
-"""Fanvue OAuth 2.0: PKCE, the token endpoint, and a stored access token that renews itself."""
+"""Fanvue OAuth 2.0: PKCE, the authorization address and the token endpoint (HTTP only, nothing stored)."""
 
 from __future__ import annotations
 
@@ -6,33 +6,26 @@ import base64
 import hashlib
 import logging
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
-import sqlite_utils
 
-from fanvue.client import never_sent
+from fanvue.client import DEFAULT_TIMEOUT, never_sent
 from fanvue.errors import AuthError, FanvueError, FanvueUnavailable
-from store import tokens
-from store.clock import from_iso, utcnow
-from store.db import connect, write
-from store.tokens import TokenPair
+from fanvue.scopes import Mode, scope_string
+from fanvue.tokens import TokenPair
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_AUTH_BASE = "https://auth.fanvue.com"
 DEFAULT_REDIRECT_URI = "http://localhost:8080/callback"
-SCOPES = "openid offline_access offline read:self read:chat write:chat"
-REFRESH_MARGIN = timedelta(seconds=60)
+SCOPES = scope_string(Mode.CREATOR)
 # A refresh holds the database's write lock (so other processes wait for the new pair); stay under its
 # busy timeout so other writers queue rather than fail.
 MAX_REFRESH_TIMEOUT = 8.0
-RELOGIN = "run `python app.py login` to log in to Fanvue again"
 
 
 class OAuthError(FanvueError):
@@ -62,7 +55,7 @@ class OAuthConfig:
     auth_base: str = DEFAULT_AUTH_BASE
     redirect_uri: str = DEFAULT_REDIRECT_URI
     scopes: str = SCOPES
-    timeout: float = 10.0
+    timeout: float = DEFAULT_TIMEOUT
 
 
 def new_verifier() -> str:
@@ -84,7 +77,7 @@ class TokenEndpoint:
         config: OAuthConfig,
         *,
         session: requests.Session | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self._session = session if session is not None else requests.Session()
@@ -205,110 +198,4 @@ def _oauth_error(resp: requests.Response) -> OAuthError:
         message, status=resp.status_code, body=body, method="POST", path="/oauth2/token"
     )
     error.error = code
-    return error
-
-
-class RefreshingToken:
-    """The stored login as a TokenProvider: renews it shortly before expiry and after a 401.
-
-    Refresh tokens rotate and are single-use, so a refresh happens under a thread lock and inside a
-    BEGIN IMMEDIATE transaction: a second thread or process waits, re-reads the pair and uses the new one
-    instead of presenting the spent refresh token. The new pair is committed before it is handed out.
-    A refresh that may have reached Fanvue without an answer is not repeated: the stored login is dropped
-    and LoginRequired raised, because presenting a spent token again revokes the whole grant.
-    """
-
-    def __init__(
-        self,
-        database_path: str | Path,
-        endpoint: TokenEndpoint,
-        *,
-        margin: timedelta = REFRESH_MARGIN,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._path = database_path
-        self._endpoint = endpoint
-        self._margin = margin
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._db: sqlite_utils.Database | None = None
-
-    def __repr__(self) -> str:
-        return f"RefreshingToken({str(self._path)!r})"
-
-    def __call__(self, stale: str | None = None) -> str:
-        with self._lock:
-            pair = tokens.load(self._conn())
-            if pair is None:
-                raise LoginRequired(f"No Fanvue login is stored; {RELOGIN}")
-            if not self._due(pair, stale):
-                return pair.access_token
-            return self._refresh(stale).access_token
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    def _conn(self) -> sqlite_utils.Database:
-        # Its own connection: a refresh must never run inside a transaction the calling thread has open.
-        if self._db is None:
-            self._db = connect(self._path)
-        return self._db
-
-    def _due(self, pair: TokenPair, stale: str | None) -> bool:
-        if stale is not None and stale == pair.access_token:
-            return True
-        margin = self._margin
-        if pair.updated_at:
-            # A token that lives less than twice the margin is renewed at half its life, not on every call.
-            margin = min(margin, (pair.expires_at - from_iso(pair.updated_at)) / 2)
-        return self._clock() >= pair.expires_at - margin
-
-    def _refresh(self, stale: str | None) -> TokenPair:
-        db = self._conn()
-        with write(db):
-            pair = tokens.load(db)
-            if pair is None:
-                raise LoginRequired(f"No Fanvue login is stored; {RELOGIN}")
-            if not self._due(pair, stale):
-                return pair  # another thread or process renewed it while we waited for the lock
-            dead = self._renew(db, pair)
-            if isinstance(dead, TokenPair):
-                logger.info("Renewed the Fanvue access token (valid until %s)", dead.expires_at.isoformat())
-                return dead
-        logger.warning("%s", dead)
-        raise dead
-
-    def _renew(self, db: sqlite_utils.Database, pair: TokenPair) -> TokenPair | LoginRequired:
-        """The new pair, saved; or, when the grant is dead, the error to raise once the drop is committed."""
-        if not pair.refresh_token:
-            tokens.forget(db, pair)
-            return LoginRequired(
-                f"The Fanvue access token expired and the login has no refresh token "
-                f"(was offline_access granted?); {RELOGIN}"
-            )
-        try:
-            fresh = self._endpoint.refresh(pair.refresh_token)
-        except InvalidGrant as exc:
-            tokens.forget(db, pair)
-            return _dead(
-                f"Fanvue no longer accepts the stored login (invalid_grant: expired, revoked or "
-                f"used twice); {RELOGIN}",
-                exc,
-            )
-        except TokenOutcomeUnknown as exc:
-            tokens.forget(db, pair)
-            return _dead(
-                f"Renewing the Fanvue login failed without an answer ({exc}); the refresh token may "
-                f"already be spent and is not presented again; {RELOGIN}",
-                exc,
-            )
-        return tokens.save(db, fresh)
-
-
-def _dead(message: str, cause: FanvueError) -> LoginRequired:
-    error = LoginRequired(message, status=cause.status, method="POST", path="/oauth2/token")
-    error.__cause__ = cause
     return error

@@ -12,6 +12,9 @@ logger = logging.getLogger(__name__)
 # A reset time further away than this is treated as a clock problem, not as an order to stop for hours.
 MAX_PAUSE_WINDOWS = 1.0
 EXHAUSTED_PAUSE_WITHOUT_RESET = 1.0
+# Fanvue's published limit: requests per window of seconds, per app and user.
+DEFAULT_LIMIT = 200
+DEFAULT_WINDOW = 60.0
 
 
 class RateBudget:
@@ -19,8 +22,8 @@ class RateBudget:
 
     def __init__(
         self,
-        limit: int = 200,
-        window: float = 60.0,
+        limit: int = DEFAULT_LIMIT,
+        window: float = DEFAULT_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,

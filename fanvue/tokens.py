@@ -1,11 +1,24 @@
-"""Where the client gets its bearer token from, and how it asks for a fresh one."""
+"""Where the client gets its bearer token from, how it asks for a fresh one, and what a login grants."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What Fanvue's token endpoint granted; the tokens are kept out of reprs so they never reach a log."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: datetime
+    scope: str = ""
+    updated_at: str | None = None  # when it was stored; set by the store
 
 
 @runtime_checkable

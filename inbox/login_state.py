@@ -6,7 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from fanvue.oauth import RELOGIN, LoginRequired
+from fanvue.oauth import LoginRequired
+from inbox.stored_login import RELOGIN
 from store import tokens
 from store.db import Store
 

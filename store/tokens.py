@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
+from fanvue.tokens import TokenPair
 from store.clock import from_iso, to_iso, utcnow_iso
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    """What Fanvue's token endpoint granted; the tokens are kept out of reprs so they never reach a log."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(repr=False)
-    expires_at: datetime
-    scope: str = ""
-    updated_at: str | None = None
 
 
 def save(db: sqlite_utils.Database, pair: TokenPair) -> TokenPair:

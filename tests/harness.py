@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import requests
 
+import runtime
+import settings as settings_module
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
-from drafting.template import TemplateDrafter
-from fanvue import FanvueClient, StaticToken
-from inbox.cards import CardPublisher
 from inbox.cycle import CycleReport, run_cycle
-from inbox.services import Creator, Services
 from slack import blocks
-from slack.bolt_app import DrainingExecutor, build_app, web_client
-from slack.cards import SlackCards
-from slack.server import HttpServer, wsgi_app
+from slack.server import EVENTS_PATH
 from standins.fanvue import Sandbox
 from standins.slack_api import Msg, SlackStandin
 from standins.slack_requests import block_action_body, sign_request, view_submission_body
 from store import drafts
-from store.db import Store
 from store.drafts import Draft
 
 CHANNEL = "C0CARDS"
@@ -31,7 +27,7 @@ BOT_TOKEN = "xoxb-test"
 
 
 class Harness:
-    """Builds the app as `app.py` does, with every remote part replaced by a real local server."""
+    """The app as `app.py` builds it (runtime.build), with every remote part replaced by a real local server."""
 
     def __init__(
         self,
@@ -47,35 +43,44 @@ class Harness:
     ):
         self.sandbox = sandbox
         self.slack = slack
-        self.store = Store(db_path)
-        self.fanvue = FanvueClient(
-            sandbox.url, StaticToken(sandbox.token), timeout=fanvue_timeout, sleep=lambda _s: None
+        settings = settings_module.from_mapping(
+            {
+                "FANVUE_API_BASE": sandbox.url,
+                "FANVUE_ACCESS_TOKEN": sandbox.token,
+                "SLACK_API_URL": slack.api_url,
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_CHANNEL_ID": CHANNEL,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "DATABASE_PATH": str(db_path),
+            }
         )
-        self.web = web_client(BOT_TOKEN, slack.api_url, timeout=5)
-        self.cards = CardPublisher(self.store, SlackCards(self.web, CHANNEL, post_interval=0))
-        self.svc = Services(
-            store=self.store,
-            fanvue=self.fanvue,
-            drafter=drafter or TemplateDrafter(),
-            cards=self.cards,
-            creator=Creator(self.fanvue),
-            approvers=approvers,
-            guard=guard or Guardrails(),
-            draft_concurrency=draft_concurrency,
+        # What the environment cannot say: a timeout under a second, any approvers, a free port.
+        settings = dataclasses.replace(
+            settings,
+            fanvue_timeout=fanvue_timeout,
+            slack_approvers=approvers,
+            slack_post_interval=0,
+            llm_concurrency=draft_concurrency,
+            port=0,
         )
-        self.executor = DrainingExecutor(max_workers=16)
-        self.bolt = build_app(self.svc, self.web, signing_secret=SECRET, executor=self.executor)
-        self.server = HttpServer(wsgi_app(self.bolt), host="127.0.0.1", port=0).start()
-        self.url = f"http://127.0.0.1:{self.server.port}/slack/events"
+        # Retries and rate-limit waits are not slept: the tests count them instead of waiting them out.
+        self.runtime = runtime.build(
+            settings, drafter=drafter, guard=guard, sleep=lambda _s: None, host="127.0.0.1"
+        )
+        self.svc = self.runtime.services
+        self.store = self.svc.store
+        self.fanvue = self.svc.fanvue
+        self.cards = self.svc.cards
+        self.bolt = self.runtime.bolt
+        self.web = self.bolt.client
+        self.executor = self.runtime.executor
+        self.server = self.runtime.serve()
+        self.url = f"http://127.0.0.1:{self.server.port}{EVENTS_PATH}"
         self.http = requests.Session()
 
     def close(self) -> None:
-        self.executor.drain(10)
-        self.server.stop()
-        self.executor.shutdown(wait=True)
-        self.fanvue.close()
+        self.runtime.stop(drain=10)
         self.http.close()
-        self.store.close()
 
     # --- the poll side
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 import settings as settings_module
-from app import Runtime, build, schedule_polling
+from runtime import Runtime, build, schedule_polling
 from slack import blocks
 from standins.slack_requests import block_action_body, sign_request
 from store import drafts
@@ -165,3 +167,21 @@ def test_a_refused_bot_token_stops_the_start_with_a_clear_message(tmp_path, sand
     assert "SLACK_BOT_TOKEN" in done.stderr and "invalid_auth" in done.stderr
     assert "xoxb-revoked-0123456789" not in done.stderr + done.stdout and "Traceback" not in done.stderr
     assert sandbox.world.request_count() == 0
+
+
+def test_start_polls_and_serves_and_stop_finishes_and_releases_everything(tmp_path, sandbox, slack):
+    config = settings_module.from_mapping(_env(sandbox, slack, tmp_path / "bridge.db"))
+    runtime: Runtime = build(dataclasses.replace(config, port=0), host="127.0.0.1")
+    runtime.start()
+    try:
+        base = f"http://127.0.0.1:{runtime.server.port}"
+        cycle = wait_for(
+            lambda: requests.get(f"{base}/healthz", timeout=5).json()["last_cycle"], what="the first cycle"
+        )
+        assert cycle["ok"] is True
+        assert slack.messages("C0PROC")  # the first cycle ran at start and posted its cards
+    finally:
+        assert runtime.stop(drain=10) is True
+    assert not runtime.scheduler.running
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/healthz", timeout=1)  # nobody listens any more

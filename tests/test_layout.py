@@ -40,7 +40,7 @@ def test_runtime_requirements_are_pinned():
 
 
 PRODUCT = ("fanvue", "slack", "inbox", "store", "drafting")
-ENTRY_POINTS = ("app.py", "settings.py", "runtime.py", "safe_text.py")
+ENTRY_POINTS = ("app.py", "settings.py", "runtime.py", "commands.py", "safe_text.py")
 NOT_PRODUCT = {"standins", "demo", "bench", "tests"}
 
 
@@ -79,3 +79,27 @@ def test_no_stand_in_lives_inside_a_product_package():
         if "standin" in p.name or "sandbox" in p.parts or p.name == "signing.py"
     ]
     assert not strays, strays
+
+
+def test_the_fanvue_package_speaks_http_only():
+    # The Fanvue client is handed a token provider; what keeps a login in the database lives outside it.
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in (ROOT / "fanvue").rglob("*.py")
+        for name, line in _imported_top_names(path).items()
+        if name in {"store", "inbox", "slack", "drafting", "settings", "runtime", "commands", "app"}
+    ]
+    assert not offenders, offenders
+
+
+def test_tests_demo_and_benchmarks_build_the_app_through_runtime_build():
+    # Wiring by hand drifts from what `app.py run` builds; the stand-ins go in through the factory instead.
+    wiring = {"Services", "build_app", "CardPublisher", "DrainingExecutor", "LoginWatch", "RefreshingToken"}
+    files = [ROOT / "tests" / "harness.py", *(ROOT / "demo").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} calls {node.func.id}"
+        for path in files
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in wiring
+    ]
+    assert not offenders, offenders

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-import app
+import runtime as app_runtime
 import settings as settings_module
 from fanvue import FanvueClient, FanvueUnavailable
 from fanvue.oauth import (
@@ -20,13 +20,13 @@ from fanvue.oauth import (
     LoginRequired,
     OAuthConfig,
     OAuthError,
-    RefreshingToken,
     TokenEndpoint,
     code_challenge,
     new_verifier,
 )
 from inbox import decisions
 from inbox.login_state import PAUSED_NOTICE, RESUMED_NOTICE
+from inbox.stored_login import RefreshingToken
 from store import tokens
 from store.clock import utcnow
 from store.db import Store, write
@@ -345,7 +345,7 @@ def runtime(tmp_path, sandbox, slack):
     _log_in(sandbox, first)
     first.close()
     settings = settings_module.from_mapping(env, login_stored=tokens.stored_at)
-    rt = app.build(dataclasses.replace(settings, slack_post_interval=0))
+    rt = app_runtime.build(dataclasses.replace(settings, slack_post_interval=0))
     yield rt
     rt.executor.shutdown(wait=True)
     rt.services.fanvue.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import app
+import runtime as app_runtime
 import settings
 from drafting.llm import OpenAIChatDrafter
 from drafting.template import TemplateDrafter
@@ -102,7 +102,7 @@ def test_build_chooses_the_drafter_and_the_personas_rules(tmp_path):
         "DATABASE_PATH": str(tmp_path / "db.sqlite"),
         "PERSONA_FILE": str(ROOT / "persona.example.yml"),
     }
-    runtime = app.build(settings.from_mapping(env))
+    runtime = app_runtime.build(settings.from_mapping(env))
     try:
         assert isinstance(runtime.services.drafter, TemplateDrafter)
         assert runtime.services.drafter.persona.sign_off == "xx Mia"
@@ -118,7 +118,7 @@ def test_build_chooses_the_drafter_and_the_personas_rules(tmp_path):
             "DRAFT_CONTEXT_MESSAGES": "40",
         }
     )
-    runtime = app.build(settings.from_mapping(env))
+    runtime = app_runtime.build(settings.from_mapping(env))
     try:
         drafter = runtime.services.drafter
         assert isinstance(drafter, OpenAIChatDrafter) and isinstance(drafter.fallback, TemplateDrafter)

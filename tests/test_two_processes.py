@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-import app
+import runtime as app_runtime
 import settings as settings_module
 from inbox import decisions
 from inbox.cards import CardPublisher
@@ -30,19 +30,19 @@ def runtime(tmp_path, sandbox, slack):
         "DATABASE_PATH": str(tmp_path / "bridge.db"),
         "SLACK_MAX_POSTS_PER_CYCLE": "1",
     }
-    built = app.build(settings_module.from_mapping(env))
+    built = app_runtime.build(settings_module.from_mapping(env))
     yield built
     built.services.fanvue.close()
     built.services.store.close()
 
 
 def test_once_leaves_alone_a_send_another_process_has_just_claimed(runtime, sandbox):
-    app.once(runtime)
+    app_runtime.once(runtime)
     db = runtime.services.store.db
     draft = drafts.with_status(db, drafts.PENDING)[0]
     # The `run` process's click handler has claimed the draft and is about to send it.
     assert drafts.claim_for_send(db, draft, draft.version, "U0ALICE", draft.draft_text)
-    app.once(runtime)
+    app_runtime.once(runtime)
     assert drafts.get(db, draft.id).status == drafts.SENDING
     assert "send-failed" not in [row["action"] for row in audit.for_draft(db, draft.id)]
     assert sandbox.world.sent_messages() == []

@@ -1,0 +1,104 @@
+"""What each command does once its arguments are parsed: `run`, `once`, `login`, `audit` and `stats`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlite_utils
+
+import runtime
+import settings as settings_module
+from fanvue import FanvueError
+from fanvue.login import LoginFailed
+from fanvue.oauth import TokenEndpoint
+from inbox import stored_login
+from inbox.stored_login import RefreshingToken
+from settings import Settings
+from slack.bolt_app import check_token
+from store import report
+from store.clock import utcnow
+from store.db import Store
+from store.filters import FilterError
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Poll Fanvue and serve Slack until stopped."""
+    app = _checked(settings)
+    return app if isinstance(app, int) else runtime.run(app)
+
+
+def once(settings: Settings, args: argparse.Namespace) -> int:
+    """One poll cycle and its summary (for cron)."""
+    app = _checked(settings)
+    return app if isinstance(app, int) else runtime.once(app)
+
+
+def _checked(settings: Settings) -> runtime.Runtime | int:
+    """The app, built once Slack has accepted the bot token; 2 when it has not."""
+    app = runtime.build(settings)
+    problem = check_token(app.bolt.client)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    return app
+
+
+def login(settings: Settings, args: argparse.Namespace) -> int:
+    """Log in to Fanvue in a browser, store the login and name the account; 0, or 1 with the reason.
+
+    It needs the Fanvue app's credentials and DATABASE_PATH only, no Slack settings."""
+    # A browser only for a person at a terminal: never from scripts, tests or services.
+    browser = not args.no_browser and sys.stdin.isatty() and sys.stdout.isatty()
+    store, endpoint = Store(settings.database_path), TokenEndpoint(runtime.oauth_config(settings))
+    token = RefreshingToken(store.path, endpoint)
+    fanvue = runtime.fanvue_client(settings, token)
+    try:
+        stored_login.login(
+            endpoint, store, timeout=args.timeout, open_browser=browser, listen_host=args.listen
+        )
+        me = fanvue.me()
+    except LoginFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except FanvueError as exc:
+        print(f"The login is stored, but reading the Fanvue account failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        fanvue.close()
+        token.close()
+        endpoint.close()
+        store.close()
+    print(f"Logged in to Fanvue as {me.display_name or me.handle} (@{me.handle}).")
+    return 0
+
+
+def audit(args: argparse.Namespace) -> int:
+    """`app.py audit`: the audit log, filtered; it reads the database only, so it needs no other settings."""
+    filters = dict(fan=args.fan, user=args.user, action=args.action, since=args.since, limit=args.limit)
+    return _report(args, lambda db, now: report.audit_report(db, **filters, fmt=args.format, now=now))
+
+
+def stats(args: argparse.Namespace) -> int:
+    """`app.py stats`: decisions per teammate and reply times; it reads the database only."""
+    return _report(args, lambda db, now: report.stats_report(db, since=args.since, fmt=args.format, now=now))
+
+
+def _report(args: argparse.Namespace, render: Callable[[sqlite_utils.Database, datetime], str]) -> int:
+    """Print `render(db, now)`; 2 when there is no database or a filter is malformed."""
+    database = settings_module.load_database_path(args.env_file)
+    if not database.is_file():
+        print(f"No database at {database}; set DATABASE_PATH (environment or .env)", file=sys.stderr)
+        return 2
+    store = Store(database)
+    try:
+        text = render(store.db, utcnow())
+    except FilterError as exc:
+        print(f"app.py {args.command}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(text)
+    return 0
