@@ -185,20 +185,16 @@ def _history(draft: Draft, room: int) -> list[dict[str, Any]]:
     ]
     kept: list[str] = []
     for line in reversed(lines):
-        left_out = len(lines) - len(kept) - 1
-        label = (
-            [f"_({left_out} earlier {'message' if left_out == 1 else 'messages'} not shown)_"]
-            if left_out
-            else []
-        )
-        text = "\n".join([*label, line, *kept])
+        text = "\n".join([*_left_out(len(lines) - len(kept) - 1), line, *kept])
         if len(text) > SECTION_TEXT_MAX or json_size([section(text)]) > room:
             break
         kept.insert(0, line)
-    left_out = len(lines) - len(kept)
-    if left_out:
-        kept.insert(0, f"_({left_out} earlier {'message' if left_out == 1 else 'messages'} not shown)_")
-    return [section("\n".join(kept))]
+    return [section("\n".join([*_left_out(len(lines) - len(kept)), *kept]))]
+
+
+def _left_out(count: int) -> list[str]:
+    """The line that says how many earlier messages the card leaves out (none when it shows them all)."""
+    return [f"_({count} earlier {'message' if count == 1 else 'messages'} not shown)_"] if count else []
 
 
 def _turn_text(turn: dict[str, Any]) -> str:
