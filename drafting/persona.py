@@ -9,8 +9,13 @@ from typing import Any
 
 import yaml
 
+from fanvue.client import MAX_TEXT_LENGTH
+
 EMOJI_LEVELS = ("none", "few", "some", "lots")
 LENGTHS = ("short", "medium", "long")
+# Every draft ends with the sign-off: it leaves this much of Fanvue's message length for the reply itself.
+REPLY_ROOM = 200
+SIGN_OFF_MAX = MAX_TEXT_LENGTH - REPLY_ROOM
 
 
 class PersonaError(Exception):
@@ -157,7 +162,7 @@ class _Reader:
             language=self.text(data, ("language",)),
             do=self.texts(data, ("do",)),
             dont=self.texts(data, ("dont",)),
-            sign_off=self.text(data, ("sign_off",)),
+            sign_off=self.sign_off(data),
             offers=tuple(
                 self.offer(item, ("offers", i)) for i, item in enumerate(self.items(data, "offers"))
             ),
@@ -181,6 +186,16 @@ class _Reader:
         if required and not value:
             raise self.fail(path, "is empty")
         return value or None
+
+    def sign_off(self, data: dict) -> str | None:
+        value = self.text(data, ("sign_off",))
+        if value is not None and len(value) > SIGN_OFF_MAX:
+            raise self.fail(
+                ("sign_off",),
+                f"is {len(value)} characters: every draft ends with it and Fanvue takes at most "
+                f"{MAX_TEXT_LENGTH} characters a message, so it may have at most {SIGN_OFF_MAX}",
+            )
+        return value
 
     def texts(self, data: dict, path: tuple) -> tuple[str, ...]:
         value = data.get(path[-1])

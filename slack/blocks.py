@@ -6,6 +6,13 @@ import json
 from datetime import datetime
 from typing import Any
 
+from safe_text import cut, mention, mrkdwn, mrkdwn_once, one_line, slack_name, visible
+from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
+from slack.flag_blocks import (
+    flagged_edit_error as flagged_edit_error,
+)  # the edit modal's error, for listeners
+from slack.layout import context, json_size, pack, section
+from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
 from store import drafts
 from store.clock import from_iso
 from store.drafts import Draft
@@ -13,39 +20,86 @@ from store.drafts import Draft
 SEND, EDIT, SKIP, REGENERATE = "draft_send", "draft_edit", "draft_skip", "draft_regenerate"
 EDIT_VIEW = "draft_edit_submit"
 EDIT_BLOCK, EDIT_INPUT = "reply", "text"
-EDIT_MAX = 3000  # Slack's limit for a plain_text_input, under Fanvue's 5000
-CONTEXT_TEXT_MAX = 280
-SECTION_MAX = 3000
-NOTE_MAX = 500  # notices and errors under the draft: keeps the whole card well inside Slack's message size
-CONFIRM_TEXT_MAX = 300  # Slack's limit for a confirm dialog's text
+EDIT_MAX = INPUT_TEXT_MAX  # what the editor holds, under Fanvue's 5000
+NAME_MAX = 80  # characters of a fan's name or handle in the card's header, the modal and the fallback
+HISTORY_NAME_MAX = 40  # a fan's name before each of their messages
+CONTEXT_TEXT_MAX = 280  # each earlier message: the chat is context, the draft is what matters
+FALLBACK_TEXT_MAX = 200
+HISTORY_ROOM = 600  # what is kept for the chat when the draft is long; the chat takes what is left
+CUT_LABEL = "… _(cut)_"
+QUOTE = "> "
 
+DIVIDER = {"type": "divider"}
 _MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙️ voice note", "gif": "🎞️ gif"}
 
 
 def card(draft: Draft, now: datetime) -> dict[str, Any]:
-    """The whole message for a draft in its current state: `text` fallback plus blocks."""
-    blocks: list[dict[str, Any]] = [_header(draft, now)]
-    if draft.context:
-        blocks.append(_section(_context_lines(draft)))
-    blocks.append({"type": "divider"})
+    """The whole message for a draft in its current state: `text` fallback plus blocks.
+
+    The draft is shown whole, over several sections when it is long; when it cannot be (its escaped text
+    is longer than one message holds), the card says so and has no Send button: the teammate reads and
+    sends it from the editor. The chat above the draft gets the room that is left.
+    """
+    head = [_header(draft, now)]
     if draft.status == drafts.PENDING:
-        blocks.append(_section(f"*Draft reply* (v{draft.version}):\n{_quote(draft.draft_text)}"))
-        if draft.flags:
-            blocks.append(
-                _section(f"🚩 *Check before sending:* {_escape(_cut(flag_summary(draft.flags), NOTE_MAX))}")
-            )
-        notes = [
-            _cut(n, NOTE_MAX)
-            for n in (draft.notice, draft.error and f"⚠️ {_escape(_cut(draft.error, NOTE_MAX))}")
-            if n
-        ]
-        notes += _drafting_notes(draft)
-        if notes:
-            blocks.append(_context(notes))
-        blocks.append(_actions(draft))
+        body = _pending(draft, head)
     else:
-        blocks.append(_section(_outcome(draft)))
-    return {"text": _fallback(draft), "blocks": blocks}
+        body = _decided(draft, head)
+    history = (
+        _history(draft, MESSAGE_BLOCKS_JSON_MAX - json_size([*head, *body]) - 2) if draft.context else []
+    )
+    return {"text": _fallback(draft), "blocks": [*head, *history, *body]}
+
+
+def _pending(draft: Draft, head: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    notes = [
+        mrkdwn_once(cut(n, NOTE_MAX)) for n in (draft.notice, draft.error and f"⚠️ {draft.error}") if n
+    ] + _drafting_notes(draft)
+    after = [*([flag_list(draft.flags)] if draft.flags else []), *([context(notes)] if notes else [])]
+    whole = _actions(draft, send=True)
+    room = MESSAGE_BLOCKS_JSON_MAX - json_size([*head, DIVIDER, *after, whole, _too_long(draft)])
+    shown, complete = _quoted_sections(
+        f"*Draft reply* (v{draft.version}):", draft.draft_text, room - (HISTORY_ROOM if draft.context else 0)
+    )
+    if complete:
+        return [DIVIDER, *shown, *after, whole]
+    return [DIVIDER, *shown, _too_long(draft), *after, _actions(draft, send=False)]
+
+
+def _too_long(draft: Draft) -> dict[str, Any]:
+    editor = f" (the editor holds its first {EDIT_MAX})" if len(draft.draft_text) > EDIT_MAX else ""
+    return section(
+        f"✂️ *This draft is too long to show here in full* ({len(draft.draft_text)} characters), so it "
+        f"cannot be sent from the card. Open *Edit* to read it{editor} and send what you see there."
+    )
+
+
+def _decided(draft: Draft, head: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    heading, text = _outcome(draft)
+    if text is None:
+        return [DIVIDER, section(heading)]
+    room = MESSAGE_BLOCKS_JSON_MAX - json_size([*head, DIVIDER]) - (HISTORY_ROOM if draft.context else 0)
+    shown, complete = _quoted_sections(heading, text, room - 400)
+    if complete:
+        return [DIVIDER, *shown]
+    more = (
+        "✂️ *The text is too long to show here in full* "
+        f"({len(text)} characters); `python app.py audit --format json` has all of it."
+    )
+    return [DIVIDER, *shown, section(more)]
+
+
+def _quoted_sections(heading: str, text: str, room: int) -> tuple[list[dict[str, Any]], bool]:
+    """`heading` and `text` quoted line by line (so no line of it can pass for the app's own), as sections
+    of at most Slack's 3000 characters; as many as `room` holds, and whether that was all of them."""
+    lines = [heading, *(QUOTE + line for line in mrkdwn(visible(text)).split("\n"))]
+    sections = [section(chunk) for chunk in pack(lines, SECTION_TEXT_MAX, prefix=QUOTE)]
+    shown: list[dict[str, Any]] = []
+    for block in sections:
+        if json_size([*shown, block]) > room:
+            return shown or [section(heading)], False
+        shown.append(block)
+    return shown, True
 
 
 def button_value(draft: Draft) -> str:
@@ -59,7 +113,19 @@ def parse_button_value(value: str) -> tuple[int, int]:
 
 
 def edit_modal(draft: Draft) -> dict[str, Any]:
-    """The modal a teammate edits a draft in; the draft id and version travel in private_metadata."""
+    """The modal a teammate edits a draft in; the draft id and version travel in private_metadata.
+
+    The box holds Slack's 3000 characters at most: a longer draft starts cut there, and the modal says
+    so, since what is sent is what is in the box.
+    """
+    notes = [
+        f"Reply to *{slack_name(draft.fan_name, NAME_MAX)}* (@{slack_name(draft.fan_handle, NAME_MAX)}) on Fanvue"
+    ]
+    if len(draft.draft_text) > EDIT_MAX:
+        notes.append(
+            f"⚠️ The draft has {len(draft.draft_text)} characters; the box holds its first {EDIT_MAX}. "
+            "What you send is what is in the box."
+        )
     return {
         "type": "modal",
         "callback_id": EDIT_VIEW,
@@ -68,7 +134,7 @@ def edit_modal(draft: Draft) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"draft_id": draft.id, "version": draft.version}),
         "blocks": [
-            _context([f"Reply to *{_escape(draft.fan_name)}* (@{_escape(draft.fan_handle)}) on Fanvue"]),
+            context(notes),
             {
                 "type": "input",
                 "block_id": EDIT_BLOCK,
@@ -105,16 +171,30 @@ def _row_number(value: object) -> int:
 def _header(draft: Draft, now: datetime) -> dict[str, Any]:
     waited = _duration(now - from_iso(draft.waiting_since))
     unread = f"{draft.unread_count} unread" if draft.unread_count else "no unread"
-    line = f"💬 *{_escape(draft.fan_name)}* (@{_escape(draft.fan_handle)}) · {unread} · waiting {waited}"
-    return _section(line)
+    name, handle = slack_name(draft.fan_name, NAME_MAX), slack_name(draft.fan_handle, NAME_MAX)
+    return section(f"💬 *{name}* (@{handle}) · {unread} · waiting {waited}")
 
 
-def _context_lines(draft: Draft) -> str:
-    lines = []
-    for turn in draft.context:
-        who = _escape(draft.fan_name) if turn["from_fan"] else "You"
-        lines.append(f"*{who}:* {_turn_text(turn)}")
-    return _cut("\n".join(lines), SECTION_MAX)
+def _history(draft: Draft, room: int) -> list[dict[str, Any]]:
+    """The chat, newest kept: one line per message, the fan's quoted; what does not fit `room` is left
+    out and counted. No message can start a line of its own, so none passes for the app's or yours."""
+    name = slack_name(draft.fan_name, HISTORY_NAME_MAX)
+    lines = [
+        f"{QUOTE}*{name}:* {_turn_text(turn)}" if turn["from_fan"] else f"*You:* {_turn_text(turn)}"
+        for turn in draft.context
+    ]
+    kept: list[str] = []
+    for line in reversed(lines):
+        text = "\n".join([*_left_out(len(lines) - len(kept) - 1), line, *kept])
+        if len(text) > SECTION_TEXT_MAX or json_size([section(text)]) > room:
+            break
+        kept.insert(0, line)
+    return [section("\n".join([*_left_out(len(lines) - len(kept)), *kept]))]
+
+
+def _left_out(count: int) -> list[str]:
+    """The line that says how many earlier messages the card leaves out (none when it shows them all)."""
+    return [f"_({count} earlier {'message' if count == 1 else 'messages'} not shown)_"] if count else []
 
 
 def _turn_text(turn: dict[str, Any]) -> str:
@@ -122,104 +202,68 @@ def _turn_text(turn: dict[str, Any]) -> str:
     kind = (turn.get("type") or "").upper()
     if "TIP" in kind:
         price = turn.get("price_cents")
-        parts.append(f"💸 tip{f' ${price / 100:.2f}' if price else ''}")
+        parts.append(f"💸 tip{f' ${price / 100:.2f}' if isinstance(price, int | float) and price else ''}")
     if turn.get("media_type") or turn.get("has_media"):
-        parts.append(f"[{_MEDIA_LABEL.get((turn.get('media_type') or '').lower(), '📎 media')}]")
+        media = _MEDIA_LABEL.get(str(turn.get("media_type") or "").lower(), "📎 media")
+        parts.append(f"[{media}]")
     if turn.get("text"):
-        parts.append(_escape(_cut(turn["text"], CONTEXT_TEXT_MAX)))
+        parts.append(mrkdwn(cut(one_line(str(turn["text"])), CONTEXT_TEXT_MAX, CUT_LABEL)))
     return " ".join(parts) or "_(empty message)_"
 
 
-def _outcome(draft: Draft) -> str:
-    who = f"<@{draft.decided_by}>" if draft.decided_by else "the app"
+def _outcome(draft: Draft) -> tuple[str, str | None]:
+    """The decided card's heading, and the text it shows quoted under it (None: no text)."""
+    who = mention(draft.decided_by) if draft.decided_by else "the app"
     when = _slack_time(draft.decided_at or draft.updated_at)
-    text = _quote(draft.final_text or draft.draft_text)
+    text = draft.final_text or draft.draft_text
     if draft.status == drafts.SENT:
-        return f"✅ *Sent by {who} at {when}*\n{text}"
+        return f"✅ *Sent by {who} at {when}*", text
     if draft.status == drafts.SKIPPED:
-        return f"⏭️ *Skipped by {who} at {when}*: the chat stays unread in Fanvue."
+        return f"⏭️ *Skipped by {who} at {when}*: the chat stays unread in Fanvue.", None
     if draft.status == drafts.SUPERSEDED:
-        return f"↩️ *Answered in Fanvue* ({_slack_time(draft.updated_at)}): no reply needed from here."
+        return f"↩️ *Answered in Fanvue* ({_slack_time(draft.updated_at)}): no reply needed from here.", None
     if draft.status == drafts.FAILED:
-        return f"❌ *Not sent* ({who} at {when}): {_escape(draft.error or 'Fanvue refused it')}\n{text}"
+        reason = mrkdwn_once(one_line(cut(draft.error or "Fanvue refused it", NOTE_MAX)))
+        return f"❌ *Not sent* ({who} at {when}): {reason}", text
     if draft.status == drafts.SENDING:
-        return f"⏳ *Sending…* ({who})\n{text}"
-    return f"❓ *Checking whether the reply reached Fanvue* ({who})\n{text}"
+        return f"⏳ *Sending…* ({who})", text
+    return f"❓ *Checking whether the reply reached Fanvue* ({who})", text
 
 
-def _actions(draft: Draft) -> dict[str, Any]:
+def _actions(draft: Draft, *, send: bool) -> dict[str, Any]:
+    """The buttons; without Send when the card could not show the whole draft."""
     value = button_value(draft)
-    send = {
-        "type": "button",
-        "action_id": SEND,
-        "style": "primary",
-        "value": value,
-        "text": {"type": "plain_text", "text": "Send"},
-    }
-    if draft.flags:
-        send["confirm"] = _confirm_send(draft)
-    return {
-        "type": "actions",
-        "block_id": "decide",
-        "elements": [
-            send,
+    buttons = []
+    if send:
+        button = {
+            "type": "button",
+            "action_id": SEND,
+            "style": "primary",
+            "value": value,
+            "text": {"type": "plain_text", "text": "Send"},
+        }
+        if draft.flags:
+            button["confirm"] = confirm_send(draft.flags, draft.fan_name)
+        buttons.append(button)
+    for action_id, label in ((EDIT, "Edit"), (REGENERATE, "Regenerate"), (SKIP, "Skip")):
+        buttons.append(
             {
                 "type": "button",
-                "action_id": EDIT,
+                "action_id": action_id,
                 "value": value,
-                "text": {"type": "plain_text", "text": "Edit"},
-            },
-            {
-                "type": "button",
-                "action_id": REGENERATE,
-                "value": value,
-                "text": {"type": "plain_text", "text": "Regenerate"},
-            },
-            {
-                "type": "button",
-                "action_id": SKIP,
-                "value": value,
-                "text": {"type": "plain_text", "text": "Skip"},
-            },
-        ],
-    }
-
-
-def _confirm_send(draft: Draft) -> dict[str, Any]:
-    """Slack's own dialog before a flagged draft goes out: it names the rules the draft breaks."""
-    rules = ", ".join(dict.fromkeys(flag.get("rule", "") for flag in draft.flags))
-    text = f"This draft {flag_summary(draft.flags)}. Send it to {draft.fan_name} anyway?"
-    return {
-        "title": {"type": "plain_text", "text": _cut(f"Flagged: {rules}", 100)},
-        "text": {"type": "mrkdwn", "text": _cut(_escape(text), CONFIRM_TEXT_MAX)},
-        "confirm": {"type": "plain_text", "text": "Send anyway"},
-        "deny": {"type": "plain_text", "text": "Go back"},
-        "style": "danger",
-    }
-
-
-def flag_summary(flags: list[dict[str, str]]) -> str:
-    """`moves the fan to another app or site (other-apps: “snapchat”)`, one flag after another."""
-    return "; ".join(f"{f.get('message', '')} ({f.get('rule', '')}: “{f.get('match', '')}”)" for f in flags)
-
-
-def flagged_edit_error(flags: list[dict[str, str]]) -> str:
-    """Shown under the modal's text: what is wrong, and how to send it anyway."""
-    return _cut(
-        f"🚩 This text {flag_summary(flags)}. Change it, or submit the same text again to send it anyway.",
-        NOTE_MAX,
-    )
+                "text": {"type": "plain_text", "text": label},
+            }
+        )
+    return {"type": "actions", "block_id": "decide", "elements": buttons}
 
 
 def _drafting_notes(draft: Draft) -> list[str]:
     """Small print: which model wrote the draft and how long it took, or why the template stood in."""
     seconds = f" in {draft.latency_ms / 1000:.1f} s" if draft.latency_ms is not None else ""
-    model = _escape(_cut(draft.model or "the LLM", 80))
+    model = mrkdwn(one_line(cut(draft.model or "the LLM", 80)))
     if draft.fallback_reason:
-        return [
-            f"⚠️ {model} gave no usable draft{seconds} ({_escape(_cut(draft.fallback_reason, 200))}): "
-            "this is the template draft"
-        ]
+        reason = mrkdwn(one_line(cut(draft.fallback_reason, 200)))
+        return [f"⚠️ {model} gave no usable draft{seconds} ({reason}): this is the template draft"]
     if draft.model:
         tokens = ""
         if draft.prompt_tokens is not None and draft.completion_tokens is not None:
@@ -229,6 +273,7 @@ def _drafting_notes(draft: Draft) -> list[str]:
 
 
 def _fallback(draft: Draft) -> str:
+    """The notification's text: one line, the draft's start."""
     state = {
         drafts.PENDING: "Draft reply",
         drafts.SENT: "Sent",
@@ -236,33 +281,9 @@ def _fallback(draft: Draft) -> str:
         drafts.SUPERSEDED: "Answered in Fanvue",
         drafts.FAILED: "Not sent",
     }.get(draft.status, "Sending")
-    return _escape(
-        f"{state} for {draft.fan_name} (@{draft.fan_handle}): {_cut(draft.final_text or draft.draft_text, 200)}"
-    )
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)}}
-
-
-def _context(texts: list[str]) -> dict[str, Any]:
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": _cut(t, SECTION_MAX)} for t in texts[:10]],
-    }
-
-
-def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" for line in _escape(_cut(text, SECTION_MAX - 200)).splitlines() or [""])
-
-
-def _escape(text: str) -> str:
-    """Slack's three control characters; fans' words must not become mentions or links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    name, handle = slack_name(draft.fan_name, NAME_MAX), slack_name(draft.fan_handle, NAME_MAX)
+    text = slack_name(draft.final_text or draft.draft_text, FALLBACK_TEXT_MAX)
+    return f"{state} for {name} (@{handle}): {text}"
 
 
 def _duration(delta) -> str:

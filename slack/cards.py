@@ -12,7 +12,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from inbox.cards import CardGone, CardRejected, CardUnavailable
+from safe_text import cut, neutralised
 from slack import blocks
+from slack.limits import MESSAGE_TEXT_MAX
 from store.clock import utcnow
 from store.drafts import Draft
 
@@ -73,8 +75,13 @@ class SlackCards:
         )
 
     def notify(self, draft: Draft, user: str, text: str) -> None:
+        """An ephemeral message to one teammate. Only the app's own mentions and dates stay active in it: a
+        fan's name inside cannot ping the channel or disguise a link, whether or not the caller escaped it."""
         self._call(
-            self.client.chat_postEphemeral, channel=draft.channel or self.channel, user=user, text=text
+            self.client.chat_postEphemeral,
+            channel=draft.channel or self.channel,
+            user=user,
+            text=cut(neutralised(text), MESSAGE_TEXT_MAX),
         )
 
     @staticmethod

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from typing import Any
 
 from fanvue.models import UnreadCounts
+from safe_text import cut, mention, mrkdwn, one_line, slack_name
+from slack.layout import pack, section
+from slack.limits import MESSAGE_BLOCKS_JSON_MAX
 from store.clock import from_iso
 from store.filters import DEFAULT_STATS_PERIOD, MAX_LIMIT, SCHEDULER
 from store.queries import AuditEntry, Backlog, TeamStats
 
-SECTION_MAX = 3000
-MESSAGE_BUDGET = 11_000  # characters of list lines in one answer, inside Slack's message size
+# A permalink as Slack gives it: nothing in it may close the `<url|label>` link or start another.
+_LINK = re.compile(r"https://[^\s<>|]{1,300}")
+
+MESSAGE_BUDGET = MESSAGE_BLOCKS_JSON_MAX - 1000  # list lines in one answer; the rest for its head
 AUDIT_TEXT_MAX = 80
+NAME_MAX = 40  # a fan's name or handle in a list line
+PROBLEM_MAX = 300
 
 USAGE = (
     "*/fanvue* — the inbox at a glance (same as `/fanvue unread`): Fanvue's unread counts, the cards "
@@ -29,9 +38,10 @@ USAGE = (
 
 def usage(problem: str | None = None) -> dict[str, Any]:
     """How to use the command, after what was wrong with the last try when there was something."""
-    blocks = [_section(f"⚠️ {_escape(problem)}")] if problem else []
-    blocks.append(_section(USAGE))
-    return {"text": f"/fanvue: {problem}" if problem else "How to use /fanvue", "blocks": blocks}
+    said = mrkdwn(one_line(cut(problem, PROBLEM_MAX))) if problem else None
+    blocks = [section(f"⚠️ {said}")] if said else []
+    blocks.append(section(USAGE))
+    return {"text": f"/fanvue: {said}" if said else "How to use /fanvue", "blocks": blocks}
 
 
 def unread(
@@ -48,7 +58,7 @@ def unread(
         )
     else:
         fanvue = (
-            f"⚠️ *Fanvue is unreachable* right now ({_escape(_cut(fanvue_problem or 'no answer', 300))}); "
+            f"⚠️ *Fanvue is unreachable* right now ({mrkdwn(one_line(cut(fanvue_problem or 'no answer', PROBLEM_MAX)))}); "
             "the cards below are from this app's own records."
         )
     if backlog.pending:
@@ -61,7 +71,7 @@ def unread(
     lines = [_waiting_line(card, links.get(card.draft_id), now) for card in backlog.oldest]
     if backlog.pending > len(backlog.oldest):
         lines.append(f"…and {backlog.pending - len(backlog.oldest)} more.")
-    blocks = [_section(fanvue), _section(cards), *_sections(lines)]
+    blocks = [section(fanvue), section(cards), *_sections(lines)]
     fallback = f"{fanvue} {cards}" if counts is not None else f"Fanvue is unreachable. {cards}"
     return {"text": _plain(fallback), "blocks": blocks}
 
@@ -69,25 +79,27 @@ def unread(
 def audit_list(entries: list[AuditEntry], described: str) -> dict[str, Any]:
     """Audit entries as lines, newest first; the filter is repeated so the reader knows what was asked."""
     if not entries:
-        text = f"No audit entries match ({_escape(described)})."
-        return {"text": text, "blocks": [_section(text)]}
-    head = f"*Audit log* ({_escape(described)}): {_plural(len(entries), 'entry', 'entries')}, newest first."
+        text = f"No audit entries match ({mrkdwn(one_line(described))})."
+        return {"text": text, "blocks": [section(text)]}
+    head = f"*Audit log* ({mrkdwn(one_line(described))}): {_plural(len(entries), 'entry', 'entries')}, newest first."
     lines, used = [], 0
     for entry in entries:
         line = _audit_line(entry)
-        if used + len(line) > MESSAGE_BUDGET:
+        size = len(json.dumps(line, ensure_ascii=False))  # as Slack receives it: `"` and `\\` count twice
+        if used + size > MESSAGE_BUDGET:
             lines.append(
                 f"…{len(entries) - len(lines)} more not shown here; `python app.py audit` lists them all."
             )
             break
         lines.append(line)
-        used += len(line) + 1
-    return {"text": _plain(head), "blocks": [_section(head), *_sections(lines)]}
+        used += size
+    return {"text": _plain(head), "blocks": [section(head), *_sections(lines)]}
 
 
 def stats(team: TeamStats, period: str) -> dict[str, Any]:
     """Per teammate decisions and the team's reply times over `period`."""
-    head = f"*The last {_escape(period)}* (since {_when(team.since)})"
+    period = mrkdwn(one_line(cut(period, PROBLEM_MAX)))
+    head = f"*The last {period}* (since {_when(team.since)})"
     if team.replies:
         waits = (
             f"{_plural(team.replies, 'reply', 'replies')} sent; a fan waited "
@@ -100,26 +112,27 @@ def stats(team: TeamStats, period: str) -> dict[str, Any]:
         f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped"
         for t in team.teammates
     ]
-    blocks = [_section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
+    blocks = [section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
     return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}
 
 
 def _waiting_line(card, link: str | None, now: datetime) -> str:
     waited = duration((now - from_iso(card.waiting_since)).total_seconds())
-    where = f"<{link}|open card>" if link else "_card not posted yet_"
-    return f"• *{_escape(card.fan_name)}* (@{_escape(card.fan_handle)}) · waiting {waited} · {where}"
+    where = f"<{link}|open card>" if link and _LINK.fullmatch(link) else "_card not posted yet_"
+    name, handle = slack_name(card.fan_name, NAME_MAX), slack_name(card.fan_handle, NAME_MAX)
+    return f"• *{name}* (@{handle}) · waiting {waited} · {where}"
 
 
 def _audit_line(entry: AuditEntry) -> str:
-    fan = f"@{_escape(entry.fan_handle)}" if entry.fan_handle else "—"
-    text = f" · “{_escape(_cut(' '.join(entry.text.split()), AUDIT_TEXT_MAX))}”" if entry.text else ""
-    return f"• {_when(entry.at)} · {_who(entry.actor)} · {fan} · *{_escape(entry.action)}*{text}"
+    fan = f"@{slack_name(entry.fan_handle, NAME_MAX)}" if entry.fan_handle else "—"
+    text = f" · “{slack_name(' '.join(entry.text.split()), AUDIT_TEXT_MAX)}”" if entry.text else ""
+    return f"• {_when(entry.at)} · {_who(entry.actor)} · {fan} · *{slack_name(entry.action)}*{text}"
 
 
 def _who(actor: str) -> str:
     if actor == SCHEDULER:
         return "the app"
-    return f"<@{actor}>" if actor[:1] in ("U", "W") and actor.isalnum() else _escape(actor)
+    return mention(actor)
 
 
 def _when(iso: str) -> str:
@@ -149,30 +162,8 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 def _sections(lines: list[str]) -> list[dict[str, Any]]:
     """Lines packed into as few sections as fit Slack's 3000 characters each."""
-    sections, chunk = [], ""
-    for line in lines:
-        line = _cut(line, SECTION_MAX)
-        if chunk and len(chunk) + 1 + len(line) > SECTION_MAX:
-            sections.append(_section(chunk))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk:
-        sections.append(_section(chunk))
-    return sections
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_MAX)}}
+    return [section(chunk) for chunk in pack(lines)] if lines else []
 
 
 def _plain(text: str) -> str:
     return text.replace("*", "")
-
-
-def _escape(text: str) -> str:
-    """Slack's three control characters; fans' words must not become mentions or links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,14 +1,21 @@
-"""Audit entries and team numbers as text for a terminal: an aligned table, JSON or CSV."""
+"""Audit entries and team numbers as text for a terminal: an aligned table, JSON or CSV.
+
+Every format is safe to print: a fan's escape sequences, BEL or carriage returns show as escapes
+(`\\x1b`, `\\x07`, `\\r`) and are never acted on. In CSV a cell that a spreadsheet would take for a
+formula (starting with `=`, `+`, `-` or `@`) starts with `'` instead, so it is shown, never run.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 import sqlite_utils
 
+from safe_text import csv_cell, cut, terminal
 from store import filters, queries
 from store.queries import AuditEntry, TeamStats
 
@@ -16,6 +23,7 @@ FORMATS = ("table", "json", "csv")
 AUDIT_COLUMNS = ("at", "actor", "action", "fan_handle", "fan_uuid", "draft_id", "text")
 STATS_COLUMNS = ("actor", "sent", "edited", "skipped")
 TABLE_TEXT_MAX = 60
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def audit_report(
@@ -41,7 +49,7 @@ def stats_report(db: sqlite_utils.Database, *, since: str, fmt: str, now: dateti
 
 def audit_text(entries: list[AuditEntry], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2)
+        return _json([e.as_dict() for e in entries])
     rows = [
         [
             e.at,
@@ -57,22 +65,21 @@ def audit_text(entries: list[AuditEntry], fmt: str) -> str:
     if fmt == "csv":
         return _csv(AUDIT_COLUMNS, rows)
     for row in rows:
-        row[-1] = _cut(" ".join(row[-1].split()), TABLE_TEXT_MAX)
+        row[-1] = cut(" ".join(row[-1].split()), TABLE_TEXT_MAX)
     return _table(AUDIT_COLUMNS, rows) if rows else "No audit entries match."
 
 
 def stats_text(team: TeamStats, fmt: str) -> str:
     per_teammate = [[t.actor, t.sent, t.edited, t.skipped] for t in team.teammates]
     if fmt == "json":
-        return json.dumps(
+        return _json(
             {
                 "since": team.since,
                 "replies": team.replies,
                 "median_reply_seconds": team.median_reply_seconds,
                 "p90_reply_seconds": team.p90_reply_seconds,
                 "teammates": [dict(zip(STATS_COLUMNS, row, strict=True)) for row in per_teammate],
-            },
-            indent=2,
+            }
         )
     if fmt == "csv":
         return _csv(STATS_COLUMNS, per_teammate)
@@ -87,6 +94,7 @@ def stats_text(team: TeamStats, fmt: str) -> str:
 
 
 def _table(columns: tuple[str, ...], rows: list[list[str]]) -> str:
+    rows = [[terminal(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
@@ -100,7 +108,7 @@ def _csv(columns: tuple[str, ...], rows: list[list]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue().rstrip("\n")
 
 
@@ -108,5 +116,9 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:g} s"
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _json(data: object) -> str:
+    """JSON escapes C0 controls itself; C1 controls (`\\x9b` starts an escape sequence in some terminals),
+    DEL, line separators and direction overrides are written as `\\u` escapes too: valid JSON, same data."""
+    return _UNSAFE_IN_JSON.sub(
+        lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False, indent=2)
+    )

@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from slack import blocks
+from slack import blocks, limits
 from store import drafts
 from store.drafts import Draft
 
@@ -109,7 +109,7 @@ def test_pending_card_header_context_and_draft():
     message = blocks.card(make_draft(), NOW)
     header, context, _, draft = (b.get("text", {}).get("text") for b in message["blocks"][:4])
     assert header == "💬 *Amy* (@amy) · 2 unread · waiting 1 h 5 min"
-    assert context == "*You:* Thanks for subscribing!\n*Amy:* Hi there"
+    assert context == "*You:* Thanks for subscribing!\n> *Amy:* Hi there"
     assert draft == "*Draft reply* (v3):\n> Hey Amy, lovely to hear from you!"
     assert message["text"] == "Draft reply for Amy (@amy): Hey Amy, lovely to hear from you!"
 
@@ -242,9 +242,9 @@ def test_fan_text_is_escaped_everywhere():
 def test_long_context_message_is_cut():
     draft = make_draft(context=[{"from_fan": True, "text": "word " * 400, "type": "TEXT"}])
     line = blocks.card(draft, NOW)["blocks"][1]["text"]["text"]
-    assert line.startswith("*Amy:* word word")
-    assert line.endswith("…")
-    assert len(line) <= len("*Amy:* ") + blocks.CONTEXT_TEXT_MAX
+    assert line.startswith("> *Amy:* word word")
+    assert line.endswith("… _(cut)_")
+    assert len(line) <= len("> *Amy:* ") + blocks.CONTEXT_TEXT_MAX
 
 
 def test_many_long_turns_and_a_5000_character_draft_still_fit_slacks_limits():
@@ -259,7 +259,7 @@ def test_many_long_turns_and_a_5000_character_draft_still_fit_slacks_limits():
     message = blocks.card(draft, NOW)
     for block in validated(message):
         if block["type"] == "section":
-            assert len(block["text"]["text"]) <= blocks.SECTION_MAX
+            assert len(block["text"]["text"]) <= limits.SECTION_TEXT_MAX
     assert message["blocks"][3]["text"]["text"].startswith("*Draft reply* (v3):\n> yyyy")
     assert len(json.dumps(message["blocks"], ensure_ascii=False)) < 12_000
     assert len(message["text"]) < 1000
@@ -284,11 +284,11 @@ def test_media_only_and_tip_turns_are_described_in_words():
     )
     lines = blocks.card(draft, NOW)["blocks"][1]["text"]["text"].split("\n")
     assert lines == [
-        "*Amy:* [🖼️ photo]",
-        "*Amy:* [📎 media]",
-        "*Amy:* 💸 tip $5.00",
-        "*Amy:* 💸 tip $12.50 [🎬 video] for you",
-        "*Amy:* _(empty message)_",
+        "> *Amy:* [🖼️ photo]",
+        "> *Amy:* [📎 media]",
+        "> *Amy:* 💸 tip $5.00",
+        "> *Amy:* 💸 tip $12.50 [🎬 video] for you",
+        "> *Amy:* _(empty message)_",
         "*You:* [🎙️ voice note] listen",
     ]
 

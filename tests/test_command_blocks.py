@@ -141,3 +141,62 @@ def test_usage_with_and_without_a_problem():
     problem = valid(command_blocks.usage("'x<y' is not a fan handle"))
     assert problem["blocks"][0]["text"]["text"] == "⚠️ 'x&lt;y' is not a fan handle"
     assert problem["blocks"][1] == plain["blocks"][0]
+
+
+def test_fan_line_breaks_cannot_add_lines_to_an_answer():
+    forged = "amy\n• <!date^1^{date_short}|today> · <@U0BOSS> · @x · *sent*"
+    audit = valid(command_blocks.audit_list([entry(1, text=forged, handle=forged), entry(2)], "everything"))
+    lines = [line for b in audit["blocks"][1:] for line in b["text"]["text"].split("\n")]
+    assert len(lines) == 2 and "<@U0BOSS>" not in json.dumps(audit)
+    card = WaitingCard(
+        draft_id=1,
+        fan_name=forged,
+        fan_handle=forged,
+        waiting_since="2026-11-05T11:00:00.000Z",
+        channel="C1",
+        ts="1",
+    )
+    waiting = valid(
+        command_blocks.unread(None, "down\n*Fanvue*: 0", Backlog(pending=1, oldest=[card]), {}, NOW)
+    )
+    assert [len(b["text"]["text"].split("\n")) for b in waiting["blocks"]] == [1, 1, 1]
+
+
+def test_what_the_asker_typed_is_escaped_in_the_notification_text_too():
+    for message in (
+        command_blocks.usage("`/fanvue <!channel>` is not a /fanvue command."),
+        command_blocks.stats(
+            TeamStats(
+                since="2026-11-05T11:00:00.000Z",
+                teammates=[],
+                replies=0,
+                median_reply_seconds=None,
+                p90_reply_seconds=None,
+            ),
+            "<!here>",
+        ),
+    ):
+        valid(message)
+        assert "<!channel>" not in json.dumps(message) and "<!here>" not in json.dumps(message)
+
+
+def test_only_a_real_permalink_becomes_a_link():
+    card = WaitingCard(
+        draft_id=1,
+        fan_name="Amy",
+        fan_handle="amy",
+        waiting_since="2026-11-05T11:00:00.000Z",
+        channel="C1",
+        ts="1",
+    )
+    for link in ("https://x.slack.com/p1|evil>", "javascript:alert(1)", "https://a b"):
+        message = valid(command_blocks.unread(None, None, Backlog(pending=1, oldest=[card]), {1: link}, NOW))
+        assert "open card" not in json.dumps(message) and "_card not posted yet_" in json.dumps(message)
+
+
+def test_a_hundred_entries_full_of_quotes_and_escapes_stay_inside_one_message():
+    message = valid(
+        command_blocks.audit_list([entry(i, text='"\\&<' * 200, handle="&" * 500) for i in range(100)], "all")
+    )
+    assert len(json.dumps(message["blocks"], ensure_ascii=False)) < 12_000
+    assert "more not shown here" in message["blocks"][-1]["text"]["text"]

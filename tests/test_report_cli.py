@@ -173,3 +173,34 @@ def test_every_command_and_option_is_documented_in_the_readme():
                 if flag.startswith("--") and flag not in ("--help", "--env-file"):
                     assert flag in readme, f"README.md does not mention {flag} of `app.py {name}`"
     assert "--env-file" in readme and "datasette data/bridge.db" in readme
+
+
+HOSTILE_TEXT = "\x1b[2J\x1b]0;pwned\x07 hi\rFAKE ROW\n2026 U0BOSS sent \u202eevil\x9b31m"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_fan_data_never_reaches_the_terminal_as_control_characters(db_path, fmt):
+    store = Store(db_path)
+    with write(store.db):
+        audit.record(
+            store.db,
+            action="sent",
+            actor="U0ALICE",
+            fan_handle='=HYPERLINK("http://evil")\x07',
+            details={"text": HOSTILE_TEXT},
+        )
+    store.close()
+    done = cli(db_path, "audit", "--action", "sent", "--limit", "1", "--format", fmt)
+    assert done.returncode == 0, done.stderr
+    for raw in ("\x1b", "\x07", "\r", "\u202e", "\x9b"):
+        assert raw not in done.stdout
+    if fmt == "table":
+        assert len(done.stdout.splitlines()) == 3  # header, rule, one row: no forged row
+        assert "\\x1b[2J" in done.stdout
+    if fmt == "csv":
+        [row] = list(csv.DictReader(io.StringIO(done.stdout)))
+        assert row["fan_handle"] == '\'=HYPERLINK("http://evil")\\x07'  # shown, never run as a formula
+        assert row["text"].startswith("\\x1b[2J") and "\n" not in row["text"]
+    if fmt == "json":
+        [entry] = json.loads(done.stdout)
+        assert entry["text"] == HOSTILE_TEXT  # the same data, only written with escapes

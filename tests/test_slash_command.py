@@ -7,7 +7,7 @@ import re
 import pytest
 from slack_sdk.models.blocks import Block
 
-from slack import command_blocks
+import safe_text
 from standins.fanvue import Sandbox
 from standins.slack_requests import slash_command_body
 from store import drafts
@@ -81,9 +81,7 @@ def test_unread_shows_fanvue_counts_and_the_oldest_cards_linked(busy: Harness):
     lines = listed(answer)
     assert len(lines) == 10
     for line, draft in zip(lines, waiting[:10], strict=True):
-        assert line.startswith(
-            f"• *{command_blocks._escape(draft.fan_name)}* (@{draft.fan_handle}) · waiting "
-        )
+        assert line.startswith(f"• *{safe_text.mrkdwn(draft.fan_name)}* (@{draft.fan_handle}) · waiting ")
         [(link, stamp)] = PERMALINK.findall(line)
         assert stamp == draft.ts.replace(".", "")
     assert f"…and {len(waiting) - 10} more." in text
@@ -246,5 +244,5 @@ def test_usage_instead_of_an_error(harness: Harness, text, problem):
     if problem is None:
         assert "⚠️" not in body
     else:
-        assert command_blocks._escape(problem) in body
+        assert safe_text.mrkdwn(problem) in body
         assert "<script>" not in body  # what the user typed is shown, not interpreted
