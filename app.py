@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 import commands
+import safe_text
 import settings as settings_module
 from fanvue.login import BROWSER_TIMEOUT
 from settings import Settings, SettingsError
@@ -40,7 +41,9 @@ def _with_settings(command: Callable[[Settings, argparse.Namespace], int], **opt
         except SettingsError as exc:
             print(exc, file=sys.stderr)
             return 2
-        logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+        handler = logging.StreamHandler()
+        handler.setFormatter(safe_text.SafeFormatter(LOG_FORMAT))  # fan data never forges a log line
+        logging.basicConfig(level=settings.log_level, handlers=[handler])
         return command(settings, args)
 
     return with_settings

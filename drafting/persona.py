@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from fanvue.client import MAX_TEXT_LENGTH
+from fanvue.message_text import MAX_TEXT as MAX_TEXT_LENGTH
 
 EMOJI_LEVELS = ("none", "few", "some", "lots")
 LENGTHS = ("short", "medium", "long")

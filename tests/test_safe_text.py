@@ -9,7 +9,7 @@ import pytest
 
 import safe_text
 from drafting.persona import SIGN_OFF_MAX, PersonaError, parse_persona
-from fanvue.client import MAX_TEXT_LENGTH
+from fanvue.message_text import MAX_TEXT as MAX_TEXT_LENGTH
 
 ATTACK = "\x1b[31mred\x1b[0m\x07\r2026-01-01 INFO app: fake line\n\u202eevil\x9b2J"
 
