@@ -137,7 +137,7 @@ def build_app(
         _SECRETS[app] = signing_secret
     # After Bolt's own checks (signature, authorize): only Slack's requests are judged and remembered.
     app.use(shape.middleware)
-    app.use(ReplayGuard(svc.store))
+    app.use(ReplayGuard(lambda: svc.store.db))
     listeners.register(app, svc, executor.submit)
     register_commands(app, svc, executor.submit)
     return app

@@ -25,11 +25,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+import sqlite_utils
 from slack_bolt import BoltRequest, BoltResponse
 
 from store import seen
 from store.clock import utcnow
-from store.db import Store
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def request_key(req: BoltRequest) -> str | None:
 class ReplayGuard:
     """A global Bolt middleware; install it after request verification so forged requests leave no key."""
 
-    def __init__(self, store: Store):
-        self._store = store
+    def __init__(self, db: Callable[[], sqlite_utils.Database]):
+        self._db = db  # the calling thread's connection
         self._recent: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -87,7 +87,7 @@ class ReplayGuard:
                 return False
             self._recent[key] = now
         try:
-            return seen.first_time(self._store.db, key, utcnow())
+            return seen.first_time(self._db(), key, utcnow())
         except sqlite3.OperationalError as exc:
             # Acknowledging late would fail the click for certain; this process's memory still holds the key.
             logger.warning(
