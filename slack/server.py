@@ -21,6 +21,7 @@ import waitress
 from slack_bolt import App, BoltRequest, BoltResponse
 from waitress import wasyncore
 
+import safe_text
 from slack import shape
 from slack.bolt_app import secret_of
 
@@ -176,7 +177,8 @@ def _json_object(text: str, what: str) -> dict:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:LOGGED_DETAIL]
+    """A refusal's reason may quote a header anyone can send: one line, short, control characters inert."""
+    return safe_text.terminal(" ".join(text.split())[:LOGGED_DETAIL])
 
 
 def _answer(start_response: Callable, status: int, body: str, kind: str = "application/json") -> list[bytes]:
