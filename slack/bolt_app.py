@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slack_bolt import App
@@ -13,8 +14,17 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from inbox.services import Services
-from slack import listeners
+from slack import listeners, shape
 from slack.commands import register_commands
+from slack.replay import ReplayGuard
+
+# The signing secret of each app build_app made, for the HTTP front to check signatures before parsing.
+_SECRETS: weakref.WeakKeyDictionary[App, str] = weakref.WeakKeyDictionary()
+
+
+def secret_of(app: App) -> str | None:
+    """The secret Slack signs this app's requests with; None when requests are not verified."""
+    return _SECRETS.get(app)
 
 
 def web_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
@@ -87,14 +97,33 @@ class _TokenIgnoredNotice(logging.Filter):
         return "`token` (or SLACK_BOT_TOKEN env variable) will be ignored" not in record.getMessage()
 
 
+class _OneLine(logging.Filter):
+    """Bolt's notices about refused requests in one short line: they quote request bodies, which anyone
+    can send, and add pages of suggested code; the HTTP front logs its own line for a bad signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "slack_bolt.RequestVerification":
+            return False
+        message = record.getMessage()
+        if "\n" in message or len(message) > 300:
+            record.msg, record.args = " ".join(message.split("\n", 1)[0].split())[:300], None
+        return True
+
+
+def _install_filter(name: str, kind: type[logging.Filter]) -> None:
+    target = logging.getLogger(name)
+    if not any(isinstance(f, kind) for f in target.filters):
+        target.addFilter(kind())
+
+
 def build_app(
     svc: Services, client: WebClient, *, signing_secret: str | None, executor: DrainingExecutor | None = None
 ) -> App:
     """Acknowledgements go out from the request thread; the work runs on a pool of its own."""
     executor = executor or DrainingExecutor(max_workers=16)
-    bolt_logger = logging.getLogger("slack_bolt.App")
-    if not any(isinstance(f, _TokenIgnoredNotice) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_TokenIgnoredNotice())
+    _install_filter("slack_bolt.App", _TokenIgnoredNotice)
+    _install_filter("slack_bolt.App", _OneLine)
+    _install_filter("slack_bolt.RequestVerification", _OneLine)
     app = App(
         client=client,
         signing_secret=signing_secret or "",
@@ -104,6 +133,11 @@ def build_app(
         authorize=single_workspace(client),
         listener_executor=executor,
     )
+    if signing_secret:
+        _SECRETS[app] = signing_secret
+    # After Bolt's own checks (signature, authorize): only Slack's requests are judged and remembered.
+    app.use(shape.middleware)
+    app.use(ReplayGuard(lambda: svc.store.db))
     listeners.register(app, svc, executor.submit)
     register_commands(app, svc, executor.submit)
     return app

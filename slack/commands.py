@@ -36,7 +36,7 @@ def register_commands(app: App, svc: Services, run_later: RunLater) -> None:
 
 def answer_for(svc: Services, client: WebClient, text: str, now: datetime) -> dict[str, Any]:
     """The answer to `/fanvue <text>`; anything it cannot read gets the usage, never an error."""
-    words = text.split()
+    words = filters.command_words(text)
     name, rest = (words[0].lower(), words[1:]) if words else ("unread", [])
     try:
         if name == "unread" and not rest:
@@ -52,7 +52,7 @@ def answer_for(svc: Services, client: WebClient, text: str, now: datetime) -> di
         return command_blocks.usage(str(exc))
     if name == "help" and not rest:
         return command_blocks.usage()
-    return command_blocks.usage(f"`/fanvue {text.strip()}` is not a /fanvue command.")
+    return command_blocks.usage(f"`/fanvue {' '.join(words)}` is not a /fanvue command.")
 
 
 def unread(svc: Services, client: WebClient, now: datetime) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ API_APP_ID = "A0APP"
 TEAM_DOMAIN = "example"
 # Slack's deprecated verification token; Bolt ignores it but every payload carries one.
 VERIFICATION_TOKEN = "verification-token"
+_SUBMISSIONS = itertools.count(1)
 
 
 def sign_request(secret: str, body: str, timestamp: int | None = None) -> dict:
@@ -92,9 +94,13 @@ def view_submission_payload(
     values: dict,
     view_id: str = "V1",
     team_id: str = "T0TEAM",
-    trigger_id: str = "1700000000.1.view",
+    trigger_id: str | None = None,
 ) -> dict:
-    """A view_submission payload for the modal `view` submitted with input `values`."""
+    """A view_submission payload for the modal `view` submitted with input `values`.
+
+    Like Slack, every submission gets a trigger_id of its own unless one is given.
+    """
+    trigger_id = trigger_id or f"{int(time.time())}.{next(_SUBMISSIONS)}.view"
     submitted = {
         "type": "modal",
         "blocks": [],

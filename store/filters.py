@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from store.clock import to_iso
 
 DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
+MAX_LIMIT = 100  # in Slack: one answer holds at most this many
+MAX_REPORT_LIMIT = 1_000_000  # on the command line; more than a desk's audit log holds in years
 DEFAULT_STATS_PERIOD = "7d"
 
 # What a teammate may type for an action, and the action the audit log records.
@@ -41,6 +42,10 @@ _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _FAN_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _HANDLE = re.compile(r"^[\w.-]{1,100}$")
+# A word of a slash command: Slack's markup `<...>` (a mention may carry a name with spaces) or a plain word.
+_WORD = re.compile(r"<[^<>]*>|[^\s<]+|<")
+# With should_escape, Slack sends &, < and > typed by the user as entities, and its own markup as <...>.
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
 
 
 class FilterError(ValueError):
@@ -91,8 +96,19 @@ def is_period(word: str) -> bool:
     return bool(_PERIOD.match(word.lower()) or _DATE.match(word))
 
 
+def command_words(text: str) -> list[str]:
+    """The words of a slash command's text as Slack sends it (`should_escape: true`): markup such as
+    `<@U123|Alice Smith>` is one word, and the entities of what the user typed become characters again."""
+    words = _WORD.findall(text)
+    return [word if word.startswith("<") else re.sub(r"&(lt|gt|amp);", _entity, word) for word in words]
+
+
+def _entity(match: re.Match) -> str:
+    return _ENTITIES[match.group(0)]
+
+
 def parse_user(text: str) -> str:
-    """A Slack user as `<@U123|name>`, `<@U123>` or `U123`, or the scheduler; a bare @name cannot be resolved."""
+    """A Slack user as `<@U123|name>` or `<@U123>` (how Slack sends a mention), `U123`, or the scheduler."""
     text = text.strip()
     match = _MENTION.match(text)
     if match:
@@ -101,8 +117,9 @@ def parse_user(text: str) -> str:
         return text
     if text.startswith("@"):
         raise FilterError(
-            f"{text} needs to be a mention: pick the teammate from Slack's list so the "
-            "command gets their user ID"
+            f"{text} needs to be a mention, but reached the app as plain text: pick the teammate from the "
+            "list Slack offers as you type @ (if that does not help, the /fanvue command needs "
+            "should_escape: true, see the README), or give their user ID (U…)"
         )
     raise FilterError(
         f"{text!r} is not a Slack user (a mention like @alice picked from the list, or an ID U…)"
@@ -118,15 +135,17 @@ def parse_action(text: str) -> str:
     return action
 
 
-def parse_limit(text: str, *, maximum: int | None = MAX_LIMIT) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise FilterError(f"limit takes a number, got {text!r}") from exc
-    if value < 1 or (maximum is not None and value > maximum):
-        raise FilterError(
-            f"limit should be between 1 and {maximum}" if maximum else "limit should be at least 1"
-        )
+def parse_limit(text: str, *, maximum: int = MAX_LIMIT) -> int:
+    """A whole number from 1 to `maximum`, as typed (`limit N`) or given (`--limit N`)."""
+    text = text.strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise FilterError(f"limit takes a number (a whole one), got {text[:40]!r}")
+    # Thousands of digits would make int() itself refuse; anything this long is out of range anyway.
+    value = int(text) if len(text) <= 30 else (-1 if text.startswith("-") else maximum + 1)
+    if value < 1:
+        raise FilterError(f"limit should be at least 1 (between 1 and {maximum}), got {text[:40]}")
+    if value > maximum:
+        raise FilterError(f"limit should be between 1 and {maximum}, got {text[:40]}")
     return value
 
 
@@ -177,6 +196,6 @@ def from_options(
         actor=parse_user(user) if user else None,
         action=parse_action(action) if action else None,
         since=parse_period(since, now) if since else None,
-        limit=parse_limit(str(limit), maximum=None),
+        limit=parse_limit(str(limit), maximum=MAX_REPORT_LIMIT),
         **(fan_filter(fan) if fan else {}),
     )

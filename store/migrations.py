@@ -121,3 +121,10 @@ def m005_chat_marks(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE TABLE chat_marks (fan_uuid TEXT PRIMARY KEY, last_message_uuid TEXT NOT NULL, at TEXT NOT NULL)"
     )
+
+
+@migrations()
+def m006_seen_requests(db: sqlite_utils.Database) -> None:
+    # Slack requests already acted on, kept a few minutes: a replayed or retried copy is acknowledged only.
+    db.execute("CREATE TABLE seen_requests (key TEXT PRIMARY KEY, at TEXT NOT NULL)")
+    db.execute("CREATE INDEX idx_seen_requests_at ON seen_requests (at)")

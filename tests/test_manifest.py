@@ -139,7 +139,8 @@ def test_manifest_describes_a_socket_mode_app(manifest):
 def test_the_fanvue_command_is_declared(manifest):
     [fanvue] = [c for c in manifest["features"]["slash_commands"] if c["command"] == "/fanvue"]
     assert fanvue["usage_hint"] == "[unread | audit | stats | help]"
-    assert fanvue["should_escape"] is False
+    # Escaped, a teammate typed as @alice arrives as <@U123|alice> or <@U123>, which /fanvue audit reads.
+    assert fanvue["should_escape"] is True
     assert 0 < len(fanvue["description"]) <= 100
     assert "url" not in fanvue
 

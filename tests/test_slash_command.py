@@ -161,10 +161,13 @@ def test_audit_lists_newest_first_with_who_fan_action_and_text(harness: Harness,
     assert lines[1].startswith("• <!date^")
 
 
-@pytest.mark.parametrize("mention", ["<@U0ALICE|alice>", "<@U0ALICE>", "U0ALICE"])
+# What Slack sends for `/fanvue audit @alice` with should_escape: true (the manifest's setting): the mention
+# with the user's name, without it (newer clients), or with a display name that has spaces; an ID also works.
+@pytest.mark.parametrize("mention", ["<@U0ALICE|alice>", "<@U0ALICE>", "<@U0ALICE|Alice Smith>", "U0ALICE"])
 def test_audit_by_teammate(harness: Harness, team, mention):
     lines = listed(command(harness, f"audit {mention}"))
     assert len(lines) == 6 and all("<@U0ALICE>" in line for line in lines)
+    assert listed(command(harness, f"audit sent {mention}")) == [line for line in lines if "*sent*" in line]
 
 
 def test_audit_by_fan_by_period_and_with_a_limit(harness: Harness, team):
@@ -184,10 +187,21 @@ def test_audit_filters_combine_in_any_order(harness: Harness, team):
     assert "No audit entries match" in shown(command(harness, f"audit amy <@{BOB}>"))
 
 
-def test_a_bare_at_name_asks_for_a_mention(harness: Harness, team):
+def test_a_bare_at_name_says_how_to_name_the_teammate(harness: Harness, team):
+    """What Slack sends with should_escape: false, or for a name it could not match to a member."""
     answer = command(harness, "audit @alice sent")
-    assert "@alice needs to be a mention" in shown(answer)
+    assert "@alice needs to be a mention, but reached the app as plain text" in shown(answer)
+    assert "should_escape: true" in shown(answer) and "user ID" in shown(answer)
     assert "/fanvue audit" in shown(answer)  # the usage follows
+
+
+def test_what_the_user_typed_arrives_escaped_and_is_read_as_typed(harness: Harness, team):
+    """With should_escape: true Slack sends &, < and > as entities; filters and messages see the characters."""
+    answer = command(harness, "audit &lt;b&gt;amy&lt;/b&gt; &amp;")
+    assert command_blocks._escape("'<b>amy</b>' is not a fan handle") in shown(answer)
+    assert "&amp;lt;" not in shown(answer)
+    lines = listed(command(harness, "audit amy &lt;@U0ALICE&gt;"))  # a mention typed out by hand
+    assert lines == listed(command(harness, "audit amy <@U0ALICE>"))
 
 
 # --- /fanvue stats -------------------------------------------------------------------------------
