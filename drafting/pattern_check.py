@@ -174,13 +174,19 @@ def slow_patterns(patterns: list[str]) -> dict[str, str]:
 def _probe(patterns: list[str]) -> dict[str, str | None]:
     """Verdicts for a prefix of `patterns`: all of them, or those before and including the first slow one."""
     job = {"flags": int(FLAGS), "patterns": [(p, probes(p)) for p in patterns]}
-    child = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", _CHILD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    except OSError as exc:
+        return {
+            p: f"could not be checked (Python could not be started to check it: {exc.strerror})"
+            for p in patterns
+        }
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(child, lines), daemon=True)
     verdicts: dict[str, str | None] = {}
