@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-import requests.adapters
 import urllib3.exceptions
 
 from drafting.base import Conversation, Drafted, Drafter
+from drafting.deadline_http import DeadlineAdapter, cut_at
 from drafting.persona import Persona
 from drafting.prompt import build_messages, clean_reply
 
@@ -136,6 +136,8 @@ class OpenAIChatDrafter:
             except requests.Timeout:
                 raise self._late() from None
             except requests.ConnectionError as exc:
+                if time.monotonic() >= deadline:
+                    raise self._late() from None  # the watchdog cut the connection
                 pause = BACKOFF_BASE * 2**attempt
                 if last_try or not _time_left(pause, deadline):
                     raise LlmError(f"could not reach the LLM endpoint ({type(exc).__name__})") from None
@@ -156,13 +158,14 @@ class OpenAIChatDrafter:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._late()
-        resp = self._session.post(
-            self.url, json=body, headers=self._headers(), timeout=remaining, stream=True
-        )
-        try:
-            return resp.status_code, resp.headers, self._read(resp, deadline)
-        finally:
-            resp.close()  # a body not read to its end closes the connection: the endpoint stops sending
+        with cut_at(deadline):
+            resp = self._session.post(
+                self.url, json=body, headers=self._headers(), timeout=remaining, stream=True
+            )
+            try:
+                return resp.status_code, resp.headers, self._read(resp, deadline)
+            finally:
+                resp.close()  # a body not read to its end closes the connection: the endpoint stops sending
 
     def _read(self, resp: requests.Response, deadline: float) -> bytes:
         """The body, read against the deadline (requests' own timeout is per read, so a server sending a
@@ -211,11 +214,10 @@ class OpenAIChatDrafter:
 
 
 def _session(concurrency: int) -> requests.Session:
-    """Retries are the drafter's own loop; the pool keeps a connection for each request in flight."""
+    """Retries are the drafter's own loop; the pool keeps a connection for each request in flight; a
+    watchdog can cut each call at its deadline."""
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=1, pool_maxsize=max(10, concurrency), max_retries=0
-    )
+    adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=max(10, concurrency), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -20,7 +20,8 @@ DEFAULT_TEXT = "Thank you so much for your message, it made my day!"
 @dataclass(frozen=True)
 class Reply:
     """One scripted answer. `kind`: "text", "error" (HTTP `status`), "malformed" (not JSON), "empty"
-    (no choices), "trickle" (the text's answer, one byte every `interval` seconds after prompt headers)
+    (no choices), "trickle" (the text's answer, one byte every `interval` seconds after prompt headers,
+    or the headers too when `trickle_headers`)
     or "huge" (an answer of `size` bytes, sent as fast as the client reads, with a Content-Length only
     when `declare_size`); `delay` seconds pass before it is sent."""
 
@@ -31,17 +32,20 @@ class Reply:
     model: str | None = None
     error_message: str = "scripted failure"
     interval: float = 0.02
+    trickle_headers: bool = False
     size: int = 32 * 1024 * 1024
     declare_size: bool = False
 
 
 @dataclass
 class Delivery:
-    """How much of one answer's body went out: `served` of `total` bytes; `closed_early` when the client
-    hung up before the end. `finished` is set once the stand-in stopped sending."""
+    """How much of one answer's body went out: `served` of `total` bytes (the first `head` of them the
+    status line and headers, when those were trickled too); `closed_early` when the client hung up before
+    the end. `finished` is set once the stand-in stopped sending."""
 
     kind: str
     total: int
+    head: int = 0
     served: int = 0
     closed_early: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
@@ -233,17 +237,28 @@ class LlmStandin:
                             "total_tokens": prompt_chars // 4 + len(reply.text) // 4,
                         },
                     },
-                    **({"interval": reply.interval} if reply.kind == "trickle" else {}),
+                    **(
+                        {"interval": reply.interval, "headers_too": reply.trickle_headers}
+                        if reply.kind == "trickle"
+                        else {}
+                    ),
                 )
 
-            def _send_trickle(self, status: int, payload: dict[str, Any], *, interval: float) -> None:
+            def _send_trickle(
+                self, status: int, payload: dict[str, Any], *, interval: float, headers_too: bool
+            ) -> None:
                 data = json.dumps(payload).encode()
+                padding = f"X-Padding: {'.' * 2000}\r\n" if headers_too else ""  # headers that take long
+                head = (
+                    f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n{padding}"
+                    f"Content-Length: {len(data)}\r\n\r\n"
+                ).encode()
                 delivery = standin._delivery("trickle", len(data))
+                if headers_too:
+                    delivery.total, delivery.head = len(head) + len(data), len(head)
+                    data, head = head + data, b""
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
+                    self.wfile.write(head)
                     for index in range(len(data)):
                         if standin._state.closing.wait(interval):
                             break

@@ -76,3 +76,12 @@ def test_retries_stop_at_the_deadline(llm):
     drafted = drafter_for(llm, timeout=1.0, retries=4).draft(CHAT)
     assert drafted.drafted_by == "template"
     assert len(llm.requests) <= 3
+
+
+def test_headers_trickled_byte_by_byte_fall_back_within_the_timeout(llm):
+    # Over 2000 bytes of headers at 50 a second: reading them all would take 40 s.
+    llm.script(Reply(text="slow from the first byte", kind="trickle", interval=0.02, trickle_headers=True))
+    drafted = drafter_for(llm, timeout=1.0).draft(CHAT)
+    assert drafted.drafted_by == "template" and "no answer within 1 s" in drafted.fallback_reason
+    delivery = finished(llm)
+    assert delivery.closed_early and delivery.served < delivery.head  # cut while the headers came
