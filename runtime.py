@@ -54,7 +54,7 @@ class Runtime:
     token: TokenProvider
     # Set when running on a stored Fanvue login: pauses polling while that login is dead.
     login: LoginWatch | None = None
-    host: str | None = None  # where serve() listens; None: HttpServer's default (every address)
+    host: str | None = None  # where serve() listens; None: the HOST setting
     last_cycle: dict = field(default_factory=dict)
     # Set by serve() and start():
     server: HttpServer | None = field(default=None, init=False)
@@ -98,8 +98,8 @@ class Runtime:
 
     def serve(self) -> HttpServer:
         """Slack's requests (/slack/events) and /healthz over HTTP on settings.port (0: any free port)."""
-        where = {"host": self.host} if self.host else {}
-        self.server = HttpServer(wsgi_app(self.bolt, self.health), port=self.settings.port, **where).start()
+        host = self.host or self.settings.host
+        self.server = HttpServer(wsgi_app(self.bolt, self.health), host=host, port=self.settings.port).start()
         return self.server
 
     def start(self) -> None:

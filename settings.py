@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,7 @@ class Settings:
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
     port: int = 3000
+    host: str = "0.0.0.0"
     log_level: str = "INFO"
 
     @property
@@ -153,6 +156,7 @@ def from_mapping(
         database_path=database_path_from(env),
         poll_interval=reader.number("POLL_INTERVAL_SECONDS", DEFAULT.poll_interval, low=10, high=86_400),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
+        host=reader.host("HOST", DEFAULT.host),
         log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
     )
     if problems:
@@ -164,7 +168,11 @@ def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict
     bot_token = reader.required("SLACK_BOT_TOKEN", prefix="xoxb-")
     app_token = reader.optional("SLACK_APP_TOKEN", prefix="xapp-")
     signing_secret = reader.optional("SLACK_SIGNING_SECRET")
-    if not app_token and not signing_secret:
+    if (
+        not app_token
+        and not signing_secret
+        and not {"SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} & reader.placeholders
+    ):
         problems.append(
             f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {_WHERE['SLACK_SIGNING_SECRET']}"
         )
@@ -264,14 +272,31 @@ def _fanvue_login(
     )
 
 
+# The placeholders of .env.example (`xoxb-...`, `C...`, `...`): a value left as it was copied. No real
+# token or ID has this shape, so naming it in the message shows no secret.
+_PLACEHOLDER = re.compile(r"[A-Za-z]{0,6}-?(?:\.{3}|…)")
+
+
 class _Reader:
     def __init__(self, env: Mapping[str, str], problems: list[str]):
         self.env = env
         self.problems = problems
+        self.placeholders: set[str] = set()
 
-    def optional(self, name: str, prefix: str | tuple[str, ...] | None = None) -> str | None:
+    def optional(
+        self, name: str, prefix: str | tuple[str, ...] | None = None, *, required: bool = False
+    ) -> str | None:
         value = (self.env.get(name) or "").strip()
         if not value:
+            return None
+        if _PLACEHOLDER.fullmatch(value):
+            # Unchanged from .env.example: never a value (an app token would silently pick Socket Mode).
+            self.placeholders.add(name)
+            self.problems.append(
+                f"{name} is still the placeholder {value!r} from .env.example: put "
+                f"{_WHERE.get(name, 'its real value')} there"
+                + ("" if required else ", or delete the line to leave it unset")
+            )
             return None
         if prefix and not value.startswith(prefix):
             expected = " or ".join(prefix) if isinstance(prefix, tuple) else prefix
@@ -281,11 +306,10 @@ class _Reader:
         return value
 
     def required(self, name: str, prefix: str | tuple[str, ...] | None = None) -> str:
-        value = self.optional(name, prefix)
-        if value is None:
+        value = self.optional(name, prefix, required=True)
+        if value is None and name not in self.placeholders:
             self.problems.append(f"{name} is missing: {_WHERE.get(name, 'set it')}")
-            return ""
-        return value
+        return value or ""
 
     def number(self, name: str, default: int, *, low: int, high: int) -> int:
         raw = (self.env.get(name) or "").strip()
@@ -328,3 +352,22 @@ class _Reader:
             self.problems.append(f"{name} should be one of {', '.join(options)}, got {value!r}")
             return default
         return value
+
+    def host(self, name: str, default: str) -> str:
+        """An IP address or a host name to listen on."""
+        value = (self.env.get(name) or "").strip() or default
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not _HOSTNAME.fullmatch(value):
+                self.problems.append(
+                    f"{name} should be an address to listen on: 0.0.0.0 (all interfaces), 127.0.0.1 "
+                    f"(this machine only), :: (all, IPv6) or a host name; got {value!r}"
+                )
+                return default
+        return value
+
+
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from drafting import pattern_check
 from drafting.persona import CustomRule, Offer, Persona
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
@@ -189,8 +190,9 @@ def describe(flags: Iterable[Flag]) -> str:
 
 def _custom(rule: CustomRule) -> Rule:
     words = [rf"(?<!\w){re.escape(normalise(word))}(?!\w)" for word in rule.words]
+    # The flags the persona's patterns were checked with when the file was loaded (drafting/pattern_check).
     return Rule(
-        rule.name, rule.message, tuple(re.compile(p, re.IGNORECASE) for p in (*words, *rule.patterns))
+        rule.name, rule.message, tuple(re.compile(p, pattern_check.FLAGS) for p in (*words, *rule.patterns))
     )
 
 

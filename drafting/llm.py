@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import random
 import re
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-import requests.adapters
+import urllib3.exceptions
 
 from drafting.base import Conversation, Drafted, Drafter
+from drafting.deadline_http import DeadlineAdapter, cut_at
 from drafting.persona import Persona
 from drafting.prompt import build_messages, clean_reply
 
@@ -23,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 5.0
 BACKOFF_BASE = 0.5
+# A reply of DRAFT_MAX_CHARS in JSON is a few KiB; anything past this cap is not read at all.
+MAX_ANSWER_BYTES = 256 * 1024
+_READ_SIZE = 16 * 1024
 _DETAIL_MAX = 200
 _KEYLIKE = re.compile(r"\b(?:sk|rk|pk)-[\w*.-]{4,}")
 
@@ -120,34 +125,83 @@ class OpenAIChatDrafter:
         )
 
     def complete(self, messages: list[dict[str, str]]) -> Completion:
-        """One Chat Completions call; connection errors, 429 and 5xx are retried `retries` times."""
+        """One Chat Completions call; connection errors, 429 and 5xx are retried `retries` times. The
+        timeout bounds the whole call, retries and waits included, however slowly the endpoint answers."""
         body = {"model": self.config.model, "messages": messages}
+        deadline = time.monotonic() + self.config.timeout
         for attempt in range(self.config.retries + 1):
             last_try = attempt == self.config.retries
             try:
-                resp = self._session.post(
-                    self.url, json=body, headers=self._headers(), timeout=self.config.timeout
-                )
+                status, headers, data = self._post(body, deadline)
             except requests.Timeout:
-                raise LlmError(f"no answer within {self.config.timeout:g} s") from None
+                raise self._late() from None
             except requests.ConnectionError as exc:
-                if last_try:
+                if time.monotonic() >= deadline:
+                    raise self._late() from None  # the watchdog cut the connection
+                pause = BACKOFF_BASE * 2**attempt
+                if last_try or not _time_left(pause, deadline):
                     raise LlmError(f"could not reach the LLM endpoint ({type(exc).__name__})") from None
-                self._sleep(BACKOFF_BASE * 2**attempt)
+                self._sleep(pause)
                 continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                if last_try:
-                    raise LlmError(f"the LLM endpoint answered {resp.status_code}{self._detail(resp)}")
-                self._sleep(_retry_after(resp, attempt))
+            if status == 429 or status >= 500:
+                pause = _retry_after(headers, attempt)
+                if last_try or not _time_left(pause, deadline):
+                    raise LlmError(f"the LLM endpoint answered {status}{self._detail(data)}")
+                self._sleep(pause)
                 continue
-            if resp.status_code >= 400:
-                raise LlmError(f"the LLM endpoint answered {resp.status_code}{self._detail(resp)}")
-            return _completion(resp, self.config.model)
+            if status >= 400:
+                raise LlmError(f"the LLM endpoint answered {status}{self._detail(data)}")
+            return _completion(data, self.config.model)
         raise LlmError("no attempt was made")  # only when retries < 0
 
-    def _detail(self, resp: requests.Response) -> str:
+    def _post(self, body: dict[str, Any], deadline: float) -> tuple[int, Any, bytes]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._late()
+        with cut_at(deadline):
+            resp = self._session.post(
+                self.url, json=body, headers=self._headers(), timeout=remaining, stream=True
+            )
+            try:
+                return resp.status_code, resp.headers, self._read(resp, deadline)
+            finally:
+                resp.close()  # a body not read to its end closes the connection: the endpoint stops sending
+
+    def _read(self, resp: requests.Response, deadline: float) -> bytes:
+        """The body, read against the deadline (requests' own timeout is per read, so a server sending a
+        byte a second would never trip it) and never past MAX_ANSWER_BYTES."""
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            raise self._too_large()
+        sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+        data = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._late()
+            if sock is not None:
+                sock.settimeout(remaining)  # one read may not outlast the deadline either
+            try:
+                chunk = resp.raw.read1(_READ_SIZE)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if time.monotonic() >= deadline or isinstance(exc, urllib3.exceptions.TimeoutError):
+                    raise self._late() from None
+                raise LlmError(f"the LLM endpoint's answer broke off ({type(exc).__name__})") from None
+            if not chunk:
+                return bytes(data)
+            data += chunk
+            if len(data) > MAX_ANSWER_BYTES:
+                raise self._too_large()
+
+    def _late(self) -> LlmError:
+        return LlmError(f"no answer within {self.config.timeout:g} s")
+
+    def _too_large(self) -> LlmError:
+        return LlmError(f"the LLM endpoint's answer is larger than {MAX_ANSWER_BYTES // 1024} KiB")
+
+    def _detail(self, data: bytes) -> str:
         """The endpoint's own error message, without the key some endpoints echo back (it reaches cards)."""
-        detail = _detail(resp)
+        detail = _detail(data)
         if self.config.api_key:
             detail = detail.replace(self.config.api_key, "***")
         return _KEYLIKE.sub("***", detail)
@@ -160,19 +214,18 @@ class OpenAIChatDrafter:
 
 
 def _session(concurrency: int) -> requests.Session:
-    """Retries are the drafter's own loop; the pool keeps a connection for each request in flight."""
+    """Retries are the drafter's own loop; the pool keeps a connection for each request in flight; a
+    watchdog can cut each call at its deadline."""
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=1, pool_maxsize=max(10, concurrency), max_retries=0
-    )
+    adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=max(10, concurrency), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
 
 
-def _completion(resp: requests.Response, default_model: str) -> Completion:
+def _completion(data: bytes, default_model: str) -> Completion:
     try:
-        answer = resp.json()
+        answer = json.loads(data)
     except ValueError:
         raise LlmError("the LLM endpoint answered something that is not JSON") from None
     choices = answer.get("choices") if isinstance(answer, dict) else None
@@ -198,10 +251,10 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _detail(resp: requests.Response) -> str:
+def _detail(data: bytes) -> str:
     """The endpoint's own error message, if it gave one, cut short."""
     try:
-        body = resp.json()
+        body = json.loads(data)
     except ValueError:
         return ""
     error = body.get("error") if isinstance(body, dict) else None
@@ -209,11 +262,16 @@ def _detail(resp: requests.Response) -> str:
     return f": {str(message)[:_DETAIL_MAX]}" if isinstance(message, str) and message else ""
 
 
-def _retry_after(resp: requests.Response, attempt: int) -> float:
+def _retry_after(headers: Any, attempt: int) -> float:
     try:
-        return max(0.0, min(float(resp.headers.get("Retry-After", "")), MAX_RETRY_AFTER))
+        return max(0.0, min(float(headers.get("Retry-After", "")), MAX_RETRY_AFTER))
     except ValueError:
         return random.uniform(0.5, 1.0) * BACKOFF_BASE * 2**attempt
+
+
+def _time_left(pause: float, deadline: float) -> bool:
+    """Whether a retry after `pause` seconds could still start before the deadline."""
+    return deadline - time.monotonic() > pause
 
 
 def _ms_since(started: float) -> int:

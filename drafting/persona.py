@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from drafting import pattern_check
 from fanvue.message_text import MAX_TEXT as MAX_TEXT_LENGTH
 
 EMOJI_LEVELS = ("none", "few", "some", "lots")
@@ -16,6 +17,9 @@ LENGTHS = ("short", "medium", "long")
 # Every draft ends with the sign-off: it leaves this much of Fanvue's message length for the reply itself.
 REPLY_ROOM = 200
 SIGN_OFF_MAX = MAX_TEXT_LENGTH - REPLY_ROOM
+# A persona is a few KiB; the caps refuse a hostile or mistaken file before it costs time or memory.
+MAX_PERSONA_BYTES = 256 * 1024
+MAX_DEPTH = 10  # the persona's own structure is 5 deep (guardrails, a rule, its patterns, one pattern)
 
 
 class PersonaError(Exception):
@@ -76,24 +80,70 @@ def load_persona(path: str | Path | None) -> Persona:
         return Persona()
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_PERSONA_BYTES + 1)  # never more: the cap holds before anything is parsed
     except FileNotFoundError:
         raise PersonaError(
             f"PERSONA_FILE {path} does not exist (copy persona.example.yml to start)"
         ) from None
     except OSError as exc:
         raise PersonaError(f"PERSONA_FILE {path} cannot be read: {exc.strerror}") from None
+    _check_size(raw, str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PersonaError(f"{path} line {line}: not UTF-8 text; save the file as UTF-8") from None
     return parse_persona(text, str(path))
 
 
+def _check_size(raw: bytes, source: str) -> None:
+    if len(raw) > MAX_PERSONA_BYTES:
+        line = raw[:MAX_PERSONA_BYTES].count(b"\n") + 1
+        raise PersonaError(
+            f"{source} line {line}: the file is larger than {MAX_PERSONA_BYTES // 1024} KiB "
+            "(a persona needs a few KiB); nothing after this line was read"
+        )
+
+
+class _Refused(Exception):
+    def __init__(self, mark: yaml.Mark, problem: str):
+        self.mark = mark
+        self.problem = problem
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases and deep nesting while it composes, before anything is
+    built: an alias can make a short file stand for billions of values ("billion laughs"), and nesting
+    recurses once a level."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(self.peek_event().start_mark, "uses an alias (*name); write the value out instead")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(self.peek_event().start_mark, f"is nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def parse_persona(text: str, source: str = "persona") -> Persona:
+    _check_size(text.encode("utf-8", "surrogatepass"), source)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except _Refused as exc:
+        raise PersonaError(f"{source} line {exc.mark.line + 1}: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark else ""
@@ -139,6 +189,7 @@ class _Reader:
     def __init__(self, source: str, lines: dict[tuple, int]):
         self.source = source
         self.lines = lines
+        self.patterns: dict[str, tuple] = {}  # each pattern and where it first appears, for the probe
 
     def fail(self, path: tuple, problem: str) -> PersonaError:
         line = self.lines.get(path) or self.lines.get(path[:-1]) or 1
@@ -152,7 +203,7 @@ class _Reader:
             if key not in _TOP_KEYS:
                 raise self.fail((key,), f"is not a persona setting (known: {', '.join(sorted(_TOP_KEYS))})")
         name = self.text(data, ("name",), required=True)
-        return Persona(
+        persona = Persona(
             name=name,
             tone=self.text(data, ("tone",)) or Persona.tone,
             length=self.choice(data, ("length",), LENGTHS, Persona.length),
@@ -173,6 +224,15 @@ class _Reader:
                 self.rule(item, ("guardrails", i)) for i, item in enumerate(self.items(data, "guardrails"))
             ),
         )
+        self.probe_patterns()
+        return persona
+
+    def probe_patterns(self) -> None:
+        """Patterns that pass the shape check still run against their worst texts, with a time limit."""
+        slow = pattern_check.slow_patterns(list(self.patterns))
+        for pattern, path in self.patterns.items():
+            if pattern in slow:
+                raise self.fail(path, slow[pattern])
 
     def text(self, data: dict, path: tuple, *, required: bool = False) -> str | None:
         value = data.get(path[-1])
@@ -259,11 +319,15 @@ class _Reader:
         patterns = self.texts(item, (*path, "patterns"))
         for index, pattern in enumerate(patterns):
             try:
-                re.compile(pattern)
+                re.compile(pattern, pattern_check.FLAGS)
             except re.error as exc:
                 raise self.fail(
                     (*path, "patterns", index), f"is not a valid regular expression ({exc})"
                 ) from None
+            problem = pattern_check.static_problem(pattern)
+            if problem:
+                raise self.fail((*path, "patterns", index), problem)
+            self.patterns.setdefault(pattern, (*path, "patterns", index))
         if not words and not patterns:
             raise self.fail(path, "needs `words` or `patterns`")
         return CustomRule(

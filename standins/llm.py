@@ -19,8 +19,11 @@ DEFAULT_TEXT = "Thank you so much for your message, it made my day!"
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer. `kind`: "text", "error" (HTTP `status`), "malformed" (not JSON) or "empty"
-    (no choices); `delay` seconds pass before it is sent."""
+    """One scripted answer. `kind`: "text", "error" (HTTP `status`), "malformed" (not JSON), "empty"
+    (no choices), "trickle" (the text's answer, one byte every `interval` seconds after prompt headers,
+    or the headers too when `trickle_headers`)
+    or "huge" (an answer of `size` bytes, sent as fast as the client reads, with a Content-Length only
+    when `declare_size`); `delay` seconds pass before it is sent."""
 
     text: str = DEFAULT_TEXT
     kind: str = "text"
@@ -28,6 +31,24 @@ class Reply:
     delay: float = 0.0
     model: str | None = None
     error_message: str = "scripted failure"
+    interval: float = 0.02
+    trickle_headers: bool = False
+    size: int = 32 * 1024 * 1024
+    declare_size: bool = False
+
+
+@dataclass
+class Delivery:
+    """How much of one answer's body went out: `served` of `total` bytes (the first `head` of them the
+    status line and headers, when those were trickled too); `closed_early` when the client hung up before
+    the end. `finished` is set once the stand-in stopped sending."""
+
+    kind: str
+    total: int
+    head: int = 0
+    served: int = 0
+    closed_early: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -56,6 +77,7 @@ class _State:
     default_delay: float = 0.0
     model: str = "standin-model"
     requests: list[Request] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -116,12 +138,19 @@ class LlmStandin:
             return list(self._state.requests)
 
     @property
+    def deliveries(self) -> list[Delivery]:
+        """The trickled and huge answers sent so far, oldest first."""
+        with self._state.lock:
+            return list(self._state.deliveries)
+
+    @property
     def max_in_flight(self) -> int:
         return self._state.max_in_flight
 
     def reset(self) -> None:
         with self._state.lock:
             self._state.requests.clear()
+            self._state.deliveries.clear()
             self._state.script.clear()
             self._state.max_in_flight = 0
 
@@ -179,6 +208,8 @@ class LlmStandin:
                     )
                 if reply.kind == "malformed":
                     return self._send_raw(200, b'{"choices": [{"message": {"content": "cut off')
+                if reply.kind == "huge":
+                    return self._send_huge(reply)
                 model = reply.model or body.get("model") or standin._state.model
                 choices = (
                     []
@@ -192,7 +223,8 @@ class LlmStandin:
                     ]
                 )
                 prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
-                self._send(
+                send = self._send_trickle if reply.kind == "trickle" else self._send
+                send(
                     200,
                     {
                         "id": f"chatcmpl-{next(standin._ids)}",
@@ -205,7 +237,65 @@ class LlmStandin:
                             "total_tokens": prompt_chars // 4 + len(reply.text) // 4,
                         },
                     },
+                    **(
+                        {"interval": reply.interval, "headers_too": reply.trickle_headers}
+                        if reply.kind == "trickle"
+                        else {}
+                    ),
                 )
+
+            def _send_trickle(
+                self, status: int, payload: dict[str, Any], *, interval: float, headers_too: bool
+            ) -> None:
+                data = json.dumps(payload).encode()
+                padding = f"X-Padding: {'.' * 2000}\r\n" if headers_too else ""  # headers that take long
+                head = (
+                    f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n{padding}"
+                    f"Content-Length: {len(data)}\r\n\r\n"
+                ).encode()
+                delivery = standin._delivery("trickle", len(data))
+                if headers_too:
+                    delivery.total, delivery.head = len(head) + len(data), len(head)
+                    data, head = head + data, b""
+                try:
+                    self.wfile.write(head)
+                    for index in range(len(data)):
+                        if standin._state.closing.wait(interval):
+                            break
+                        self.wfile.write(data[index : index + 1])
+                        delivery.served += 1
+                except (BrokenPipeError, ConnectionResetError):
+                    delivery.closed_early = True
+                    self.close_connection = True
+                finally:
+                    delivery.finished.set()
+
+            def _send_huge(self, reply: Reply) -> None:
+                head = b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "'
+                tail = b'"}, "finish_reason": "stop"}]}'
+                block = b"ha" * 32 * 1024
+                delivery = standin._delivery("huge", reply.size)
+                self.close_connection = True  # without a Content-Length the end of the body is the close
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    if reply.declare_size:
+                        self.send_header("Content-Length", str(reply.size))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(head)
+                    delivery.served = len(head)
+                    filler_end = reply.size - len(tail)
+                    while delivery.served < filler_end and not standin._state.closing.is_set():
+                        part = block[: filler_end - delivery.served]
+                        self.wfile.write(part)
+                        delivery.served += len(part)
+                    self.wfile.write(tail)  # a well-formed answer: only its size is wrong
+                    delivery.served += len(tail)
+                except (BrokenPipeError, ConnectionResetError):
+                    delivery.closed_early = True
+                finally:
+                    delivery.finished.set()
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 self._send_raw(status, json.dumps(payload).encode())
@@ -221,6 +311,12 @@ class LlmStandin:
                     pass  # the client gave up waiting (its timeout); nothing to answer
 
         return Handler
+
+    def _delivery(self, kind: str, total: int) -> Delivery:
+        delivery = Delivery(kind=kind, total=total)
+        with self._state.lock:
+            self._state.deliveries.append(delivery)
+        return delivery
 
     def _enter(self, request: Request) -> None:
         with self._state.lock:

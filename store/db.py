@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,13 +18,20 @@ logger = logging.getLogger(__name__)
 
 # Longer than any single write transaction can take, a token renewal included (its HTTP call is capped).
 BUSY_TIMEOUT_MS = 30_000
+# The database holds Fanvue tokens: only its owner may read it, or the folder the app creates for it.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+class DatabaseTooNew(Exception):
+    """The database was migrated by a newer version of the app; this one does not know its schema."""
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
     """Open one connection with the settings every connection of this app uses."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     db = sqlite_utils.Database(conn, execute_plugins=False)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -32,11 +40,60 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+def _create_private(path: Path) -> None:
+    """The missing folders (0700) and an empty database file (0600), made before SQLite opens it: SQLite
+    gives the -wal and -shm files the permissions of the database file. Existing ones are left as they are."""
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:
+            continue  # another process or thread made it first
+        os.chmod(folder, FOLDER_MODE)  # mkdir's mode passes through the umask
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.fchmod(fd, FILE_MODE)
+    os.close(fd)  # SQLite takes an empty file for a new database
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o077:
+        logger.warning(
+            "The database %s holds Fanvue tokens and can be read by other users (mode %o); "
+            "`chmod 600` it and its -wal and -shm files",
+            path,
+            mode,
+        )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
-    """Bring the schema up to date; safe to call at every start."""
+    """Bring the schema up to date; safe to call at every start. A database migrated by a newer version
+    is refused: this version would misread it."""
+    # The names this version registers (sqlite-utils keeps them in its Migrations object).
+    known = {migration.name for migration in migrations._migrations}
+    newer = [m.name for m in migrations.applied(db) if m.name not in known]
+    if newer:
+        raise DatabaseTooNew(
+            f"The database {_file_of(db)} was migrated by a newer version of this app ({', '.join(newer)}). "
+            "Run that version, or restore the backup taken before upgrading (README: Upgrades and backups)."
+        )
     if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         db.enable_wal()
     migrations.apply(db)
+
+
+def _file_of(db: sqlite_utils.Database) -> str:
+    return next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "") or "?"
 
 
 @contextlib.contextmanager
@@ -60,6 +117,7 @@ class Store:
         self._lock = threading.Lock()
         self._all: list[sqlite_utils.Database] = []
         migrate(self.db)
+        _warn_if_readable_by_others(self.path)
 
     @property
     def db(self) -> sqlite_utils.Database:

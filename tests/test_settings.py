@@ -290,3 +290,46 @@ def test_a_missing_env_file_is_named_when_settings_are_missing(tmp_path):
     with pytest.raises(SettingsError) as caught:
         settings.load(tmp_path / ".env", environ={})
     assert "No settings file" not in str(caught.value)
+
+
+def test_every_placeholder_left_from_env_example_is_named_with_what_to_put_there():
+    from dotenv import dotenv_values
+
+    example = {k: v for k, v in dotenv_values(ROOT / ".env.example").items() if v}
+    assert {"SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "SLACK_APP_TOKEN"} <= set(example)
+    found = problems_for(example)
+    for name, value in example.items():
+        about = [p for p in found if p.startswith(f"{name} ")]
+        assert len(about) == 1, (name, found)  # the placeholder, not also "missing" or "should start with"
+        assert f"still the placeholder {value!r} from .env.example" in about[0]
+    assert "Bot User OAuth Token" in problem_about(example, "SLACK_BOT_TOKEN")
+
+
+def test_an_unchanged_app_token_placeholder_does_not_pick_socket_mode():
+    problem = problem_about({**HTTP_ENV, "SLACK_APP_TOKEN": "xapp-..."}, "SLACK_APP_TOKEN")
+    assert "placeholder 'xapp-...'" in problem and "app-level token" in problem
+    assert "delete the line" in problem
+
+
+@pytest.mark.parametrize("value", ["...", "C...", "xoxb-…", "sk-..."])
+def test_placeholder_shapes(value):
+    problem = problem_about({**HTTP_ENV, "SLACK_SIGNING_SECRET": value}, "SLACK_SIGNING_SECRET")
+    assert "placeholder" in problem
+
+
+def test_real_values_ending_in_dots_are_not_taken_for_placeholders():
+    assert settings.from_mapping({**HTTP_ENV, "SLACK_SIGNING_SECRET": "abc123def456..."}).slack_signing_secret
+
+
+@pytest.mark.parametrize("value", ["0.0.0.0", "127.0.0.1", "::", "::1", "localhost", "app.internal"])
+def test_host_takes_addresses_and_host_names(value):
+    assert settings.from_mapping({**HTTP_ENV, "HOST": value}).host == value
+
+
+def test_host_defaults_to_all_interfaces():
+    assert settings.from_mapping(HTTP_ENV).host == "0.0.0.0"
+
+
+@pytest.mark.parametrize("value", ["http://0.0.0.0", "0.0.0.0:3000", "my host", "-bad"])
+def test_a_malformed_host_is_named(value):
+    assert f"got {value!r}" in problem_about({**HTTP_ENV, "HOST": value}, "HOST")

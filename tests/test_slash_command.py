@@ -198,7 +198,7 @@ def test_a_bare_at_name_says_how_to_name_the_teammate(harness: Harness, team):
 def test_what_the_user_typed_arrives_escaped_and_is_read_as_typed(harness: Harness, team):
     """With should_escape: true Slack sends &, < and > as entities; filters and messages see the characters."""
     answer = command(harness, "audit &lt;b&gt;amy&lt;/b&gt; &amp;")
-    assert command_blocks._escape("'<b>amy</b>' is not a fan handle") in shown(answer)
+    assert safe_text.mrkdwn("'<b>amy</b>' is not a fan handle") in shown(answer)
     assert "&amp;lt;" not in shown(answer)
     lines = listed(command(harness, "audit amy &lt;@U0ALICE&gt;"))  # a mention typed out by hand
     assert lines == listed(command(harness, "audit amy <@U0ALICE>"))
