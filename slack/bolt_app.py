@@ -18,6 +18,9 @@ from slack import listeners, shape
 from slack.commands import register_commands
 from slack.replay import ReplayGuard
 
+# How long stopping waits for the clicks in progress to finish.
+DRAIN_SECONDS = 30.0
+
 # The signing secret of each app build_app made, for the HTTP front to check signatures before parsing.
 _SECRETS: weakref.WeakKeyDictionary[App, str] = weakref.WeakKeyDictionary()
 
@@ -60,7 +63,7 @@ class DrainingExecutor(ThreadPoolExecutor):
             self._pending -= 1
             self._idle.notify_all()
 
-    def drain(self, timeout: float = 30.0) -> bool:
+    def drain(self, timeout: float = DRAIN_SECONDS) -> bool:
         """True when nothing is running or queued; False if `timeout` passed first."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)

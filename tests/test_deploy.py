@@ -84,20 +84,10 @@ def _seconds(duration: str) -> float:
 
 
 def _drain_seconds() -> float:
-    """What `run` waits for clicks in progress on SIGTERM: the argument of its drain() call in app.py."""
-    tree = ast.parse((ROOT / "app.py").read_text())
-    constants = {
-        t.id: n.value.value
-        for n in tree.body
-        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
-        for t in n.targets
-        if isinstance(t, ast.Name)
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "drain" and node.args:
-            arg = node.args[0]
-            return float(arg.value if isinstance(arg, ast.Constant) else constants[arg.id])
-    raise AssertionError("app.py has no drain() call")
+    """What `run` waits for clicks in progress on SIGTERM."""
+    from slack.bolt_app import DRAIN_SECONDS
+
+    return DRAIN_SECONDS
 
 
 def test_every_published_port_listens_on_this_machine_only_by_default():
