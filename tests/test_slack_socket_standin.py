@@ -13,8 +13,8 @@ from slack_sdk.socket_mode.builtin.connection import Connection
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from standins.slack_api import SlackStandin
+from standins.slack_envelopes import app_home_opened_event
 from standins.slack_requests import block_action_payload, slash_command_fields, view_submission_payload
-from standins.slack_socket import app_home_opened_event
 from tests.socket_clients import close_clients
 
 WAIT = 10.0
