@@ -60,6 +60,7 @@ class Envelope:
             "retry_attempt": self.retry_attempt,
             "acked": self.acked,
             "given_up": self.given_up,
+            "connection": self.link.number if self.link is not None else None,
         }
 
 

@@ -166,7 +166,8 @@ class SocketMode:
             return dict(self.ack_log[envelope_id][0])
 
     def envelope(self, envelope_id: str) -> dict:
-        """How the envelope fared: deliveries, retry_attempt, acked, given_up."""
+        """How the envelope fared: deliveries, retry_attempt, acked, given_up, and the connection (numbered
+        from 1 in connect order) it last went to."""
         with self.cond:
             return self.envelopes[envelope_id].summary()
 

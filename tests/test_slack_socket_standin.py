@@ -199,7 +199,7 @@ def test_an_envelope_unacknowledged_when_the_connection_drops_comes_again_after_
     st.socket.wait_until(lambda: len(recorder.envelopes(envelope_id)) == 1, WAIT, "the first delivery")
     assert st.socket.drop_connections(close_frame=close_frame) == 1
     assert st.socket.wait_ack(envelope_id, WAIT) == {"envelope_id": envelope_id}
-    assert st.socket.connects == 2 and len(st.calls("apps.connections.open")) == 2
+    assert st.socket.connects >= 2 and len(st.calls("apps.connections.open")) == st.socket.connects
     assert [m.get("retry_attempt") for m in recorder.envelopes(envelope_id)] == [None, 1]
 
 
@@ -207,7 +207,7 @@ def test_a_lost_acknowledgement_breaks_the_connection_and_the_envelope_comes_aga
     recorder = connect()
     envelope_id = st.socket.deliver_interactive(CLICK, lose_ack=True)
     assert st.socket.wait_ack(envelope_id, WAIT) == {"envelope_id": envelope_id}
-    assert st.socket.lost_acks == 1 and st.socket.connects == 2
+    assert st.socket.lost_acks == 1 and st.socket.connects >= 2
     assert [m.get("retry_attempt") for m in recorder.envelopes(envelope_id)] == [None, 1]
     assert len(st.socket.acks(envelope_id)) == 1
 
@@ -216,7 +216,7 @@ def test_refresh_requested_moves_the_client_to_a_new_connection(st, connect):
     recorder = connect()
     assert st.socket.request_refresh() == 1
     assert st.socket.connections == 0  # a retiring connection gets no new envelopes
-    st.socket.wait_until(lambda: st.socket.connects == 2 and st.socket.connections == 1, WAIT, "refresh")
+    st.socket.wait_until(lambda: st.socket.connects >= 2 and st.socket.connections == 1, WAIT, "refresh")
     envelope_id = st.socket.deliver_interactive(CLICK)
     st.socket.wait_ack(envelope_id, WAIT)
     # The client closes the old connection itself once the new one is open.

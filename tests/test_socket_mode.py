@@ -42,7 +42,15 @@ class SocketApp:
     store: Store
     svc: Services
     executor: DrainingExecutor
-    handler: SocketModeHandler
+    handlers: list[SocketModeHandler]
+
+    def connect_another(self) -> None:
+        """A second connection from the same app, as a second process on the same database would open."""
+        expected = self.slack.socket.connections + 1
+        handler = SocketModeHandler(self.handlers[0].app, self.slack.app_token, ping_interval=PING_INTERVAL)
+        self.handlers.append(handler)
+        handler.connect()
+        self.slack.socket.wait_until(lambda: self.slack.socket.connections == expected, WAIT, "connection")
 
     def draft(self) -> Draft:
         """The draft of an unread fan whose last message is text, after one poll cycle."""
@@ -98,13 +106,13 @@ def app(tmp_path, sandbox: Sandbox, slack: SlackStandin) -> Iterator[SocketApp]:
     )
     executor = DrainingExecutor(max_workers=16)
     bolt = build_app(svc, web, signing_secret=None, executor=executor)
-    handler = SocketModeHandler(bolt, slack.app_token, ping_interval=PING_INTERVAL)
-    handler.connect()
+    handlers = [SocketModeHandler(bolt, slack.app_token, ping_interval=PING_INTERVAL)]
+    handlers[0].connect()
     try:
         slack.socket.wait_until(lambda: slack.socket.connections == 1, WAIT, "the first connection")
-        yield SocketApp(sandbox, slack, store, svc, executor, handler)
+        yield SocketApp(sandbox, slack, store, svc, executor, handlers)
     finally:
-        close_clients(slack.socket, handler.client)
+        close_clients(slack.socket, *(h.client for h in handlers))
         executor.drain(WAIT)
         executor.shutdown(wait=True)
         fanvue.close()
@@ -161,6 +169,21 @@ def test_slash_command_help_is_answered_to_the_asker(app: SocketApp):
     [answer] = app.slack.responses()
     assert answer["response_type"] == "ephemeral"
     assert "/fanvue audit" in json.dumps(answer)
+
+
+def test_two_connections_each_get_a_click_and_the_reply_goes_once(app: SocketApp):
+    draft = app.draft()
+    app.connect_another()
+    socket = app.slack.socket
+    clicks = [app.click(draft, blocks.SEND, user) for user in ("U0ALICE", "U0BOB")]  # on the same card
+    envelopes = [socket.deliver_interactive(click) for click in clicks]
+    for envelope in envelopes:
+        socket.wait_ack(envelope, WAIT)
+    assert sorted(socket.envelope(e)["connection"] for e in envelopes) == [1, 2]
+    app.settle()
+    assert app.sent(draft) == [draft.draft_text]
+    told = [r.get("text", "") for r in app.slack.responses()]
+    assert len(told) == 1 and ("Already sent by" in told[0] or "sending this reply" in told[0]), told
 
 
 @pytest.mark.parametrize("close_frame", [False, True], ids=["network-drop", "close-frame"])
