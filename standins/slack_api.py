@@ -10,6 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from standins.slack_socket import APP_TOKEN, LINK_PATH, SocketMode
 from standins.slack_state import (
     ApiError,
     Call,
@@ -29,9 +30,17 @@ class SlackStandin:
     """Slack's Web API on 127.0.0.1, answering slack_sdk's WebClient and Bolt's respond()."""
 
     def __init__(
-        self, bot_token: str = "xoxb-test", pace: bool = False, known_channels: set[str] | None = None
+        self,
+        bot_token: str = "xoxb-test",
+        pace: bool = False,
+        known_channels: set[str] | None = None,
+        app_token: str = APP_TOKEN,
     ) -> None:
         self.state = SlackState(bot_token=bot_token, pace=pace)
+        # Socket Mode: apps.connections.open takes `app_token` and hands out URLs on this same server.
+        self.socket = SocketMode(app_token)
+        self.state.app_token = app_token
+        self.state.socket_url = self.socket.new_url
         self.state.known_channels = set(known_channels) if known_channels is not None else None
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
@@ -49,18 +58,20 @@ class SlackStandin:
 
     def start(self) -> SlackStandin:
         """Bind a free port and serve on a daemon thread."""
-        handler = type("BoundHandler", (StandinHandler,), {"state": self.state})
+        handler = type("BoundHandler", (StandinHandler,), {"state": self.state, "socket": self.socket})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(
             target=self.server.serve_forever, args=(0.05,), name="slack-standin", daemon=True
         )
         self.thread.start()
+        self.socket.start(f"ws://127.0.0.1:{self.server.server_address[1]}")
         logger.info("Slack stand-in listening on %s", self.url)
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
+        self.socket.stop()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -84,6 +95,11 @@ class SlackStandin:
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/"
+
+    @property
+    def app_token(self) -> str:
+        """The app-level token (xapp-) apps.connections.open accepts."""
+        return self.socket.app_token
 
     # -- what reached it ------------------------------------------------------------
 
@@ -152,14 +168,22 @@ class SlackStandin:
 
 
 class StandinHandler(BaseHTTPRequestHandler):
-    """Routes /api/<method> and /response/<id>; the state is bound per server."""
+    """Routes /api/<method>, /response/<id> and the Socket Mode WebSocket; the state is bound per server."""
 
     state: SlackState
+    socket: SocketMode
 
     def log_message(self, format: str, *args: object) -> None:
         logger.debug("stand-in %s", format % args)
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == LINK_PATH:
+            self.close_connection = True
+            with self.state.lock:
+                down = self.state.down
+            if not down:
+                self.socket.serve(self.connection, self.rfile, self.path, self.headers)
+            return
         self.dispatch()
 
     def do_POST(self) -> None:

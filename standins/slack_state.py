@@ -7,6 +7,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +133,9 @@ class SlackState:
 
     def __init__(self, bot_token: str, pace: bool) -> None:
         self.bot_token = bot_token
+        # Socket Mode: the app-level token, and what issues a WebSocket URL for apps.connections.open.
+        self.app_token: str | None = None
+        self.socket_url: Callable[[], str] | None = None
         self.pacer = Pacer() if pace else None
         self.known_channels: set[str] | None = None
         self.lock = threading.Lock()
@@ -171,6 +175,8 @@ class SlackState:
         failure = self._take_failure(method)
         if failure is not None:
             return self._failure_answer(failure)
+        if method == "apps.connections.open" or (token or "").startswith("xapp-"):
+            return self._app_level(method, token)
         if token != self.bot_token:
             return 200, {}, {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
         if method == "chat.postMessage" and self.pacer is not None:
@@ -195,6 +201,18 @@ class SlackState:
         if failure.count <= 0:
             pending.pop(0)
         return failure
+
+    def _app_level(self, method: str, token: str | None) -> tuple[int, dict, dict]:
+        """apps.connections.open takes only the app-level token, and that token opens nothing else."""
+        if not token:
+            error = "not_authed"
+        elif not token.startswith("xapp-") or method != "apps.connections.open":
+            error = "not_allowed_token_type"
+        elif token != self.app_token or self.socket_url is None:
+            error = "invalid_auth"
+        else:
+            return 200, {}, {"ok": True, "url": self.socket_url()}
+        return 200, {}, {"ok": False, "error": error}
 
     @staticmethod
     def _failure_answer(failure: Failure) -> tuple[int, dict, dict]:

@@ -146,6 +146,27 @@ def test_bad_token_is_invalid_auth(st):
     assert st.messages() == []
 
 
+def test_socket_url_needs_the_app_level_token_which_opens_nothing_else(st, client):
+    url = client.apps_connections_open(app_token=st.app_token)["url"]
+    assert url.startswith(f"ws://127.0.0.1:{st.url.rsplit(':', 1)[1]}/link/?ticket=")
+    assert client.apps_connections_open(app_token=st.app_token)["url"] != url
+    refusals = {
+        TOKEN: "not_allowed_token_type",
+        "xapp-someone-else": "invalid_auth",
+        "": "not_authed",
+    }
+    for token, error in refusals.items():
+        with pytest.raises(SlackApiError) as err:
+            WebClient(base_url=st.api_url).api_call(
+                "apps.connections.open", params={"token": token} if token else {}
+            )
+        assert err.value.response["error"] == error
+    with pytest.raises(SlackApiError) as err:
+        WebClient(token=st.app_token, base_url=st.api_url).chat_postMessage(channel="C1", text="x")
+    assert err.value.response["error"] == "not_allowed_token_type"
+    assert st.messages() == []
+
+
 def test_unknown_channel_when_channels_are_known(st, client):
     st.known_channels = {"C1"}
     with pytest.raises(SlackApiError) as err:
