@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from drafting import pattern_check
+from drafting import pattern_check, yaml_safe
 from fanvue.message_text import MAX_TEXT as MAX_TEXT_LENGTH
 
 EMOJI_LEVELS = ("none", "few", "some", "lots")
@@ -19,6 +17,7 @@ REPLY_ROOM = 200
 SIGN_OFF_MAX = MAX_TEXT_LENGTH - REPLY_ROOM
 # A persona is a few KiB; the caps refuse a hostile or mistaken file before it costs time or memory.
 MAX_PERSONA_BYTES = 256 * 1024
+_TYPICAL_SIZE = "a persona needs a few KiB"
 MAX_DEPTH = 10  # the persona's own structure is 5 deep (guardrails, a rule, its patterns, one pattern)
 
 
@@ -88,84 +87,22 @@ def load_persona(path: str | Path | None) -> Persona:
         ) from None
     except OSError as exc:
         raise PersonaError(f"PERSONA_FILE {path} cannot be read: {exc.strerror}") from None
-    _check_size(raw, str(path))
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise PersonaError(f"{path} line {line}: not UTF-8 text; save the file as UTF-8") from None
+        text = yaml_safe.decode(raw, str(path), MAX_PERSONA_BYTES, _TYPICAL_SIZE)
+    except yaml_safe.YamlError as exc:
+        raise PersonaError(str(exc)) from None
     return parse_persona(text, str(path))
 
 
-def _check_size(raw: bytes, source: str) -> None:
-    if len(raw) > MAX_PERSONA_BYTES:
-        line = raw[:MAX_PERSONA_BYTES].count(b"\n") + 1
-        raise PersonaError(
-            f"{source} line {line}: the file is larger than {MAX_PERSONA_BYTES // 1024} KiB "
-            "(a persona needs a few KiB); nothing after this line was read"
-        )
-
-
-class _Refused(Exception):
-    def __init__(self, mark: yaml.Mark, problem: str):
-        self.mark = mark
-        self.problem = problem
-
-
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing aliases and deep nesting while it composes, before anything is
-    built: an alias can make a short file stand for billions of values ("billion laughs"), and nesting
-    recurses once a level."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        if self.check_event(yaml.AliasEvent):
-            raise _Refused(self.peek_event().start_mark, "uses an alias (*name); write the value out instead")
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(self.peek_event().start_mark, f"is nested more than {MAX_DEPTH} levels deep")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
 def parse_persona(text: str, source: str = "persona") -> Persona:
-    _check_size(text.encode("utf-8", "surrogatepass"), source)
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except _Refused as exc:
-        raise PersonaError(f"{source} line {exc.mark.line + 1}: {exc.problem}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f" line {mark.line + 1}" if mark else ""
-        raise PersonaError(f"{source}{line}: not valid YAML ({exc.problem or exc.context})") from None
-    except yaml.YAMLError as exc:
-        raise PersonaError(f"{source}: not valid YAML ({exc})") from None
-    if node is None:
+        yaml_safe.check_size(text.encode("utf-8", "surrogatepass"), source, MAX_PERSONA_BYTES, _TYPICAL_SIZE)
+        document = yaml_safe.parse(text, source, max_depth=MAX_DEPTH)
+    except yaml_safe.YamlError as exc:
+        raise PersonaError(str(exc)) from None
+    if document is None:
         raise PersonaError(f"{source}: the file is empty; it needs at least `name:`")
-    return _Reader(source, _lines(node)).persona(data)
-
-
-def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
-    """Where each key and list item starts, so an error can name its line."""
-    found = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            found.update(_lines(value, (*path, key.value)))
-            found[(*path, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            found.update(_lines(item, (*path, index)))
-    return found
+    return _Reader(source, document.lines).persona(document.data)
 
 
 _TOP_KEYS = {
@@ -202,7 +139,7 @@ class _Reader:
         for key in data:
             if key not in _TOP_KEYS:
                 raise self.fail((key,), f"is not a persona setting (known: {', '.join(sorted(_TOP_KEYS))})")
-        name = self.text(data, ("name",), required=True)
+        name = self.required_text(data, ("name",))
         persona = Persona(
             name=name,
             tone=self.text(data, ("tone",)) or Persona.tone,
@@ -234,18 +171,21 @@ class _Reader:
             if pattern in slow:
                 raise self.fail(path, slow[pattern])
 
-    def text(self, data: dict, path: tuple, *, required: bool = False) -> str | None:
+    def text(self, data: dict, path: tuple) -> str | None:
         value = data.get(path[-1])
         if value is None:
-            if required:
-                raise self.fail(path, "is missing")
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(path, "should be text")
-        value = str(value).strip()
-        if required and not value:
+        return str(value).strip() or None
+
+    def required_text(self, data: dict, path: tuple) -> str:
+        if data.get(path[-1]) is None:
+            raise self.fail(path, "is missing")
+        value = self.text(data, path)
+        if value is None:
             raise self.fail(path, "is empty")
-        return value or None
+        return value
 
     def sign_off(self, data: dict) -> str | None:
         value = self.text(data, ("sign_off",))
@@ -301,20 +241,18 @@ class _Reader:
         if isinstance(item, str):
             return Offer(name=item.strip())
         item = self.mapping(item, path, {"name", "price"})
-        return Offer(
-            name=self.text(item, (*path, "name"), required=True), price=self.text(item, (*path, "price"))
-        )
+        return Offer(name=self.required_text(item, (*path, "name")), price=self.text(item, (*path, "price")))
 
     def example(self, item: Any, path: tuple) -> Example:
         item = self.mapping(item, path, {"fan", "reply"})
         return Example(
-            fan=self.text(item, (*path, "fan"), required=True),
-            reply=self.text(item, (*path, "reply"), required=True),
+            fan=self.required_text(item, (*path, "fan")),
+            reply=self.required_text(item, (*path, "reply")),
         )
 
     def rule(self, item: Any, path: tuple) -> CustomRule:
         item = self.mapping(item, path, {"name", "message", "words", "patterns"})
-        name = self.text(item, (*path, "name"), required=True)
+        name = self.required_text(item, (*path, "name"))
         words = self.texts(item, (*path, "words"))
         patterns = self.texts(item, (*path, "patterns"))
         for index, pattern in enumerate(patterns):
