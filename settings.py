@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from drafting.persona import PersonaError, load_persona
 from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
+from settings_reader import WHERE, Reader
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
 _LLM = LlmConfig("", "")
@@ -77,17 +76,6 @@ class Settings:
 # Every default above, for the readers below: each is written once, in the dataclass.
 DEFAULT = Settings(slack_bot_token="", slack_channel_id="")
 
-_WHERE = {
-    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions in your Slack app",
-    "SLACK_CHANNEL_ID": "the channel's ID (C...), shown at the bottom of the channel's details in Slack",
-    "SLACK_SIGNING_SECRET": "Basic Information > App Credentials > Signing Secret in your Slack app "
-    "(or set SLACK_APP_TOKEN to use Socket Mode instead)",
-    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, under Basic Information",
-    "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat)",
-    "FANVUE_CLIENT_ID": "the Client ID of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
-    "FANVUE_CLIENT_SECRET": "the Client Secret of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
-}
-
 
 def load(
     env_file: str | Path = ".env",
@@ -138,7 +126,7 @@ def from_mapping(
     optional and the app's credentials required (to renew that login).
     """
     problems: list[str] = []
-    reader = _Reader(env, problems)
+    reader = Reader(env, problems)
     slack = {"slack_bot_token": "", "slack_channel_id": ""} if login else _slack(reader, env, problems)
     drafting = {} if login else _drafting(reader)
     fanvue_login = _fanvue_login(reader, database_path_from(env), login, login_stored)
@@ -164,7 +152,7 @@ def from_mapping(
     return settings
 
 
-def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict:
+def _slack(reader: Reader, env: Mapping[str, str], problems: list[str]) -> dict:
     bot_token = reader.required("SLACK_BOT_TOKEN", prefix="xoxb-")
     app_token = reader.optional("SLACK_APP_TOKEN", prefix="xapp-")
     signing_secret = reader.optional("SLACK_SIGNING_SECRET")
@@ -174,7 +162,7 @@ def _slack(reader: _Reader, env: Mapping[str, str], problems: list[str]) -> dict
         and not {"SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} & reader.placeholders
     ):
         problems.append(
-            f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {_WHERE['SLACK_SIGNING_SECRET']}"
+            f"SLACK_SIGNING_SECRET is missing (needed in HTTP mode): {WHERE['SLACK_SIGNING_SECRET']}"
         )
     if env.get("SLACK_CLIENT_ID") and env.get("SLACK_CLIENT_SECRET"):
         problems.append(
@@ -201,7 +189,7 @@ _LLM_WHERE = (
 )
 
 
-def _drafting(reader: _Reader) -> dict:
+def _drafting(reader: Reader) -> dict:
     """Which drafter writes the replies, the LLM endpoint if any, and the persona file (checked now)."""
     drafter = (reader.optional("DRAFTER") or DEFAULT.drafter).lower()
     if drafter not in DRAFTERS:
@@ -236,11 +224,13 @@ def _drafting(reader: _Reader) -> dict:
 
 
 def _fanvue_login(
-    reader: _Reader, database_path: Path, login: bool, login_stored: Callable[[Path], bool] | None
+    reader: Reader, database_path: Path, login: bool, login_stored: Callable[[Path], bool] | None
 ) -> dict:
     """A stored login (renewed with the app's credentials) or else FANVUE_ACCESS_TOKEN."""
     access_token = reader.optional("FANVUE_ACCESS_TOKEN")
     stored = not login and login_stored is not None and login_stored(database_path)
+    client_id: str | None
+    client_secret: str | None
     if login or stored:
         client_id, client_secret = (
             reader.required("FANVUE_CLIENT_ID"),
@@ -254,7 +244,7 @@ def _fanvue_login(
         if not access_token:
             reader.problems.append(
                 f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {database_path}: run "
-                f"`python app.py login` (README: Fanvue login), or set it to {_WHERE['FANVUE_ACCESS_TOKEN']}"
+                f"`python app.py login` (README: Fanvue login), or set it to {WHERE['FANVUE_ACCESS_TOKEN']}"
             )
     # Not normalised: Fanvue compares it character for character with the one registered for the app.
     redirect_uri = reader.optional("FANVUE_REDIRECT_URI") or DEFAULT.fanvue_redirect_uri
@@ -270,104 +260,3 @@ def _fanvue_login(
         fanvue_auth_base=reader.url("FANVUE_AUTH_BASE", DEFAULT.fanvue_auth_base),
         fanvue_redirect_uri=redirect_uri,
     )
-
-
-# The placeholders of .env.example (`xoxb-...`, `C...`, `...`): a value left as it was copied. No real
-# token or ID has this shape, so naming it in the message shows no secret.
-_PLACEHOLDER = re.compile(r"[A-Za-z]{0,6}-?(?:\.{3}|…)")
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str], problems: list[str]):
-        self.env = env
-        self.problems = problems
-        self.placeholders: set[str] = set()
-
-    def optional(
-        self, name: str, prefix: str | tuple[str, ...] | None = None, *, required: bool = False
-    ) -> str | None:
-        value = (self.env.get(name) or "").strip()
-        if not value:
-            return None
-        if _PLACEHOLDER.fullmatch(value):
-            # Unchanged from .env.example: never a value (an app token would silently pick Socket Mode).
-            self.placeholders.add(name)
-            self.problems.append(
-                f"{name} is still the placeholder {value!r} from .env.example: put "
-                f"{_WHERE.get(name, 'its real value')} there"
-                + ("" if required else ", or delete the line to leave it unset")
-            )
-            return None
-        if prefix and not value.startswith(prefix):
-            expected = " or ".join(prefix) if isinstance(prefix, tuple) else prefix
-            self.problems.append(
-                f"{name} should start with {expected}: {_WHERE.get(name, 'check its value')}"
-            )
-        return value
-
-    def required(self, name: str, prefix: str | tuple[str, ...] | None = None) -> str:
-        value = self.optional(name, prefix, required=True)
-        if value is None and name not in self.placeholders:
-            self.problems.append(f"{name} is missing: {_WHERE.get(name, 'set it')}")
-        return value or ""
-
-    def number(self, name: str, default: int, *, low: int, high: int) -> int:
-        raw = (self.env.get(name) or "").strip()
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problems.append(f"{name} should be a whole number, got {raw!r}")
-            return default
-        if not low <= value <= high:
-            self.problems.append(f"{name} should be between {low} and {high}, got {value}")
-        return value
-
-    def seconds(self, name: str, default: float, *, high: int) -> float:
-        """Whole seconds from 1 to `high`, as a float; `default` when unset."""
-        if not (self.env.get(name) or "").strip():
-            return default
-        return float(self.number(name, 1, low=1, high=high))
-
-    def url(self, name: str, default: str, *, trailing_slash: bool = False) -> str:
-        value = (self.env.get(name) or "").strip() or default
-        if not value.startswith(("http://", "https://")):
-            self.problems.append(f"{name} should be an http(s) URL, got {value!r}")
-        value = value.rstrip("/")
-        return value + "/" if trailing_slash else value
-
-    def user_ids(self, name: str) -> frozenset[str]:
-        ids = frozenset(part.strip() for part in (self.env.get(name) or "").split(",") if part.strip())
-        bad = sorted(i for i in ids if not i.startswith(("U", "W")))
-        if bad:
-            self.problems.append(
-                f"{name} should list Slack user IDs (U...), comma-separated; not: {', '.join(bad)}"
-            )
-        return ids
-
-    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
-        value = (self.env.get(name) or default).strip().upper()
-        if value not in options:
-            self.problems.append(f"{name} should be one of {', '.join(options)}, got {value!r}")
-            return default
-        return value
-
-    def host(self, name: str, default: str) -> str:
-        """An IP address or a host name to listen on."""
-        value = (self.env.get(name) or "").strip() or default
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            if not _HOSTNAME.fullmatch(value):
-                self.problems.append(
-                    f"{name} should be an address to listen on: 0.0.0.0 (all interfaces), 127.0.0.1 "
-                    f"(this machine only), :: (all, IPv6) or a host name; got {value!r}"
-                )
-                return default
-        return value
-
-
-_HOSTNAME = re.compile(
-    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-)
