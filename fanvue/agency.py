@@ -119,11 +119,7 @@ class AgencyClient:
         except MissingScopeError as exc:
             raise AgencyAdminRequired(
                 f"{exc.message}: the agency-wide chat list needs an agency admin login with read:agency",
-                status=exc.status,
-                body=exc.body,
-                request_id=exc.request_id,
-                method=exc.method,
-                path=exc.path,
+                **exc.request_details(),
             ) from exc
 
     # --- one creator -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ class Creator:
         return self.display_name or self.nickname or self.handle
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "creator") -> Creator:
+    def from_api(cls, d: object, where: str = "creator") -> Creator:
         d = _obj(d, where)
         known = {"uuid", "handle", "displayName", "nickname", "avatarUrl", "registeredAt", "role"}
         return cls(
@@ -84,7 +84,7 @@ class CreatorChat:
         return last is not None and last.sender_uuid == self.chat.user.uuid
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "chat", creator_uuid: str | None = None) -> CreatorChat:
+    def from_api(cls, d: object, where: str = "chat", creator_uuid: str | None = None) -> CreatorChat:
         """A row of `/creators/{creator}/chats` (pass `creator_uuid`) or of `/agencies/chats` (tagged)."""
         d = _obj(d, where)
         tagged = _required(d, "creatorUuid", str, where) if creator_uuid is None else creator_uuid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,6 +34,16 @@ class FanvueError(Exception):
         self.request_id = request_id
         self.method = method
         self.path = path
+
+    def request_details(self) -> dict[str, Any]:
+        """The call and answer this error came from, for another error that restates it."""
+        return {
+            "status": self.status,
+            "body": self.body,
+            "request_id": self.request_id,
+            "method": self.method,
+            "path": self.path,
+        }
 
     @classmethod
     def from_response(cls, resp: requests.Response, *, sending: bool = False) -> FanvueError:
@@ -77,11 +88,7 @@ class CreatorNotReachable(FanvueError):
     def __init__(self, creator_uuid: str, cause: FanvueError) -> None:
         super().__init__(
             f"Creator {creator_uuid} is not reachable with this login: {cause.message}",
-            status=cause.status,
-            body=cause.body,
-            request_id=cause.request_id,
-            method=cause.method,
-            path=cause.path,
+            **cause.request_details(),
         )
         self.creator_uuid = creator_uuid
         self.cause = cause

@@ -63,9 +63,13 @@ def parse_time(value: str, where: str = "timestamp") -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _time(d: dict, key: str, where: str, *, required: bool = False) -> datetime | None:
-    value = _required(d, key, str, where) if required else _optional(d, key, str, where)
+def _time(d: dict, key: str, where: str) -> datetime | None:
+    value = _optional(d, key, str, where)
     return None if value is None else parse_time(value, f"{where}.{key}")
+
+
+def _required_time(d: dict, key: str, where: str) -> datetime:
+    return parse_time(_required(d, key, str, where), f"{where}.{key}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ class User:
         return self.extra.get("isTopSpender") is True
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "user") -> User:
+    def from_api(cls, d: object, where: str = "user") -> User:
         d = _obj(d, where)
         return cls(
             uuid=_required(d, "uuid", str, where),
@@ -108,7 +112,7 @@ class Me:
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "me") -> Me:
+    def from_api(cls, d: object, where: str = "me") -> Me:
         d = _obj(d, where)
         return cls(
             uuid=_required(d, "uuid", str, where),
@@ -132,7 +136,7 @@ class LastMessage:
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "lastMessage") -> LastMessage:
+    def from_api(cls, d: object, where: str = "lastMessage") -> LastMessage:
         d = _obj(d, where)
         return cls(
             uuid=_optional(d, "uuid", str, where),
@@ -159,7 +163,7 @@ class Chat:
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "chat") -> Chat:
+    def from_api(cls, d: object, where: str = "chat") -> Chat:
         d = _obj(d, where)
         last = d.get("lastMessage")
         return cls(
@@ -192,14 +196,14 @@ class Message:
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "message") -> Message:
+    def from_api(cls, d: object, where: str = "message") -> Message:
         d = _obj(d, where)
         sender = _obj(_required(d, "sender", dict, where), f"{where}.sender")
         recipient = _optional(d, "recipient", dict, where) or {}
         return cls(
             uuid=_required(d, "uuid", str, where),
             text=_optional(d, "text", str, where),
-            sent_at=_time(d, "sentAt", where, required=True),
+            sent_at=_required_time(d, "sentAt", where),
             sender_uuid=_required(sender, "uuid", str, f"{where}.sender"),
             recipient_uuid=_optional(recipient, "uuid", str, f"{where}.recipient"),
             type=_required(d, "type", str, where),
@@ -243,7 +247,7 @@ class UnreadCounts:
     messages: int
 
     @classmethod
-    def from_api(cls, d: dict, where: str = "unread") -> UnreadCounts:
+    def from_api(cls, d: object, where: str = "unread") -> UnreadCounts:
         d = _obj(d, where)
         return cls(
             chats=_number(d, "unreadChatsCount", where), messages=_number(d, "unreadMessagesCount", where)
@@ -260,7 +264,7 @@ class ChatMessages:
     error: str | None
 
     @classmethod
-    def from_api(cls, d: dict, user_uuid: str, where: str = "byChat") -> ChatMessages:
+    def from_api(cls, d: object, user_uuid: str, where: str = "byChat") -> ChatMessages:
         where = f"{where}[{user_uuid}]"
         d = _obj(d, where)
         if d.get("error") is not None:
