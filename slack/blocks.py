@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from safe_text import cut, mention, mrkdwn, mrkdwn_once, one_line, slack_name, visible
 from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
-from slack.flag_blocks import (
-    flagged_edit_error as flagged_edit_error,
-)  # the edit modal's error, for listeners
-from slack.layout import context, json_size, pack, section
+from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the edit modal's, for listeners
+from slack.layout import context, json_size, local_time, pack, section
 from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
 from store import drafts
 from store.clock import from_iso
@@ -160,7 +158,7 @@ def parse_edit_metadata(metadata: str) -> tuple[int, int]:
         raise ValueError("not an edit modal of this app") from exc
 
 
-def _row_number(value: object) -> int:
+def _row_number(value: str | int) -> int:
     """A draft id or version: SQLite refuses integers past 64 bits with an error, not with "no such row"."""
     number = int(value)
     if not 0 <= number < 2**63:
@@ -214,14 +212,15 @@ def _turn_text(turn: dict[str, Any]) -> str:
 def _outcome(draft: Draft) -> tuple[str, str | None]:
     """The decided card's heading, and the text it shows quoted under it (None: no text)."""
     who = mention(draft.decided_by) if draft.decided_by else "the app"
-    when = _slack_time(draft.decided_at or draft.updated_at)
+    when = local_time(from_iso(draft.decided_at or draft.updated_at))
     text = draft.final_text or draft.draft_text
     if draft.status == drafts.SENT:
         return f"✅ *Sent by {who} at {when}*", text
     if draft.status == drafts.SKIPPED:
         return f"⏭️ *Skipped by {who} at {when}*: the chat stays unread in Fanvue.", None
     if draft.status == drafts.SUPERSEDED:
-        return f"↩️ *Answered in Fanvue* ({_slack_time(draft.updated_at)}): no reply needed from here.", None
+        answered = local_time(from_iso(draft.updated_at))
+        return f"↩️ *Answered in Fanvue* ({answered}): no reply needed from here.", None
     if draft.status == drafts.FAILED:
         reason = mrkdwn_once(one_line(cut(draft.error or "Fanvue refused it", NOTE_MAX)))
         return f"❌ *Not sent* ({who} at {when}): {reason}", text
@@ -286,7 +285,7 @@ def _fallback(draft: Draft) -> str:
     return f"{state} for {name} (@{handle}): {text}"
 
 
-def _duration(delta) -> str:
+def _duration(delta: timedelta) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
     if minutes < 1:
         return "under a minute"
@@ -296,9 +295,3 @@ def _duration(delta) -> str:
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{hours // 24} days"
-
-
-def _slack_time(iso: str) -> str:
-    """HH:MM in each reader's own time zone, with a UTC fallback."""
-    moment = from_iso(iso)
-    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:%H:%M} UTC>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from safe_text import cut
@@ -63,3 +64,9 @@ def _break(line: str, room: int, prefix: str) -> int:
         end = amp
     space = line.rfind(" ", max(len(prefix) + 1, end - _WRAP_LOOKBACK), end)
     return space + 1 if space > len(prefix) else end
+
+
+def local_time(moment: datetime, tokens: str = "{time}", fallback: str = "%H:%M") -> str:
+    """A time Slack shows in each reader's own time zone (`tokens`, such as `{date_short} {time}`), with
+    `fallback` (a strftime format) in UTC where it cannot."""
+    return f"<!date^{int(moment.timestamp())}^{tokens}|{moment:{fallback}} UTC>"
