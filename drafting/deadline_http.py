@@ -18,7 +18,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 _sending = threading.local()
 
 
-class _Tracked:
+class _Tracked(urllib3.connection.HTTPConnection):
     def request(self, *args: Any, **kwargs: Any) -> Any:
         connections = getattr(_sending, "connections", None)
         if connections is not None:

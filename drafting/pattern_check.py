@@ -9,6 +9,7 @@ import re._parser as sre_parse  # the stdlib's own parser: the same tree `re` co
 import subprocess
 import sys
 import threading
+from typing import IO
 
 # Guardrails match persona patterns against the normalised text with this flag (drafting/guardrails.py).
 FLAGS = re.IGNORECASE
@@ -187,8 +188,9 @@ def _probe(patterns: list[str]) -> dict[str, str | None]:
             p: f"could not be checked (Python could not be started to check it: {exc.strerror})"
             for p in patterns
         }
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=_read_lines, args=(child, lines), daemon=True)
+    assert child.stdin is not None and child.stdout is not None  # both were asked for as pipes above
+    lines: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(child.stdout, lines), daemon=True)
     verdicts: dict[str, str | None] = {}
     try:
         reader.start()
@@ -221,7 +223,7 @@ def _probe(patterns: list[str]) -> dict[str, str | None]:
         reader.join(1)
 
 
-def _read_lines(child: subprocess.Popen, lines: queue.Queue) -> None:
-    for line in child.stdout:
+def _read_lines(stdout: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stdout:
         lines.put(line)
     lines.put(None)
