@@ -78,7 +78,7 @@ class CardPublisher:
                 if draft.ts is None and draft.status != drafts.PENDING:
                     return PUBLISHED  # decided before it was ever shown: nothing for the team to see
                 try:
-                    if draft.ts is None:
+                    if draft.ts is None or draft.channel is None:  # both are set, and cleared, together
                         channel, ts = self.port.post(draft)
                     else:
                         self.port.update(draft)

@@ -24,7 +24,7 @@ RESUMED_NOTICE = ":white_check_mark: Logged in to Fanvue again; polling has resu
 class LoginWatch:
     """Gate for the poll cycle when the app runs on a stored login (see RefreshingToken)."""
 
-    def __init__(self, store: Store, notify: Callable[[str], None]) -> None:
+    def __init__(self, store: Store, notify: Callable[[str], object]) -> None:
         self._store = store
         self._notify = notify
         self._lock = threading.Lock()

@@ -39,7 +39,7 @@ def send(svc: Services, draft_id: int, version: int, actor: str, text: str | Non
         return Outcome(Kind.INVALID, problem, draft)
     if not drafts.claim_for_send(svc.store.db, draft, version, actor, final):
         return changed_meanwhile(svc, draft.id, "while you clicked")
-    claimed = drafts.get(svc.store.db, draft.id)
+    claimed = _stored(svc, draft.id)
     try:
         outcome = _send_claimed(svc, claimed, actor, edited=final != draft.draft_text.strip())
     except Exception:
@@ -107,6 +107,8 @@ def _send_claimed(svc: Services, draft: Draft, actor: str, *, edited: bool) -> O
 def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcome:
     """The one call that sends, and the record of what became of it."""
     text = draft.final_text
+    if text is None:  # claim_for_send stores it: without it, no text was approved
+        return _release(svc, draft, actor, "The approved text was not recorded, so nothing was sent.")
     try:
         message_uuid = svc.fanvue.send_message(draft.fan_uuid, text)
     except NotContactableError as exc:
@@ -125,7 +127,7 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
             error=str(exc),
             details={"error": str(exc), "text": text},
         )
-        return reconcile(svc, drafts.get(svc.store.db, draft.id), actor=actor)
+        return reconcile(svc, _stored(svc, draft.id), actor=actor)
     except FanvueError as exc:
         return _release(svc, draft, actor, f"Fanvue did not take the message, nothing was sent: {exc}")
     action = "edited-and-sent" if edited else "sent"
@@ -183,3 +185,11 @@ def _reason(exc: FanvueError) -> str:
     if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
         return exc.body["message"]
     return str(exc)
+
+
+def _stored(svc: Services, draft_id: int) -> Draft:
+    """The draft as it is stored now, mid-send: it was claimed a moment ago and drafts are never deleted."""
+    draft = drafts.get(svc.store.db, draft_id)
+    if draft is None:
+        raise LookupError(f"Draft {draft_id} is gone from the database while it was being sent")
+    return draft

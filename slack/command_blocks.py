@@ -61,7 +61,7 @@ def unread(
             f"⚠️ *Fanvue is unreachable* right now ({mrkdwn(one_line(cut(fanvue_problem or 'no answer', PROBLEM_MAX)))}); "
             "the cards below are from this app's own records."
         )
-    if backlog.pending:
+    if backlog.pending and backlog.longest_waiting_since is not None:
         waited = duration((now - from_iso(backlog.longest_waiting_since)).total_seconds())
         cards = (
             f"*{_plural(backlog.pending, 'card')}* waiting for a decision; the longest has waited {waited}."
@@ -82,7 +82,8 @@ def audit_list(entries: list[AuditEntry], described: str) -> dict[str, Any]:
         text = f"No audit entries match ({mrkdwn(one_line(described))})."
         return {"text": text, "blocks": [section(text)]}
     head = f"*Audit log* ({mrkdwn(one_line(described))}): {_plural(len(entries), 'entry', 'entries')}, newest first."
-    lines, used = [], 0
+    lines: list[str] = []
+    used = 0
     for entry in entries:
         line = _audit_line(entry)
         size = len(json.dumps(line, ensure_ascii=False))  # as Slack receives it: `"` and `\\` count twice

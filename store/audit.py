@@ -36,6 +36,7 @@ def record(
             json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
         ],
     )
+    assert cursor.lastrowid is not None  # set by every INSERT
     return cursor.lastrowid
 
 

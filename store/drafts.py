@@ -182,6 +182,7 @@ def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHED
         if cursor.rowcount != 1:
             return None
         draft_id = cursor.lastrowid
+        assert draft_id is not None  # set by the INSERT that just added the row
         audit.record(
             db,
             action="drafted",
@@ -379,7 +380,7 @@ def mark_card(db: sqlite_utils.Database, draft: Draft, *, channel: str, ts: str,
 
 def _about(new: NewDraft) -> dict[str, Any]:
     """How the draft was made, for its audit row: only what is known."""
-    about = {
+    about: dict[str, Any] = {
         "model": new.model,
         "latency_ms": new.latency_ms,
         "prompt_tokens": new.prompt_tokens,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from store.clock import to_iso
 
@@ -164,6 +165,7 @@ def from_words(words: Sequence[str], now: datetime) -> AuditFilter:
     found = AuditFilter()
     seen: set[str] = set()
     items = iter(words)
+    change: dict[str, Any]
     for word in items:
         if word.lower() == "limit":
             kind, change = "limit", {"limit": parse_limit(next(items, ""))}
