@@ -18,8 +18,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python app.py demo
 
+# Formatting, lint rules and types (mypy reads its files from pyproject.toml).
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 run: $(STAMP)
 	$(BIN)/python app.py run
