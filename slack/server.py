@@ -241,6 +241,9 @@ class HttpServer:
         """Finish requests in progress, then close every connection, kept-alive ones included."""
         self._server.task_dispatcher.shutdown(timeout=5)
         # Closing sockets from this thread would race the loop's select(); the loop closes them itself.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        try:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        except OSError:  # the loop already ended and closed its sockets, the trigger's pipe with them
+            wasyncore.close_all(self._server._map)
         if self._thread is not None:
             self._thread.join(timeout=5)
