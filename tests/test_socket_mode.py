@@ -206,8 +206,13 @@ def test_refresh_requested_moves_the_app_to_a_new_connection(app: SocketApp):
     socket.wait_until(lambda: socket.connects >= 2 and socket.connections >= 1, WAIT, "a new connection")
     envelope = socket.deliver_interactive(app.click(draft, blocks.SKIP))
     socket.wait_ack(envelope, WAIT)
+    # The first copy may be acknowledged late (the client still reads the old socket), so Slack may send
+    # it again: whichever copy is acknowledged, the Skip happens once.
+    socket.wait_until(lambda: drafts.get(app.store.db, draft.id).status == drafts.SKIPPED, WAIT, "the skip")
     app.settle()
-    assert drafts.get(app.store.db, draft.id).status == drafts.SKIPPED
+    assert [r["action"] for r in app.store.db.query("SELECT action FROM audit WHERE action = 'skipped'")] == [
+        "skipped"
+    ]
     assert app.sent(draft) == []
 
 
@@ -227,5 +232,7 @@ def test_a_click_whose_ack_was_lost_is_redelivered_and_not_sent_twice(app: Socke
     app.settle()
     assert app.sent(draft) == [draft.draft_text]
     assert drafts.get(app.store.db, draft.id).status == drafts.SENT
-    told = [r.get("text", "") for r in app.slack.responses()]
-    assert any("Already sent by <@U0ALICE>" in t for t in told), told
+    # The copy is recognised as the same request: acknowledged, nothing done, nothing said twice.
+    sent_rows = list(app.store.db.query("SELECT actor FROM audit WHERE action = 'sent'"))
+    assert sent_rows == [{"actor": "U0ALICE"}]
+    assert app.slack.responses() == []
