@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+import safe_yaml
 from drafting import pattern_check
 from fanvue.message_text import MAX_TEXT as MAX_TEXT_LENGTH
 
@@ -106,50 +107,13 @@ def _check_size(raw: bytes, source: str) -> None:
         )
 
 
-class _Refused(Exception):
-    def __init__(self, mark: yaml.Mark, problem: str):
-        self.mark = mark
-        self.problem = problem
-
-
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing aliases and deep nesting while it composes, before anything is
-    built: an alias can make a short file stand for billions of values ("billion laughs"), and nesting
-    recurses once a level."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        if self.check_event(yaml.AliasEvent):
-            raise _Refused(self.peek_event().start_mark, "uses an alias (*name); write the value out instead")
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(self.peek_event().start_mark, f"is nested more than {MAX_DEPTH} levels deep")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
 def parse_persona(text: str, source: str = "persona") -> Persona:
     _check_size(text.encode("utf-8", "surrogatepass"), source)
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except _Refused as exc:
-        raise PersonaError(f"{source} line {exc.mark.line + 1}: {exc.problem}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f" line {mark.line + 1}" if mark else ""
-        raise PersonaError(f"{source}{line}: not valid YAML ({exc.problem or exc.context})") from None
-    except yaml.YAMLError as exc:
-        raise PersonaError(f"{source}: not valid YAML ({exc})") from None
+        node, data = safe_yaml.load(text, MAX_DEPTH)
+    except safe_yaml.YamlRefused as exc:
+        line = f" line {exc.line}" if exc.line else ""
+        raise PersonaError(f"{source}{line}: {exc.problem}") from None
     if node is None:
         raise PersonaError(f"{source}: the file is empty; it needs at least `name:`")
     return _Reader(source, _lines(node)).persona(data)
