@@ -1,4 +1,4 @@
-"""The desk file (DESK_FILE): each creator's Slack channel, persona, approvers and limits, checked at start."""
+"""The desk file (DESK_FILE): each creator's Slack channel, persona, approvers and limits, checked."""
 
 from __future__ import annotations
 
@@ -80,6 +80,23 @@ class Desk:
     def where(self, handle: str) -> str:
         line = self.lines.get(handle)
         return f"{self.source} line {line}" if line else self.source
+
+
+def default_creator(
+    handle: str, channel: str, persona_file: Path | None = None, approvers: frozenset[str] = frozenset()
+) -> CreatorDesk:
+    """A creator the desk file does not list: SLACK_CHANNEL_ID, PERSONA_FILE and SLACK_APPROVERS."""
+    return CreatorDesk(
+        handle=normalise_handle(handle),
+        channel=channel,
+        persona_file=persona_file,
+        approvers=approvers,
+        approver_group=None,
+        enabled=True,
+        webhook_secret=None,
+        sla_minutes=None,
+        ppv_max_price_cents=None,
+    )
 
 
 def normalise_handle(handle: str) -> str:
@@ -196,10 +213,12 @@ class _Reader(safe_yaml.NodeReader):
         return Desk(creators, self.source, lines)
 
     def creator(self, key: yaml.Node, node: yaml.Node, creators: dict, lines: dict) -> None:
-        raw = safe_yaml.scalar(key) if isinstance(key, yaml.ScalarNode) else None
+        # The key as written: `0123` or `yes` is a handle here, not a number or a bool.
+        raw = key.value if isinstance(key, yaml.ScalarNode) else None
         handle = normalise_handle(raw) if isinstance(raw, str) else ""
         if not _HANDLE.fullmatch(handle):
-            self.add(key, "creators:", f"{raw!r} is not a Fanvue handle (letters, digits, _ . and -)")
+            shown = safe_yaml.shown(key if raw is None else raw)
+            self.add(key, "creators:", f"{shown} is not a Fanvue handle (letters, digits, _ . and -)")
             return
         where = f"creators.{handle}"
         if handle in lines:
@@ -234,9 +253,9 @@ class _Reader(safe_yaml.NodeReader):
                 "(a # starts a comment in YAML, so #name reads as nothing)",
             )
             return None
-        text = str(value).strip() if isinstance(value, str) else None
+        text = value.strip() if isinstance(value, str) else None
         if text is None or not _CHANNEL.fullmatch(text):
-            shown = repr(text) if text is not None else "a list or mapping"
+            shown = safe_yaml.shown(text if text is not None else value)
             self.add(node, f"{where}.channel", f"should be a Slack channel ID (C… or G…), not {shown}")
             return None
         return text
@@ -245,9 +264,9 @@ class _Reader(safe_yaml.NodeReader):
         node, value = self.value(fields, "approvers")
         if node is None or value is None:
             return frozenset(), None
-        items = [(node, value)] if isinstance(value, str) else None
+        items: list[tuple[yaml.Node, object]] | None = [(node, value)] if isinstance(value, str) else None
         if isinstance(node, yaml.SequenceNode):
-            items = [(n, safe_yaml.scalar(n) if isinstance(n, yaml.ScalarNode) else None) for n in node.value]
+            items = [(n, safe_yaml.scalar(n) if isinstance(n, yaml.ScalarNode) else n) for n in node.value]
         if items is None:
             self.add(node, f"{where}.approvers", "should be a user ID, a user group ID, or a list of them")
             return frozenset(), None
@@ -266,7 +285,8 @@ class _Reader(safe_yaml.NodeReader):
                 self.add(
                     item_node,
                     f"{where}.approvers",
-                    f"should hold Slack user IDs (U… or W…) or one user group ID (S…), not {item!r}{hint}",
+                    "should hold Slack user IDs (U… or W…) or one user group ID (S…), "
+                    f"not {safe_yaml.shown(item)}{hint}",
                 )
         if len(groups) > 1:
             self.add(node, f"{where}.approvers", f"names {len(groups)} user groups; one at most")

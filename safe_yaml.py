@@ -28,7 +28,7 @@ class _Loader(yaml.SafeLoader):
         self._depth = 0
         self._max_depth = max_depth
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             raise YamlRefused(
                 self.peek_event().start_mark.line + 1, "uses an alias (*name); write the value out instead"

@@ -18,6 +18,7 @@ from desk import (
     DeskError,
     check_against,
     check_channels,
+    default_creator,
     load_desk,
 )
 from standins.slack_api import SlackStandin
@@ -106,7 +107,8 @@ def test_a_good_file_parses_to_each_creators_desk(tmp_path):
 def test_for_handle_finds_a_creator_in_any_case_and_falls_back_to_the_default(tmp_path):
     write(tmp_path / "personas", PERSONA, "mia.yml")
     desk = load_desk(write(tmp_path, GOOD), environ={"LUNA_SECRET": ENV_SECRET})
-    default = creator("", "C0DEFAULT")
+    default = default_creator("@Zoe", "C0DEFAULT", approvers=frozenset({"U09ZZZ"}))
+    assert default == creator("zoe", "C0DEFAULT", approvers=frozenset({"U09ZZZ"}))
     assert desk.for_handle("@MIA", default).channel == "C0MIA"
     assert desk.for_handle("luna", default).approver_group == "S04GROUP"
     assert desk.for_handle("somebody-else", default) is default
@@ -205,6 +207,18 @@ def test_a_file_of_the_wrong_shape_says_what_belongs_there(tmp_path, text, line,
     path = write(tmp_path, text)
     where = f"{path} line {line}: " if line else f"{path}: "
     assert [p[: len(where) + len(problem)] for p in problems(path)] == [where + problem]
+
+
+def test_channels_and_handles_are_read_as_written(tmp_path):
+    path = write(
+        tmp_path,
+        'creators:\n  0123:\n    channel: 12345\n  yes:\n    channel: "#general"\n  zed:\n    channel: [C0A]\n',
+    )
+    assert problems(path) == [
+        f"{path} line 3: creators.0123.channel should be a Slack channel ID (C… or G…), not 12345",
+        f"{path} line 5: creators.yes.channel should be a Slack channel ID (C… or G…), not '#general'",
+        f"{path} line 7: creators.zed.channel should be a Slack channel ID (C… or G…), not a list or mapping",
+    ]
 
 
 def test_an_empty_creators_list_sends_everything_to_the_defaults(tmp_path):
