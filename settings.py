@@ -62,6 +62,7 @@ class Settings:
     draft_max_chars: int = _LLM.max_chars
     style_examples: int = 5
     persona_file: Path | None = None
+    desk_file: Path | None = None
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
     port: int = 3000
@@ -146,6 +147,7 @@ def from_mapping(
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
         host=reader.host("HOST", DEFAULT.host),
         log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        desk_file=None if login else _desk_file(reader),
     )
     if problems:
         raise SettingsError(problems)
@@ -221,6 +223,21 @@ def _drafting(reader: Reader) -> dict:
         style_examples=reader.number("STYLE_EXAMPLES", DEFAULT.style_examples, low=0, high=20),
         persona_file=Path(persona_file) if persona_file else None,
     )
+
+
+def _desk_file(reader: Reader) -> Path | None:
+    """DESK_FILE, which must exist when set; desk.py reads and checks what it says."""
+    value = reader.optional("DESK_FILE")
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        reader.problems.append(
+            f"DESK_FILE {value} {'is a folder, not a file' if path.is_dir() else 'does not exist'} "
+            "(start from desk.example.yml; README: Desk file), or unset it to send every card to "
+            "SLACK_CHANNEL_ID"
+        )
+    return path
 
 
 def _fanvue_login(

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drafting import pattern_check, yaml_safe
+import safe_yaml
+from drafting import pattern_check
 from fanvue.message_text import MAX_TEXT as MAX_TEXT_LENGTH
 
 EMOJI_LEVELS = ("none", "few", "some", "lots")
@@ -79,30 +80,33 @@ def load_persona(path: str | Path | None) -> Persona:
         return Persona()
     path = Path(path)
     try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_PERSONA_BYTES + 1)  # never more: the cap holds before anything is parsed
+        text = safe_yaml.read_text(path, MAX_PERSONA_BYTES)  # never more: the cap holds before parsing
     except FileNotFoundError:
         raise PersonaError(
             f"PERSONA_FILE {path} does not exist (copy persona.example.yml to start)"
         ) from None
     except OSError as exc:
         raise PersonaError(f"PERSONA_FILE {path} cannot be read: {exc.strerror}") from None
-    try:
-        text = yaml_safe.decode(raw, str(path), MAX_PERSONA_BYTES, _TYPICAL_SIZE)
-    except yaml_safe.YamlError as exc:
-        raise PersonaError(str(exc)) from None
+    except safe_yaml.YamlRefused as exc:
+        raise PersonaError(_refusal(str(path), exc)) from None
     return parse_persona(text, str(path))
 
 
 def parse_persona(text: str, source: str = "persona") -> Persona:
     try:
-        yaml_safe.check_size(text.encode("utf-8", "surrogatepass"), source, MAX_PERSONA_BYTES, _TYPICAL_SIZE)
-        document = yaml_safe.parse(text, source, max_depth=MAX_DEPTH)
-    except yaml_safe.YamlError as exc:
-        raise PersonaError(str(exc)) from None
-    if document is None:
+        safe_yaml.check_size(text.encode("utf-8", "surrogatepass"), MAX_PERSONA_BYTES)
+        node, data = safe_yaml.load(text, MAX_DEPTH)
+    except safe_yaml.YamlRefused as exc:
+        raise PersonaError(_refusal(source, exc)) from None
+    if node is None:
         raise PersonaError(f"{source}: the file is empty; it needs at least `name:`")
-    return _Reader(source, document.lines).persona(document.data)
+    return _Reader(source, safe_yaml.lines(node)).persona(data)
+
+
+def _refusal(source: str, exc: safe_yaml.YamlRefused) -> str:
+    line = f" line {exc.line}" if exc.line else ""
+    problem = exc.problem.replace("KiB;", f"KiB ({_TYPICAL_SIZE});", 1)
+    return f"{source}{line}: {problem}"
 
 
 _TOP_KEYS = {

@@ -137,7 +137,11 @@ class SlackState:
         self.app_token: str | None = None
         self.socket_url: Callable[[], str] | None = None
         self.pacer = Pacer() if pace else None
+        # The channels the bot is in (None: any); conversations.info also knows `channels_without_bot`,
+        # public channels it is not in, and marks `archived_channels`.
         self.known_channels: set[str] | None = None
+        self.channels_without_bot: set[str] = set()
+        self.archived_channels: set[str] = set()
         self.lock = threading.Lock()
         self.call_log: list[Call] = []
         self.posted: dict[tuple[str, str], Msg] = {}
@@ -319,15 +323,26 @@ class SlackState:
         return {"channel": channel, "permalink": permalink}
 
     def api_conversations_info(self, args: dict) -> dict:
-        channel = self._channel(args)
+        """As Slack answers a bot: a public channel it is not in shows `is_member: false`; a private one
+        it is not in does not exist for it (channel_not_found), like a channel that does not exist."""
+        channel = str(args.get("channel") or "")
+        member = bool(channel) and (self.known_channels is None or channel in self.known_channels)
+        private = channel.startswith("G")
+        if not member and (private or channel not in self.channels_without_bot):
+            raise ApiError("channel_not_found")
         return {
             "channel": {
                 "id": channel,
                 "name": channel.lower(),
-                "is_channel": True,
-                "is_private": False,
-                "is_archived": False,
-                "is_member": True,
+                "is_channel": not private,
+                "is_group": private,
+                "is_im": False,
+                "is_private": private,
+                "is_archived": channel in self.archived_channels,
+                "is_general": False,
+                "is_member": member,
+                "created": 1_600_000_000,
+                "creator": "U0CREATOR",
             }
         }
 

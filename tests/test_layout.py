@@ -40,7 +40,16 @@ def test_runtime_requirements_are_pinned():
 
 
 PRODUCT = ("fanvue", "slack", "inbox", "store", "drafting")
-ENTRY_POINTS = ("app.py", "settings.py", "settings_reader.py", "runtime.py", "commands.py", "safe_text.py")
+ENTRY_POINTS = (
+    "app.py",
+    "settings.py",
+    "settings_reader.py",
+    "runtime.py",
+    "commands.py",
+    "safe_text.py",
+    "safe_yaml.py",
+    "desk.py",
+)
 NOT_PRODUCT = {"standins", "demo", "bench", "tests"}
 
 
