@@ -97,6 +97,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"seconds to wait for the browser ({BROWSER_TIMEOUT:.0f})",
     )
+    hooks = add(
+        "webhooks",
+        _with_settings(commands.webhooks, login_stored=tokens.stored_at),
+        "the webhook URLs to register in Fanvue",
+    )
+    hooks.add_argument("--test", action="store_true", help="send a signed test event to the running app")
     audits = add("audit", commands.audit, "the audit log, newest first (needs only DATABASE_PATH)", formats)
     audits.add_argument("--fan", help="a fan's handle (or uuid)")
     audits.add_argument("--user", help="a teammate's Slack user ID (U...), or scheduler")

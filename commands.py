@@ -1,4 +1,4 @@
-"""What each command does once its arguments are parsed: `run`, `once`, `login`, `audit` and `stats`."""
+"""What each command does once its arguments are parsed: `run`, `once`, `login`, `webhooks`, `audit`, `stats`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import settings as settings_module
 from fanvue import FanvueError
 from fanvue.login import LoginFailed
 from fanvue.oauth import TokenEndpoint
-from inbox import stored_login
+from inbox import stored_login, webhook_setup
 from inbox.stored_login import RefreshingToken
 from settings import Settings
 from slack.bolt_app import check_token
@@ -73,6 +73,27 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
         store.close()
     print(f"Logged in to Fanvue as {me.display_name or me.handle} (@{me.handle}).")
     return 0
+
+
+def webhooks(settings: Settings, args: argparse.Namespace) -> int:
+    """What to register in Fanvue for webhooks; with --test, a signed test event to the running app."""
+    public_url = settings.public_url
+    if public_url is None and sys.stdin.isatty():
+        public_url = input(
+            "The app's public https address (PUBLIC_URL), e.g. https://inbox.example.com: "
+        ).strip()
+    if not public_url or not public_url.startswith(("http://", "https://")):
+        print("Set PUBLIC_URL to the address Fanvue reaches this app at (README: Webhooks)", file=sys.stderr)
+        return 2
+    if not args.test:
+        print(webhook_setup.instructions(public_url, bool(settings.fanvue_webhook_secrets)))
+        return 0
+    if not settings.fanvue_webhook_secrets:
+        print("Set FANVUE_WEBHOOK_SECRET to the webhook's signing secret first", file=sys.stderr)
+        return 2
+    answer = webhook_setup.send_sample(public_url, settings.fanvue_webhook_secrets)
+    print(answer.line, file=sys.stdout if answer.ok else sys.stderr)
+    return 0 if answer.ok else 1
 
 
 def audit(args: argparse.Namespace) -> int:

@@ -30,6 +30,8 @@ from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Creator, Services
 from inbox.stored_login import RefreshingToken
+from inbox.webhook_http import webhook_routes
+from inbox.webhook_intake import WebhookIntake
 from settings import Settings, SettingsError
 from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
@@ -55,6 +57,7 @@ class Runtime:
     # Set when running on a stored Fanvue login: pauses polling while that login is dead.
     login: LoginWatch | None = None
     host: str | None = None  # where serve() listens; None: the HOST setting
+    webhooks: WebhookIntake | None = None  # Fanvue's webhook deliveries; None when no secret is set
     last_cycle: dict = field(default_factory=dict)
     # Set by serve() and start():
     server: HttpServer | None = field(default=None, init=False)
@@ -88,7 +91,8 @@ class Runtime:
             self.login.after_cycle(error)
 
     def health(self) -> dict:
-        return {"last_cycle": self.last_cycle or None}
+        webhooks = {"webhooks": self.webhooks.health()} if self.webhooks is not None else {}
+        return {"last_cycle": self.last_cycle or None, **webhooks}
 
     def recover(self) -> None:
         """Before the first cycle: settle sends a crash left open."""
@@ -97,9 +101,14 @@ class Runtime:
             logger.info("Settled %d drafts left in flight by the last run", settled)
 
     def serve(self) -> HttpServer:
-        """Slack's requests (/slack/events) and /healthz over HTTP on settings.port (0: any free port)."""
+        """Slack's requests (/slack/events, not in Socket Mode), Fanvue's webhooks and /healthz over HTTP on
+        settings.port (0: any free port)."""
         host = self.host or self.settings.host
-        self.server = HttpServer(wsgi_app(self.bolt, self.health), host=host, port=self.settings.port).start()
+        slack = None if self.settings.socket_mode else self.bolt
+        routes = webhook_routes(self.webhooks) if self.webhooks is not None else None
+        self.server = HttpServer(
+            wsgi_app(slack, self.health, routes), host=host, port=self.settings.port
+        ).start()
         return self.server
 
     def start(self) -> None:
@@ -113,6 +122,8 @@ class Runtime:
             self._socket = SocketModeHandler(self.bolt, self.settings.slack_app_token)
             self._socket.connect()
             logger.info("Connected to Slack in Socket Mode")
+            if self.webhooks is not None:  # Fanvue still needs a URL to deliver to
+                logger.info("Listening for Fanvue webhooks on port %s", self.serve().port)
         else:
             port = self.serve().port
             logger.info("Listening for Slack on port %s (/slack/events, /healthz)", port)
@@ -133,6 +144,8 @@ class Runtime:
 
     def close(self) -> None:
         """Release the pool, the connections and the database (also for a runtime never started)."""
+        if self.webhooks is not None:
+            self.webhooks.close()  # finishes the events already handed on, before the database closes
         self.executor.shutdown(wait=True)
         if isinstance(self.services.drafter, OpenAIChatDrafter):
             self.services.drafter.close()
@@ -152,10 +165,12 @@ def build(
     budget: RateBudget | None = None,
     sleep: Callable[[float], None] = time.sleep,
     host: str | None = None,
+    on_webhook: Callable[[int], None] | None = None,
 ) -> Runtime:
     """The whole app from its settings. The keywords let tests, the demo and benchmarks put in what
     settings cannot say: a drafter or guardrails of their own, a wrapper around the Slack cards, the Fanvue
-    client's HTTP session, rate budget and sleep, and the address to serve on."""
+    client's HTTP session, rate budget and sleep, the address to serve on, and what a stored webhook event
+    is handed to."""
     store = Store(settings.database_path)
     token = token_provider(settings, store)
     fanvue = fanvue_client(settings, token, session=session, budget=budget, sleep=sleep)
@@ -181,7 +196,20 @@ def build(
         watch = LoginWatch(
             store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text)
         )
-    return Runtime(settings, services, bolt, executor, token, login=watch, host=host)
+    webhooks = None
+    if settings.fanvue_webhook_secrets:
+        webhooks = WebhookIntake(store, webhook_secrets(settings), on_webhook or _webhook_stored)
+    return Runtime(settings, services, bolt, executor, token, login=watch, host=host, webhooks=webhooks)
+
+
+def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:
+    """The secrets a creator's webhook deliveries are signed with: FANVUE_WEBHOOK_SECRET for every creator."""
+    return lambda recipient_uuid: list(settings.fanvue_webhook_secrets)
+
+
+def _webhook_stored(event_id: int) -> None:
+    # The stored event waits for the workflow to read its chat; until then the poll cycle finds the message.
+    logger.debug("Webhook event %d stored", event_id)
 
 
 def fanvue_client(

@@ -52,6 +52,10 @@ class Settings:
     fanvue_client_secret: str | None = field(default=None, repr=False)
     fanvue_auth_base: str = DEFAULT_AUTH_BASE
     fanvue_redirect_uri: str = DEFAULT_REDIRECT_URI
+    # Webhooks: the secrets Fanvue signs deliveries with (none: the webhook URLs are not served), and the
+    # public address of this app that Fanvue delivers to.
+    fanvue_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    public_url: str | None = None
     drafter: str = "template"
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
@@ -142,6 +146,8 @@ def from_mapping(
             "FANVUE_RATE_WINDOW_SECONDS", DEFAULT.fanvue_rate_window, high=3600
         ),
         fanvue_timeout=reader.seconds("FANVUE_TIMEOUT_SECONDS", DEFAULT.fanvue_timeout, high=300),
+        fanvue_webhook_secrets=_webhook_secrets(reader),
+        public_url=_public_url(reader),
         database_path=database_path_from(env),
         poll_interval=reader.number("POLL_INTERVAL_SECONDS", DEFAULT.poll_interval, low=10, high=86_400),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
@@ -277,3 +283,18 @@ def _fanvue_login(
         fanvue_auth_base=reader.url("FANVUE_AUTH_BASE", DEFAULT.fanvue_auth_base),
         fanvue_redirect_uri=redirect_uri,
     )
+
+
+def _webhook_secrets(reader: Reader) -> tuple[str, ...]:
+    """FANVUE_WEBHOOK_SECRET: one secret, or several comma-separated while switching to a new one."""
+    value = reader.optional("FANVUE_WEBHOOK_SECRET") or ""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _public_url(reader: Reader) -> str | None:
+    """PUBLIC_URL: where Fanvue reaches this app (scheme and host, maybe a path prefix)."""
+    value = reader.optional("PUBLIC_URL")
+    if value and not value.startswith(("http://", "https://")):
+        reader.problems.append(f"PUBLIC_URL should be an http(s) URL, got {value!r}")
+        return None
+    return value.rstrip("/") if value else None

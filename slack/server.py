@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl
 
 import waitress
@@ -55,19 +55,27 @@ class Refused(Exception):
         self.status = status
 
 
-def wsgi_app(bolt: App, health: Callable[[], dict] | None = None) -> Callable:
-    """Slack's requests at /slack/events, `GET /healthz` for probes.
+def wsgi_app(
+    bolt: App | None,
+    health: Callable[[], dict] | None = None,
+    extra_routes: Mapping[str, Callable] | None = None,
+) -> Callable:
+    """Slack's requests at /slack/events, `GET /healthz` for probes, and `extra_routes` (path -> WSGI app).
 
     Signatures are checked here, before the body is parsed, when `bolt` came from `build_app` with a
-    signing secret; Bolt checks them again (and alone, for any other app).
+    signing secret; Bolt checks them again (and alone, for any other app). Without `bolt` (Socket Mode),
+    /slack/events is not served.
     """
-    secret = secret_of(bolt)
+    secret = secret_of(bolt) if bolt is not None else None
+    routes = dict(extra_routes or {})
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == "/healthz" and method in ("GET", "HEAD"):
             return _answer(start_response, 200, json.dumps({"ok": True, **(health() if health else {})}))
-        if path != EVENTS_PATH:
+        if path in routes:
+            return routes[path](environ, start_response)
+        if path != EVENTS_PATH or bolt is None:
             return _answer(start_response, 404, "Not Found", "text/plain")
         if method != "POST":
             return _answer(start_response, 405, "Method Not Allowed", "text/plain")

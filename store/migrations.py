@@ -128,3 +128,30 @@ def m006_seen_requests(db: sqlite_utils.Database) -> None:
     # Slack requests already acted on, kept a few minutes: a replayed or retried copy is acknowledged only.
     db.execute("CREATE TABLE seen_requests (key TEXT PRIMARY KEY, at TEXT NOT NULL)")
     db.execute("CREATE INDEX idx_seen_requests_at ON seen_requests (at)")
+
+
+@migrations()
+def m007_webhook_events(db: sqlite_utils.Database) -> None:
+    # Fanvue's signed webhook deliveries, stored before they are answered. Fanvue may deliver one event
+    # several times and in any order: `event_key` (the message uuid for a new message) recognises a repeat.
+    db.execute(
+        """
+        CREATE TABLE webhook_events (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            event_key TEXT NOT NULL,
+            recipient_uuid TEXT NOT NULL,
+            fan_uuid TEXT NOT NULL,
+            message_uuid TEXT,
+            message_at TEXT,
+            event_at TEXT,
+            received_at TEXT NOT NULL,
+            deliveries INTEGER NOT NULL DEFAULT 1,
+            handled_at TEXT,
+            UNIQUE (kind, event_key)
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX idx_webhook_events_unhandled ON webhook_events (received_at) WHERE handled_at IS NULL"
+    )

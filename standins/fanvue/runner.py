@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from .agency import Agency
 from .ratelimit import TokenBucketLimiter
 from .server import SandboxHTTPServer, ServerContext
+from .webhooks import WebhookSender
 from .world import World
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ class Sandbox:
         for world in self.worlds[1:]:
             world.add_token(f"{token}-{world.creator['handle']}")
         self.agency = Agency(self.worlds, token, seed)
+        # Every creator's fans and reads, delivered to the URLs registered with `webhooks.register`.
+        self.webhooks = WebhookSender()
+        for world in self.worlds:
+            world.observers.append(self.webhooks.observe)
         self.hang_seconds = hang_seconds
         self._address = (host, port)
         self._limiter = TokenBucketLimiter(rate_limit, rate_window)
@@ -88,8 +93,13 @@ class Sandbox:
         if self._server is not None:
             return self
         self._context = ServerContext(
-            world=self.world, limiter=self._limiter, hang_seconds=self._hang_seconds, agency=self.agency
+            world=self.world,
+            limiter=self._limiter,
+            hang_seconds=self._hang_seconds,
+            agency=self.agency,
+            webhooks=self.webhooks,
         )
+        self.webhooks.start()
         self._server = SandboxHTTPServer(self._address, self._context)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -105,6 +115,7 @@ class Sandbox:
         if self._server is None:
             return
         self._context.stopping.set()
+        self.webhooks.stop()
         self._server.shutdown()
         self._server.close_connections()
         self._server.server_close()

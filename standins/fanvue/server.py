@@ -19,6 +19,8 @@ from .agency_controls import handle_agency_control
 from .controls import PREFIX, handle_control
 from .oauth import AUTHORIZE_PATH, TOKEN_PATH
 from .ratelimit import TokenBucketLimiter
+from .webhook_controls import handle_webhook_control
+from .webhooks import WebhookSender
 from .world import RequestRecord, World
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class ServerContext:
     hang_seconds: float = 30.0
     # Every creator served and the agency members; `world` is its first creator.
     agency: Agency | None = None
+    webhooks: WebhookSender = field(default_factory=WebhookSender)
 
     def __post_init__(self) -> None:
         if self.agency is None:
@@ -139,9 +142,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length)) if int(length) > 0 else b""
         if parts.path == PREFIX or parts.path.startswith(PREFIX + "/"):
             context = self.server.context
-            reply = handle_agency_control(
-                context.agency, self.command, parts.path, query, body
-            ) or handle_control(context.world, self.command, parts.path, query, body)
+            reply = (
+                handle_webhook_control(context.webhooks, self.command, parts.path, body)
+                or handle_agency_control(context.agency, self.command, parts.path, query, body)
+                or handle_control(context.world, self.command, parts.path, query, body)
+            )
             self._write(reply.status, reply.body, {})
             return
         if parts.path in (AUTHORIZE_PATH, TOKEN_PATH):

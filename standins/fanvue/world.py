@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -75,6 +76,8 @@ class World:
         self._requests: list[RequestRecord] = []
         self.faults = FaultPlan()
         self.latency_ms = 0
+        # Told (under the lock) when a fan writes and when the creator's side reads a chat: the webhooks.
+        self.observers: list[Callable[..., None]] = []
 
     # -- people -------------------------------------------------------------------------------------
     @property
@@ -137,6 +140,7 @@ class World:
             message.extra = dict(extra or {})
             chat.is_read = False
             chat.unread_count += 1
+            self._tell("message.received", chat, message=message)
             return self._message_json(message)
 
     def add_creator_message(self, fan_uuid: str, text: str, *, message_type: str | None = None) -> dict:
@@ -230,6 +234,11 @@ class World:
             self._mark_read(chat)
             self._sent.append((fan_uuid, message))
             return self._message_json(message)
+
+    def read_chat(self, fan_uuid: str) -> None:
+        """Someone reads the chat in Fanvue's own app: the fan's messages are marked read."""
+        with self._lock:
+            self._mark_read(self._chat_any(fan_uuid))
 
     def update_chat(
         self, fan_uuid: str, is_read: bool | None, is_muted: bool | None, nickname: str | None
@@ -393,7 +402,14 @@ class World:
         self._by_uuid[message.uuid] = (fan, message)
         return message
 
+    def _tell(self, kind: str, chat: Chat, **facts: object) -> None:
+        for observer in list(self.observers):
+            observer(kind, self._creator, chat, **facts)
+
     def _mark_read(self, chat: Chat) -> None:
+        newly_read = sum(1 for m in chat.messages if m.sender_uuid == chat.fan.uuid and not m.is_read)
+        if newly_read:
+            self._tell("message.read", chat, count=newly_read)
         chat.is_read = True
         chat.unread_count = 0
         for message in chat.messages:
