@@ -111,11 +111,13 @@ SIMPLE_ROUTES = {
 
 
 def _dispatch(world: World, method: str, path: str, query: dict[str, list[str]], body: dict) -> Reply:
-    fan_route = re.fullmatch(rf"{PREFIX}/fans/([^/]+)/(messages|contactable)", path)
+    fan_route = re.fullmatch(rf"{PREFIX}/fans/([^/]+)/(messages|contactable|context)", path)
     if method == "POST" and fan_route:
         fan_uuid, action = fan_route.groups()
         if action == "messages":
             return _post_message(world, fan_uuid, body)
+        if action == "context":
+            return Reply(200, world.fan_profiles.update(world.fan(fan_uuid)["uuid"], body))
         world.set_contactable(fan_uuid, bool(body.get("contactable", True)))
         return Reply(200, world.fan(fan_uuid))
     chat_route = re.fullmatch(rf"{PREFIX}/chats/([^/]+)", path)
