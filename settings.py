@@ -16,6 +16,7 @@ from drafting.persona import PersonaError, load_persona
 from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
+from store.fan_context import DEFAULT_TTL_MINUTES
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
 _LLM = LlmConfig("", "")
@@ -65,6 +66,7 @@ class Settings:
     persona_file: Path | None = None
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
+    fan_context_ttl_minutes: int = DEFAULT_TTL_MINUTES
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
@@ -83,7 +85,7 @@ _WHERE = {
     "SLACK_SIGNING_SECRET": "Basic Information > App Credentials > Signing Secret in your Slack app "
     "(or set SLACK_APP_TOKEN to use Socket Mode instead)",
     "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, under Basic Information",
-    "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat)",
+    "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat, and read:insights read:fan for fan context)",
     "FANVUE_CLIENT_ID": "the Client ID of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
     "FANVUE_CLIENT_SECRET": "the Client Secret of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
 }
@@ -155,6 +157,9 @@ def from_mapping(
         fanvue_timeout=reader.seconds("FANVUE_TIMEOUT_SECONDS", DEFAULT.fanvue_timeout, high=300),
         database_path=database_path_from(env),
         poll_interval=reader.number("POLL_INTERVAL_SECONDS", DEFAULT.poll_interval, low=10, high=86_400),
+        fan_context_ttl_minutes=reader.number(
+            "FAN_CONTEXT_TTL_MINUTES", DEFAULT.fan_context_ttl_minutes, low=1, high=10_080
+        ),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
         host=reader.host("HOST", DEFAULT.host),
         log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
