@@ -147,7 +147,7 @@ class InsightsClient:
                 errors.setdefault(uuid, InsightsError.MISSING)
         return FanInsightsResult(insights, errors)
 
-    def chat_statuses(self, fan_uuids: Sequence[str]) -> dict[str, ChatStatus]:
+    def online_statuses(self, fan_uuids: Sequence[str]) -> dict[str, ChatStatus]:
         """Online status of many fans, 100 per request; a fan Fanvue leaves out is absent from the answer."""
         wanted = _unique(fan_uuids)
         result: dict[str, ChatStatus] = {}

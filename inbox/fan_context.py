@@ -61,7 +61,7 @@ def refresh_context(
             return RefreshReport(stale=len(stale), stored=stored, failed=exc.message)
         known = [uuid for uuid in chunk if uuid in read.insights or read.errors.get(uuid) in LASTING_ERRORS]
         try:
-            statuses = client.chat_statuses([uuid for uuid in known if uuid in read.insights])
+            statuses = client.online_statuses([uuid for uuid in known if uuid in read.insights])
         except FanvueError as exc:
             # Nothing of this batch is stored: presence would stay unknown until the context is read again.
             logger.warning("Online status of %d fans not read this time: %s", len(stale) - start, exc.message)

@@ -60,7 +60,7 @@ def test_many_fans_are_read_100_at_a_time_and_statuses_too(big):
     big.world.clear_requests()
     client = insights_client(big)
     read = client.fan_insights(fans + fans[:5])  # repeats are asked for once
-    statuses = client.chat_statuses(fans)
+    statuses = client.online_statuses(fans)
     assert sorted(read.insights) == sorted(fans) and read.errors == {}
     batch, status_calls = logged(big, "/insights/fans/batch"), logged(big, "/chats/statuses")
     assert [(r.method, r.status) for r in batch] == [("POST", 200)] * 3
@@ -112,7 +112,7 @@ def test_statuses_leave_out_who_is_not_a_fan_and_follow_the_control(sandbox):
     first, second = fan_uuids(sandbox)[:2]
     control(sandbox, first, online=False, lastSeenAt="2026-03-04T05:06:07.000Z")
     control(sandbox, second, online=True, lastSeenAt=None)
-    statuses = insights_client(sandbox).chat_statuses([first, second, STRANGER])
+    statuses = insights_client(sandbox).online_statuses([first, second, STRANGER])
     assert statuses == {
         first: ChatStatus(first, False, datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)),
         second: ChatStatus(second, True, None),
@@ -159,7 +159,7 @@ def test_a_login_without_the_fan_context_scopes_gets_one_typed_error_naming_them
     assert caught.value.status == 403
     assert "read:insights and read:fan" in caught.value.message and "log in again" in caught.value.message
     # Online status needs only read:chat, which the login has.
-    assert len(client.chat_statuses(fan_uuids(sandbox)[:2])) == 2
+    assert len(client.online_statuses(fan_uuids(sandbox)[:2])) == 2
     assert [(r.path, r.status) for r in logged(sandbox, "/")] == [
         ("/insights/fans/batch", 403),
         ("/chats/statuses", 200),
@@ -178,7 +178,7 @@ def test_a_fan_of_another_creator_is_not_found_for_this_one():
         theirs = sb.worlds[1].fans()[0]["uuid"]
         mine = sb.world.fans()[0]["uuid"]
         read = insights_client(sb).fan_insights([mine, theirs])
-        statuses = insights_client(sb).chat_statuses([mine, theirs])
+        statuses = insights_client(sb).online_statuses([mine, theirs])
     assert list(read.insights) == [mine] and read.errors == {theirs: InsightsError.NOT_FOUND}
     assert list(statuses) == [mine]
 

@@ -67,7 +67,7 @@ def test_every_call_of_the_client_speaks_the_contract(sandbox, spec):
     recorder = Recorder()
     client = recorded_client(sandbox, recorder)
     client.fan_insights([*everyone, STRANGER])
-    client.chat_statuses([*everyone, STRANGER])
+    client.online_statuses([*everyone, STRANGER])
     sandbox.world.inject_fault("404", 1, "POST", "/insights/fans/batch")
     client.fan_insights([*everyone[:25], STRANGER])
     seen = [(r.request.method, r.request.path_url.split("?")[0], r.status_code) for r in recorder.responses]
