@@ -89,9 +89,12 @@ def _context(
     error: str | None,
     status: ChatStatus | None,
 ) -> FanContext:
-    presence = {} if status is None else {"online": status.online, "last_seen_at": status.last_seen_at}
+    online = None if status is None else status.online
+    last_seen_at = None if status is None else status.last_seen_at
     if insights is None:
-        return FanContext(creator_uuid, fan_uuid, now, unavailable=str(error), **presence)
+        return FanContext(
+            creator_uuid, fan_uuid, now, unavailable=str(error), online=online, last_seen_at=last_seen_at
+        )
     return FanContext(
         creator_uuid,
         fan_uuid,
@@ -103,5 +106,6 @@ def _context(
         subscribed_at=insights.subscribed_at,
         renews_at=insights.renews_at,
         auto_renew=insights.auto_renew,
-        **presence,
+        online=online,
+        last_seen_at=last_seen_at,
     )

@@ -70,7 +70,7 @@ def query_insights(who: Principal, request: ApiRequest) -> Reply:
     for fan_uuid in dict.fromkeys(fans):
         profile = _profile_of(who, fan_uuid)
         if profile is None or profile.error:
-            code = QUERY_CODES[profile.error if profile else "not_found"]
+            code = QUERY_CODES[profile.error or "not_found" if profile else "not_found"]
             results[fan_uuid] = None
             message = "The specified fan does not exist or is not connected to this creator."
             errors.append({"fanUuid": fan_uuid, "code": code, "message": message})
