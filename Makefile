@@ -36,6 +36,7 @@ bench: $(STAMP)
 	-$(BIN)/python -m bench.audit_queries
 	-$(BIN)/python -m bench.memory
 	-$(BIN)/python -m bench.llm_concurrency
+	-$(BIN)/python -m bench.fan_context
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -15,6 +15,7 @@ from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from settings_reader import WHERE, Reader
+from store.fan_context import DEFAULT_TTL_MINUTES
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
 _LLM = LlmConfig("", "")
@@ -69,6 +70,7 @@ class Settings:
     desk_file: Path | None = None
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
+    fan_context_ttl_minutes: int = DEFAULT_TTL_MINUTES
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
@@ -150,6 +152,9 @@ def from_mapping(
         public_url=_public_url(reader),
         database_path=database_path_from(env),
         poll_interval=reader.number("POLL_INTERVAL_SECONDS", DEFAULT.poll_interval, low=10, high=86_400),
+        fan_context_ttl_minutes=reader.number(
+            "FAN_CONTEXT_TTL_MINUTES", DEFAULT.fan_context_ttl_minutes, low=1, high=10_080
+        ),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
         host=reader.host("HOST", DEFAULT.host),
         log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),

@@ -13,7 +13,7 @@ WHERE = {
     "SLACK_SIGNING_SECRET": "Basic Information > App Credentials > Signing Secret in your Slack app "
     "(or set SLACK_APP_TOKEN to use Socket Mode instead)",
     "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, under Basic Information",
-    "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat)",
+    "FANVUE_ACCESS_TOKEN": "an access token of the creator's Fanvue account (scopes read:self read:chat write:chat, and read:insights read:fan for fan context)",
     "FANVUE_CLIENT_ID": "the Client ID of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
     "FANVUE_CLIENT_SECRET": "the Client Secret of your Fanvue app, in Fanvue's developer area (README: Fanvue login)",
 }

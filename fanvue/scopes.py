@@ -12,7 +12,7 @@ class Mode(StrEnum):
     AGENCY = "agency"
 
 
-CREATOR_SCOPES: tuple[str, ...] = (
+CHAT_SCOPES: tuple[str, ...] = (
     "openid",
     "offline_access",
     "offline",
@@ -20,8 +20,11 @@ CREATOR_SCOPES: tuple[str, ...] = (
     "read:chat",
     "write:chat",
 )
+# A creator's own login also reads who each fan is for the cards (/insights/fans needs both); Fanvue has
+# no such route for agencies, so agency logins do not ask for them.
+CREATOR_SCOPES: tuple[str, ...] = (*CHAT_SCOPES, "read:insights", "read:fan")
 # read:creator opens the /creators/{creator}/... routes; read:agency the agency-wide chat list.
-AGENCY_SCOPES: tuple[str, ...] = (*CREATOR_SCOPES, "read:creator", "read:agency")
+AGENCY_SCOPES: tuple[str, ...] = (*CHAT_SCOPES, "read:creator", "read:agency")
 SCOPES_BY_MODE: dict[Mode, tuple[str, ...]] = {Mode.CREATOR: CREATOR_SCOPES, Mode.AGENCY: AGENCY_SCOPES}
 
 

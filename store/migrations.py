@@ -155,3 +155,29 @@ def m007_webhook_events(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX idx_webhook_events_unhandled ON webhook_events (received_at) WHERE handled_at IS NULL"
     )
+
+
+@migrations()
+def m008_fan_context(db: sqlite_utils.Database) -> None:
+    # Who each fan is to each creator (status, spending, subscription, presence), cached between reads.
+    # `unavailable` says why insights are missing (the fan is not the creator's, or hidden from the login).
+    db.execute(
+        """
+        CREATE TABLE fan_context (
+            creator_uuid TEXT NOT NULL,
+            fan_uuid TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            status TEXT,
+            total_spend_cents INTEGER,
+            biggest_payment_cents INTEGER,
+            last_purchase_at TEXT,
+            subscribed_at TEXT,
+            renews_at TEXT,
+            auto_renew INTEGER,
+            unavailable TEXT,
+            online INTEGER,
+            last_seen_at TEXT,
+            PRIMARY KEY (creator_uuid, fan_uuid)
+        )
+        """
+    )

@@ -23,13 +23,14 @@ from fanvue.scopes import AGENCY_SCOPES, CREATOR_SCOPES
 from standins.fanvue import Sandbox
 from standins.fanvue.agency import ADMIN
 
-CREATOR_GRANT = "openid offline_access offline read:self read:chat write:chat"
+CHAT_GRANT = "openid offline_access offline read:self read:chat write:chat"
+CREATOR_GRANT = CHAT_GRANT + " read:insights read:fan"
 
 
-def test_creator_mode_asks_for_todays_scopes_and_agency_mode_adds_two():
+def test_creator_mode_adds_fan_context_and_agency_mode_adds_its_two_to_the_chat_scopes():
     assert scope_string(Mode.CREATOR) == CREATOR_GRANT
     assert set(AGENCY_SCOPES) - set(CREATOR_SCOPES) == {"read:creator", "read:agency"}
-    assert scope_string("agency") == CREATOR_GRANT + " read:creator read:agency"
+    assert scope_string("agency") == CHAT_GRANT + " read:creator read:agency"
 
 
 def test_a_full_grant_lacks_nothing_in_any_order():
@@ -46,7 +47,7 @@ def test_the_problem_names_the_missing_scopes_and_the_fix_in_one_sentence():
         "The Fanvue login lacks read:creator, read:agency, which agency mode needs: enable them for the app "
         "in Fanvue's developer area, then log in again."
     )
-    assert "enable it " in scope_problem("openid offline_access offline read:self read:chat", "creator")
+    assert "enable it " in scope_problem(CREATOR_GRANT.replace(" read:fan", ""), "creator")
 
 
 def test_an_unknown_mode_is_refused():

@@ -95,7 +95,10 @@ def test_login_stores_the_tokens_and_says_who_is_logged_in(tmp_path, sandbox):
     url = login.authorize_url()
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     assert url.startswith(f"{sandbox.url}/oauth2/auth?")
-    assert query["scope"] == "openid offline_access offline read:self read:chat write:chat"
+    assert (
+        query["scope"]
+        == "openid offline_access offline read:self read:chat write:chat read:insights read:fan"
+    )
     assert (query["response_type"], query["code_challenge_method"]) == ("code", "S256")
     assert (
         query["redirect_uri"] == env["FANVUE_REDIRECT_URI"] and query["client_id"] == env["FANVUE_CLIENT_ID"]

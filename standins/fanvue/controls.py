@@ -111,7 +111,7 @@ SIMPLE_ROUTES = {
 
 
 def _dispatch(world: World, method: str, path: str, query: dict[str, list[str]], body: dict) -> Reply:
-    fan_route = re.fullmatch(rf"{PREFIX}/fans/([^/]+)/(messages|contactable|read)", path)
+    fan_route = re.fullmatch(rf"{PREFIX}/fans/([^/]+)/(messages|contactable|read|context)", path)
     if method == "POST" and fan_route:
         fan_uuid, action = fan_route.groups()
         if action == "messages":
@@ -119,6 +119,8 @@ def _dispatch(world: World, method: str, path: str, query: dict[str, list[str]],
         if action == "read":  # the creator's side reads the chat in Fanvue's own app
             world.read_chat(fan_uuid)
             return Reply(200, world.chat(fan_uuid))
+        if action == "context":
+            return Reply(200, world.fan_profiles.update(world.fan(fan_uuid)["uuid"], body))
         world.set_contactable(fan_uuid, bool(body.get("contactable", True)))
         return Reply(200, world.fan(fan_uuid))
     chat_route = re.fullmatch(rf"{PREFIX}/chats/([^/]+)", path)

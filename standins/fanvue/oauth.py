@@ -26,6 +26,8 @@ ENABLED_SCOPES = frozenset(
         "write:chat",
         "read:creator",
         "read:agency",
+        "read:insights",
+        "read:fan",
     }
 )
 CODE_TTL = 600.0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import agency_api, api
+from . import agency_api, api, insights
 from .agency import Agency
 from .agency_controls import handle_agency_control
 from .controls import PREFIX, handle_control
@@ -196,7 +196,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if not decision.allowed:
             answer(429, {"error": "Too many requests, retry later"})
             return
-        found = api.route(self.command, path) or agency_api.route(self.command, path)
+        found = (
+            api.route(self.command, path)
+            or agency_api.route(self.command, path)
+            or insights.route(self.command, path)
+        )
         if found is None:
             answer(404, {"message": f"Cannot {self.command} {path}"})
             return
@@ -218,7 +222,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         handler, params = found
         request = api.ApiRequest(self.command, path, query, body, params)
-        if handler in agency_api.HANDLERS:
+        if handler in insights.HANDLERS:
+            reply = insights.handle(who, handler, request)
+        elif handler in agency_api.HANDLERS:
             reply = agency_api.handle(context.agency, who, handler, request)
         elif who.world is None:
             reply = agency_api.own_account(context.agency, who, handler, request)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .fan_profiles import FanProfiles
 from .faults import FaultPlan
 from .model import Chat, Message, Person, chat_json, creator_json, message_json, user_json
 from .oauth import OAuthAuthority
@@ -61,6 +62,9 @@ class World:
         start = build_seed(fans, seed, now or datetime.now(UTC), creator_index)
         self._creator: Person = start.creator
         self._chats: dict[str, Chat] = {chat.fan.uuid: chat for chat in start.chats}
+        self.fan_profiles = FanProfiles.seeded(
+            (chat.fan for chat in start.chats), seed * 1009 + creator_index, now or datetime.now(UTC)
+        )
         self._notifications = start.notifications
         self._stats = start.stats
         self._next_seq = start.next_seq

@@ -1,0 +1,123 @@
+"""Fan context cached per creator and fan: who the fan is to the creator, read from Fanvue now and then."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from store.clock import from_iso, to_iso
+from store.db import write
+
+# How long fan context is trusted before it is read again (FAN_CONTEXT_TTL_MINUTES).
+DEFAULT_TTL_MINUTES = 60
+# SQLite's default limit of parameters per statement is 999 on older builds; stay well under it.
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class FanContext:
+    """What the card shows about a fan. Money in USD cents; None where Fanvue did not say."""
+
+    creator_uuid: str
+    fan_uuid: str
+    fetched_at: datetime
+    status: str | None = None  # None: no insights (see `unavailable`)
+    total_spend_cents: int | None = None
+    biggest_payment_cents: int | None = None
+    last_purchase_at: datetime | None = None
+    subscribed_at: datetime | None = None
+    renews_at: datetime | None = None
+    auto_renew: bool | None = None
+    unavailable: str | None = None  # why insights are missing: "not_found", "forbidden", ...
+    online: bool | None = None  # None: presence not known
+    last_seen_at: datetime | None = None
+
+    @property
+    def has_insights(self) -> bool:
+        return self.status is not None
+
+
+_COLUMNS = (
+    "creator_uuid",
+    "fan_uuid",
+    "fetched_at",
+    "status",
+    "total_spend_cents",
+    "biggest_payment_cents",
+    "last_purchase_at",
+    "subscribed_at",
+    "renews_at",
+    "auto_renew",
+    "unavailable",
+    "online",
+    "last_seen_at",
+)
+_TIMES = {"fetched_at", "last_purchase_at", "subscribed_at", "renews_at", "last_seen_at"}
+_FLAGS = {"auto_renew", "online"}
+
+
+def stale_fans(
+    db: sqlite_utils.Database, creator_uuid: str, fan_uuids: Sequence[str], ttl: timedelta, now: datetime
+) -> list[str]:
+    """The fans among `fan_uuids` (in their order, once each) with no context for this creator, or context
+    fetched `ttl` or longer before `now`."""
+    wanted = list(dict.fromkeys(fan_uuids))
+    fresh: set[str] = set()
+    cutoff = to_iso(now - ttl)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT fan_uuid FROM fan_context WHERE creator_uuid = ? AND fan_uuid IN ({marks}) "
+            "AND fetched_at > ?",
+            [creator_uuid, *chunk, cutoff],
+        ).fetchall()
+        fresh.update(row[0] for row in rows)
+    return [uuid for uuid in wanted if uuid not in fresh]
+
+
+def save(db: sqlite_utils.Database, contexts: Iterable[FanContext]) -> int:
+    """Store (or replace) each fan's context in one transaction; returns how many were stored."""
+    rows = [_row(context) for context in contexts]
+    if not rows:
+        return 0
+    columns = ", ".join(_COLUMNS)
+    marks = ", ".join("?" * len(_COLUMNS))
+    with write(db):
+        db.conn.executemany(f"INSERT OR REPLACE INTO fan_context ({columns}) VALUES ({marks})", rows)
+    return len(rows)
+
+
+def load(db: sqlite_utils.Database, creator_uuid: str, fan_uuid: str) -> FanContext | None:
+    """This creator's cached context of the fan, however old, or None when none was ever read."""
+    cursor = db.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM fan_context WHERE creator_uuid = ? AND fan_uuid = ?",
+        [creator_uuid, fan_uuid],
+    )
+    row = cursor.fetchone()
+    return None if row is None else _context(dict(zip(_COLUMNS, row, strict=True)))
+
+
+def _row(context: FanContext) -> list:
+    row = []
+    for column in _COLUMNS:
+        value = getattr(context, column)
+        if column in _TIMES and value is not None:
+            value = to_iso(value)
+        elif column in _FLAGS and value is not None:
+            value = int(value)
+        row.append(value)
+    return row
+
+
+def _context(row: dict) -> FanContext:
+    for column in _TIMES:
+        if row[column] is not None:
+            row[column] = from_iso(row[column])
+    for column in _FLAGS:
+        if row[column] is not None:
+            row[column] = bool(row[column])
+    return FanContext(**row)
