@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -14,11 +15,12 @@ import settings as settings_module
 from fanvue import FanvueError
 from fanvue.login import LoginFailed
 from fanvue.oauth import TokenEndpoint
+from fanvue.scopes import Mode, scope_problem, scope_string
 from inbox import stored_login
 from inbox.stored_login import RefreshingToken
 from settings import Settings
 from slack.bolt_app import check_token
-from store import report
+from store import accounts, report
 from store.clock import utcnow
 from store.db import Store
 from store.filters import FilterError
@@ -52,14 +54,19 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
     It needs the Fanvue app's credentials and DATABASE_PATH only, no Slack settings."""
     # A browser only for a person at a terminal: never from scripts, tests or services.
     browser = not args.no_browser and sys.stdin.isatty() and sys.stdout.isatty()
-    store, endpoint = Store(settings.database_path), TokenEndpoint(runtime.oauth_config(settings))
-    token = RefreshingToken(store.path, endpoint)
+    mode = Mode.AGENCY if getattr(args, "agency", False) else Mode.CREATOR
+    config = dataclasses.replace(runtime.oauth_config(settings), scopes=scope_string(mode))
+    store, endpoint = Store(settings.database_path), TokenEndpoint(config)
+    token = RefreshingToken(store.path, endpoint, account_id=-1)  # its account is set once it is stored
     fanvue = runtime.fanvue_client(settings, token)
     try:
-        stored_login.login(
-            endpoint, store, timeout=args.timeout, open_browser=browser, listen_host=args.listen
+        token.account_id, pair = stored_login.login(
+            endpoint, store, timeout=args.timeout, open_browser=browser, listen_host=args.listen, mode=mode
         )
         me = fanvue.me()
+        accounts.identify(
+            store.db, token.account_id, user_uuid=me.uuid, handle=me.handle, display_name=me.display_name
+        )
     except LoginFailed as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -72,6 +79,10 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
         endpoint.close()
         store.close()
     print(f"Logged in to Fanvue as {me.display_name or me.handle} (@{me.handle}).")
+    problem = scope_problem(pair.scope, mode)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -108,7 +108,7 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     """The one call that sends, and the record of what became of it."""
     text = draft.final_text
     try:
-        message_uuid = svc.fanvue.send_message(draft.fan_uuid, text)
+        message_uuid = svc.inbox_for(draft.creator_uuid).client.send_message(draft.fan_uuid, text)
     except NotContactableError as exc:
         return _fail(svc, draft, actor, f"Fanvue refused the message: {_reason(exc)}", exc)
     except NotFoundError as exc:
@@ -132,7 +132,7 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     details: dict[str, object] = {"text": text, "message_uuid": message_uuid}
     if edited:
         details["draft"] = draft.draft_text
-    flags = svc.guard.check(text)
+    flags = svc.guard_for(draft).check(text)
     if flags:
         details["flags"] = [flag.rule for flag in flags]  # sent after a teammate confirmed the warning
     drafts.finish(
