@@ -85,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
     )
     log_in.add_argument("--no-browser", action="store_true", help="only print the address to open")
     log_in.add_argument(
+        "--agency", action="store_true", help="log in as an agency member (asks for the agency scopes too)"
+    )
+    log_in.add_argument(
         "--listen",
         metavar="HOST",
         help="address to listen on for the redirect (default: FANVUE_REDIRECT_URI's host; "
@@ -97,6 +100,16 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"seconds to wait for the browser ({BROWSER_TIMEOUT:.0f})",
     )
+    held = add(
+        "accounts",
+        commands.accounts_list,
+        "the stored Fanvue logins and their state; `accounts remove HANDLE` forgets one (needs only "
+        "DATABASE_PATH)",
+    )
+    held_subs = held.add_subparsers(dest="accounts_command", metavar="remove")
+    remove = held_subs.add_parser("remove", parents=[env_file], help="forget one stored login")
+    remove.add_argument("account", help="the account's handle (or its number in `accounts`)")
+    remove.set_defaults(func=commands.accounts_remove)
     audits = add("audit", commands.audit, "the audit log, newest first (needs only DATABASE_PATH)", formats)
     audits.add_argument("--fan", help="a fan's handle (or uuid)")
     audits.add_argument("--user", help="a teammate's Slack user ID (U...), or scheduler")

@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlite_utils
 
 import runtime
+import safe_text
 import settings as settings_module
 from fanvue import FanvueError
 from fanvue.login import LoginFailed
@@ -86,6 +87,49 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def accounts_list(args: argparse.Namespace) -> int:
+    """`app.py accounts`: every stored Fanvue login, whom it reaches and whether it still works."""
+    store = _database(args)
+    if store is None:
+        return 2
+    try:
+        stored = accounts.all_accounts(store.db)
+    finally:
+        store.close()
+    if not stored:
+        print("No Fanvue login is stored; run `python app.py login` (or `login --agency`).")
+        return 0
+    for account in stored:
+        state = "logged in" if account.logged_in else "needs login: run `python app.py login` again"
+        problem = scope_problem(account.scope or None, account.mode) if account.logged_in else None
+        if problem:
+            state = f"lacks scopes: {problem}"
+        name = safe_text.terminal(account.display_name or "") if account.display_name else ""
+        print(f"{account.id}  {safe_text.terminal(account.label)}  {name}  {account.mode}  {state}")
+    return 0
+
+
+def accounts_remove(args: argparse.Namespace) -> int:
+    """`app.py accounts remove <handle or number>`: forget one login; its drafts and audit rows stay."""
+    store = _database(args)
+    if store is None:
+        return 2
+    try:
+        wanted = args.account.lstrip("@")
+        account = accounts.get(store.db, int(wanted)) if wanted.isdigit() else None
+        account = account or accounts.find_by_handle(store.db, wanted)
+        if account is None:
+            print(
+                f"No stored Fanvue login for {args.account!r}; see `python app.py accounts`", file=sys.stderr
+            )
+            return 1
+        accounts.remove(store.db, account.id)
+    finally:
+        store.close()
+    print(f"Removed the Fanvue login {account.label} ({account.mode}); restart the app to stop serving it.")
+    return 0
+
+
 def audit(args: argparse.Namespace) -> int:
     """`app.py audit`: the audit log, filtered; it reads the database only, so it needs no other settings."""
     filters = dict(fan=args.fan, user=args.user, action=args.action, since=args.since, limit=args.limit)
@@ -95,6 +139,15 @@ def audit(args: argparse.Namespace) -> int:
 def stats(args: argparse.Namespace) -> int:
     """`app.py stats`: decisions per teammate and reply times; it reads the database only."""
     return _report(args, lambda db, now: report.stats_report(db, since=args.since, fmt=args.format, now=now))
+
+
+def _database(args: argparse.Namespace) -> Store | None:
+    """The database DATABASE_PATH names, or None (said on stderr) when there is none yet."""
+    database = settings_module.load_database_path(args.env_file)
+    if not database.is_file():
+        print(f"No database at {database}; set DATABASE_PATH (environment or .env)", file=sys.stderr)
+        return None
+    return Store(database)
 
 
 def _report(args: argparse.Namespace, render: Callable[[sqlite_utils.Database, datetime], str]) -> int:

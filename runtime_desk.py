@@ -55,10 +55,16 @@ def desk_book(
     providers: list[RefreshingToken] = []
     book_ref: list[DeskBook] = []
 
-    def channel_of(account: accounts.Account) -> str:
-        if account.mode == accounts.CREATOR and account.handle and book_ref:
+    def channel_of(account_id: int) -> str:
+        # Read when a notice is posted: the account's handle is known once the app has read it from Fanvue.
+        account = accounts.get(store.db, account_id)
+        if account is not None and account.mode == accounts.CREATOR and account.handle and book_ref:
             return book_ref[0].channel_for(account.handle)
         return settings.slack_channel_id
+
+    def label_of(account_id: int) -> str:
+        account = accounts.get(store.db, account_id)
+        return account.label if account is not None else f"account {account_id}"
 
     for account in accounts.all_accounts(store.db):
         token = RefreshingToken(store.path, endpoint(), account_id=account.id)
@@ -66,9 +72,9 @@ def desk_book(
         client = _client(settings, account.mode, token, session, sleep)
         watch = LoginWatch(
             store,
-            lambda text, a=account: notify(channel_of(a), text),
+            lambda text, i=account.id: notify(channel_of(i), text),
             account_id=account.id,
-            label=account.label,
+            label=lambda i=account.id: label_of(i),
         )
         links.append(AccountLink(account.id, account.mode, client, watch=watch))
     if not links and settings.fanvue_access_token:

@@ -15,6 +15,7 @@ from drafting.guardrails import Guardrails
 from fanvue.agency import AgencyClient
 from fanvue.agency_models import Creator
 from fanvue.client import FanvueClient
+from fanvue.errors import FanvueError
 from fanvue.models import Me
 from fanvue.oauth import LoginRequired
 from inbox.creators import AgencyCreatorClient, CreatorInbox
@@ -130,19 +131,22 @@ class DeskBook:
         if not self._found:
             self.find()
 
-    def find(self, links: list[AccountLink] | None = None) -> None:
+    def find(self, links: list[AccountLink] | None = None) -> dict[str, FanvueError]:
         """Read who each login is and, for agency logins, which creators it manages (cached between cycles).
 
-        A login that fails here is left for its poll to report; its creators stay as last found."""
-        from fanvue.errors import FanvueError
-
+        Returns the logins that failed, by label; their creators stay as last found."""
+        failed: dict[str, FanvueError] = {}
         with self._lock:
             self._found = True
             for link in self.links if links is None else links:
                 try:
                     self._find(link)
+                except LoginRequired as exc:
+                    link.dead, failed[link.label] = exc, exc
                 except FanvueError as exc:
                     logger.warning("Could not read the Fanvue account %s: %s", link.label, exc)
+                    failed[link.label] = exc
+        return failed
 
     def _find(self, link: AccountLink) -> None:
         if link.me is None:

@@ -31,7 +31,7 @@ class LoginWatch:
         notify: Callable[[str], None],
         *,
         account_id: int | None = None,
-        label: str | None = None,
+        label: Callable[[], str] | None = None,
     ) -> None:
         self._store = store
         self._notify = notify
@@ -83,8 +83,9 @@ class LoginWatch:
     def _named(self, text: str) -> str:
         if self._label is None:
             return text
-        return text.replace("The Fanvue login has", f"The Fanvue login of {self._label} has").replace(
-            "Logged in to Fanvue again", f"Logged in to Fanvue again as {self._label}"
+        label = self._label()
+        return text.replace("The Fanvue login has", f"The Fanvue login of {label} has").replace(
+            "Logged in to Fanvue again", f"Logged in to Fanvue again as {label}"
         )
 
     def _post(self, text: str) -> bool:

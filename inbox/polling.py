@@ -69,7 +69,9 @@ def poll_all(svc: Services, book: DeskBook, report: CycleReport) -> None:
     for link in book.links:
         if link not in live:
             report.skipped[link.label.lstrip("@")] = "login needed"
-    book.find(live)
+    for label, error in book.find(live).items():
+        why = "login needed" if isinstance(error, LoginRequired) else f"Fanvue: {type(error).__name__}"
+        report.skipped[label.lstrip("@")] = why
     for link in live:
         link.creators_age += 1
         rows = _agency_rows(book, link) if isinstance(link.client, AgencyClient) else None
