@@ -144,14 +144,15 @@ def m007_creators(db: sqlite_utils.Database) -> None:
     if old_key not in schema:
         raise RuntimeError("the drafts table does not have the expected unique key; refusing to rebuild it")
     columns = [row[1] for row in db.execute("PRAGMA table_info(drafts)").fetchall()]
-    rebuilt = schema.replace(old_key, "UNIQUE (creator_uuid, fan_uuid, fan_message_uuid)").replace(
-        "CREATE TABLE drafts", "CREATE TABLE drafts_rebuilt", 1
-    )
-    db.execute(rebuilt)
+    rebuilt = schema.replace(old_key, "UNIQUE (creator_uuid, fan_uuid, fan_message_uuid)")
     names = ", ".join(columns)
-    db.execute(f"INSERT INTO drafts_rebuilt ({names}) SELECT {names} FROM drafts")
+    # Copied aside and back into a table of the same name: the audit rows' references resolve again by
+    # the time the transaction commits (a table renamed into place would leave them counted as broken).
+    db.execute(f"CREATE TEMP TABLE drafts_before AS SELECT {names} FROM drafts")
     db.execute("DROP TABLE drafts")
-    db.execute("ALTER TABLE drafts_rebuilt RENAME TO drafts")
+    db.execute(rebuilt)
+    db.execute(f"INSERT INTO drafts ({names}) SELECT {names} FROM drafts_before")
+    db.execute("DROP TABLE drafts_before")
     db.execute("ALTER TABLE drafts ADD COLUMN creator_handle TEXT NOT NULL DEFAULT ''")
     db.execute("CREATE INDEX idx_drafts_status ON drafts (status, waiting_since)")
     db.execute("CREATE INDEX idx_drafts_fan ON drafts (creator_uuid, fan_uuid, status)")
