@@ -111,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     remove.add_argument("account", help="the account's handle (or its number in `accounts`)")
     remove.set_defaults(func=commands.accounts_remove)
     audits = add("audit", commands.audit, "the audit log, newest first (needs only DATABASE_PATH)", formats)
+    audits.add_argument("--creator", help="a creator's Fanvue handle (agency mode)")
     audits.add_argument("--fan", help="a fan's handle (or uuid)")
     audits.add_argument("--user", help="a teammate's Slack user ID (U...), or scheduler")
     audits.add_argument(
@@ -126,6 +127,7 @@ def parser() -> argparse.ArgumentParser:
         "sent / edited / skipped per teammate and reply times (needs only DATABASE_PATH)",
         formats,
     )
+    totals.add_argument("--creator", help="only this creator's cards (a Fanvue handle)")
     totals.add_argument(
         "--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})"
     )

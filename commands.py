@@ -132,13 +132,25 @@ def accounts_remove(args: argparse.Namespace) -> int:
 
 def audit(args: argparse.Namespace) -> int:
     """`app.py audit`: the audit log, filtered; it reads the database only, so it needs no other settings."""
-    filters = dict(fan=args.fan, user=args.user, action=args.action, since=args.since, limit=args.limit)
+    filters = dict(
+        creator=args.creator,
+        fan=args.fan,
+        user=args.user,
+        action=args.action,
+        since=args.since,
+        limit=args.limit,
+    )
     return _report(args, lambda db, now: report.audit_report(db, **filters, fmt=args.format, now=now))
 
 
 def stats(args: argparse.Namespace) -> int:
-    """`app.py stats`: decisions per teammate and reply times; it reads the database only."""
-    return _report(args, lambda db, now: report.stats_report(db, since=args.since, fmt=args.format, now=now))
+    """`app.py stats`: decisions per teammate and per creator, and reply times; it reads the database only."""
+    return _report(
+        args,
+        lambda db, now: report.stats_report(
+            db, since=args.since, fmt=args.format, now=now, creator=args.creator
+        ),
+    )
 
 
 def _database(args: argparse.Namespace) -> Store | None:

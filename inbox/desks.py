@@ -117,6 +117,10 @@ class DeskBook:
     def channel_for(self, creator_handle: str) -> str:
         return self.desk_of(creator_handle).channel
 
+    def creators_in(self, channel: str) -> list[str]:
+        """The handles of the creators whose cards the desk file sends to `channel`."""
+        return sorted(d.handle for d in self.desk.creators.values() if d.channel == channel)
+
     def desk_of(self, creator_handle: str) -> CreatorDesk:
         return self.desk.for_handle(creator_handle.lower(), self.default) if creator_handle else self.default
 

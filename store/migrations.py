@@ -158,6 +158,7 @@ def m007_creators(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_drafts_fan ON drafts (creator_uuid, fan_uuid, status)")
     db.execute("CREATE INDEX idx_drafts_card ON drafts (waiting_since) WHERE card_rev > card_synced_rev")
     db.execute("CREATE INDEX idx_drafts_creator ON drafts (creator_uuid, status)")
+    db.execute("CREATE INDEX idx_drafts_creator_handle ON drafts (creator_handle, creator_uuid)")
 
     db.execute("ALTER TABLE audit ADD COLUMN creator_uuid TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE audit ADD COLUMN creator_handle TEXT NOT NULL DEFAULT ''")

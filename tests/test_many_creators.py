@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
+import app
 from desk import CreatorDesk, Desk
 from standins.fanvue import Sandbox
 from standins.fanvue.agency import ADMIN, MEMBER
 from standins.fanvue.model import Chat
+from standins.slack_requests import slash_command_body
 from store import audit, drafts
 from tests.harness import Harness
 
@@ -234,3 +237,50 @@ def test_a_team_member_with_an_unreachable_creator_is_told_once_and_the_others_a
     assert len(notices) == 1 and f"@{reached[1]['handle']}" in notices[0]
     assert second.drafted + second.redrafted == 1 and third.skipped == {}
     assert reads and all(r.query.get("markAsRead") == "false" for r in reads)
+
+
+def slash(h: Harness, text: str, channel: str, user: str = "U0ALICE") -> str:
+    before = len(h.slack.responses())
+    body = slash_command_body(
+        command="/fanvue",
+        text=text,
+        user_id=user,
+        user_name=user.lower(),
+        channel_id=channel,
+        response_url=h.slack.new_response_url(channel=channel, user=user),
+        trigger_id=h.slack.new_trigger_id(user),
+    )
+    assert h.post(body).status_code == 200
+    h.settle()
+    (answer,) = h.slack.responses()[before:]
+    return "\n".join(b["text"]["text"] for b in answer["blocks"] if b["type"] == "section")
+
+
+def test_fanvue_and_the_reports_answer_for_one_creator(desk_app, two, capsys, monkeypatch):
+    a, b = handles(two)
+    desk_app.cycle()
+    pending = drafts.with_status(desk_app.store.db, drafts.PENDING)
+    on_a = next(d for d in pending if d.creator_handle == a)
+    on_b = next(d for d in pending if d.creator_handle == b)
+    desk_app.click(on_a, "draft_skip", user="U0ALICE")
+    desk_app.click(on_b, "draft_skip", user="U0BOB")
+
+    in_a = slash(desk_app, "audit skipped", CHANNEL_A)
+    assert f"creator @{a}" in in_a and "u0alice" in in_a.lower() and "U0BOB" not in in_a
+    anywhere = slash(desk_app, f"audit skipped creator:{b}", "C0ELSEWHERE")
+    assert "U0BOB" in anywhere and "U0ALICE" not in anywhere
+    both = slash(desk_app, "stats", "C0ELSEWHERE")
+    assert f"creator @{a}: 0 sent, 0 edited and sent, 1 skipped" in both
+    waiting = slash(desk_app, "", CHANNEL_B)
+    assert f"{len([d for d in pending if d.creator_handle == b]) - 1} card" in waiting
+
+    env_file = str(desk_app.store.path.parent / "none")
+    monkeypatch.setenv("DATABASE_PATH", str(desk_app.store.path))
+    assert app.main(["stats", "--creator", b, "--format", "csv", "--env-file", env_file]) == 0
+    assert capsys.readouterr().out.splitlines() == ["actor,sent,edited,skipped", "U0BOB,0,0,1"]
+    assert app.main(["stats", "--format", "json", "--env-file", env_file]) == 0
+    per_creator = json.loads(capsys.readouterr().out)["creators"]
+    assert {c["creator"]: c["skipped"] for c in per_creator} == {a: 1, b: 1}
+    assert app.main(["audit", "--creator", f"@{a}", "--format", "json", "--env-file", env_file]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {r["actor"] for r in rows} <= {"U0ALICE", "scheduler"}
