@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from inbox.chat_poll import CycleReport, poll_creator
+from inbox.creator_poll import CycleReport, poll_creator
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Services
 from store import accounts

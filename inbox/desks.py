@@ -24,7 +24,7 @@ from store import accounts
 from store.db import Store
 
 if TYPE_CHECKING:
-    from inbox.chat_poll import CycleReport
+    from inbox.creator_poll import CycleReport
     from inbox.polling import Polls
     from inbox.services import Services
 

@@ -18,7 +18,7 @@ from fanvue.errors import (
 )
 from fanvue.models import Chat
 from fanvue.oauth import LoginRequired
-from inbox.chat_poll import CycleReport, poll_creator
+from inbox.creator_poll import CycleReport, poll_creator
 from inbox.creators import AgencyCreatorClient, CreatorInbox
 from inbox.desks import AccountLink, DeskBook
 from inbox.services import Services
