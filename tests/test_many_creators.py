@@ -284,3 +284,29 @@ def test_fanvue_and_the_reports_answer_for_one_creator(desk_app, two, capsys, mo
     assert app.main(["audit", "--creator", f"@{a}", "--format", "json", "--env-file", env_file]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and {r["actor"] for r in rows} <= {"U0ALICE", "scheduler"}
+
+
+def test_a_slow_creator_is_left_running_and_the_others_cards_go_out_in_the_same_cycle(tmp_path, slack):
+    with Sandbox(creators=3, fans=5, seed=5) as sb:
+        own, slow = sb.worlds[1].creator, sb.worlds[0].creator  # the team member reaches creators 1 and 3
+        logins = [("creator", sb.creator_token(own["handle"])), ("agency", sb.member_token(MEMBER))]
+        h = Harness(tmp_path / "bridge.db", sb, slack, logins=logins)
+        h.svc.desk.polls.deadline = 0.3
+        sb.hang_seconds = 5
+        try:
+            h.svc.desk.find()  # who is who, before the slow creator's chat list starts hanging
+            requests.post(
+                f"{sb.url}/_sandbox/faults",
+                json={"kind": "hang", "count": 1, "path": f"/creators/{slow['uuid']}/chats"},
+                timeout=5,
+            ).raise_for_status()
+            first = h.cycle()
+            second = h.cycle()
+        finally:
+            h.close()
+    assert first.skipped == {slow["handle"]: "slow: still polling in the background"}
+    assert second.skipped.get(slow["handle"]) in ("still busy from an earlier cycle", None)
+    posted_for = {
+        m.blocks[0]["text"]["text"].split("*@")[1].split("*")[0] for m in slack.messages() if m.blocks
+    }
+    assert own["handle"] in posted_for
