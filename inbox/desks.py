@@ -172,6 +172,9 @@ class DeskBook:
             self._add(link, creator.uuid, creator.handle, creator.name, view)
 
     def _add(self, link: AccountLink, uuid: str, handle: str, name: str, client) -> None:
+        known = self._inboxes.get(uuid)
+        if known is not None and known.account_id == link.id and known.handle == handle.lower():
+            return
         desk = self.desk_of(handle)
         drafter, guard = self.voice(desk.persona_file)
         self._inboxes[uuid] = CreatorInbox(

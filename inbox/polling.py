@@ -188,8 +188,9 @@ def _advance_watermark(
     if newest is None or link.id is None:
         return
     mark = newest
+    polled = {i.uuid for i in book.creators_of(link) if book.desk_of(i.handle).enabled} - link.unreachable
     for creator_uuid, rows in by_creator.items():
-        if creator_uuid in finished:
+        if creator_uuid in finished or creator_uuid not in polled:
             continue
         times = [row.last_message_at for row in rows if row.last_message_at is not None]
         if times:

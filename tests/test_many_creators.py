@@ -115,6 +115,9 @@ def test_a_fan_of_both_creators_is_two_conversations_and_send_goes_through_one(d
     assert drafts.get(desk_app.store.db, on_b.id).status == drafts.SENT
     other = next(r["id"] for r in rows if r["creator_uuid"] == world_a.creator["uuid"])
     assert drafts.get(desk_app.store.db, other).status == drafts.PENDING
+    reads = [r for r in two.world.requests if r.method == "GET" and r.path.endswith("/messages")]
+    assert reads and all(r.query.get("markAsRead") == "false" for r in reads)
+    assert world_a.chat(fan["uuid"])["isRead"] is False  # B's send and every read left A's chat unread
 
 
 def test_an_approver_of_one_creator_cannot_decide_on_anothers_card(tmp_path, two, slack):
