@@ -142,7 +142,7 @@ class DeskBook:
         failed: dict[str, FanvueError] = {}
         with self._lock:
             self._found = True
-            for link in self.links if links is None else links:
+            for link in list(self.links if links is None else links):
                 try:
                     self._find(link)
                 except LoginRequired as exc:
@@ -155,7 +155,8 @@ class DeskBook:
     def _find(self, link: AccountLink) -> None:
         if link.me is None:
             link.me = link.client.me()
-            self._identify(link)
+            if not self._identify(link):
+                return
         if isinstance(link.client, FanvueClient):
             self._add(link, link.me.uuid, link.me.handle, link.me.display_name or link.me.handle, link.client)
             return
@@ -193,18 +194,26 @@ class DeskBook:
             # Rows kept before creators were told apart belong to the login that wrote them: the first one.
             accounts.claim_unowned(self.store.db, uuid, handle)
 
-    def _identify(self, link: AccountLink) -> None:
+    def _identify(self, link: AccountLink) -> bool:
+        """Store who the login is; False when it is a second login of a user another account holds (the
+        two are merged into that account, and this link is dropped)."""
         if link.id is None or link.me is None:
-            return
+            return True
         account = accounts.get(self.store.db, link.id)
-        if account is not None and account.user_uuid is None:
-            accounts.identify(
-                self.store.db,
-                link.id,
-                user_uuid=link.me.uuid,
-                handle=link.me.handle,
-                display_name=link.me.display_name or "",
-            )
+        if account is None or account.user_uuid is not None:
+            return True
+        kept = accounts.identify(
+            self.store.db,
+            link.id,
+            user_uuid=link.me.uuid,
+            handle=link.me.handle,
+            display_name=link.me.display_name or "",
+        )
+        if kept != link.id:
+            self.links.remove(link)
+            link.client.close()
+            return False
+        return True
 
     def _oldest_creator_account(self) -> int | None:
         ids = [link.id for link in self.links if link.mode == accounts.CREATOR]

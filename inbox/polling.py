@@ -103,6 +103,8 @@ def poll_all(svc: Services, book: DeskBook, report: CycleReport) -> None:
         else:
             report.skipped[inbox.handle] = outcome
     for link in live:
+        if link not in book.links:
+            continue  # a second login of a user another account holds: merged into it
         if link.watch is not None:
             link.watch.after_cycle(link.dead)
         link.dead = None

@@ -55,19 +55,22 @@ def get(db: sqlite_utils.Database, account_id: int) -> Account | None:
 def identify(
     db: sqlite_utils.Database, account_id: int, *, user_uuid: str, handle: str, display_name: str = ""
 ) -> int:
-    """Name the Fanvue user behind an account; a new login of a user already stored replaces that user's
-    older account (its tokens move to the older row, which keeps its id). Returns the account's id."""
+    """Name the Fanvue user behind an account. When another account already holds that user, the two
+    become one: the older row keeps its id and takes the more recently stored tokens. Returns the id."""
     with write(db):
         older = db.execute(
-            "SELECT id FROM fanvue_accounts WHERE user_uuid = ? AND id != ?", [user_uuid, account_id]
+            "SELECT id, updated_at FROM fanvue_accounts WHERE user_uuid = ? AND id != ?",
+            [user_uuid, account_id],
         ).fetchone()
         if older is not None:
-            db.execute(
-                "UPDATE fanvue_accounts SET (mode, access_token, refresh_token, expires_at, scope, updated_at) "
-                "= (SELECT mode, access_token, refresh_token, expires_at, scope, updated_at "
-                "FROM fanvue_accounts WHERE id = ?) WHERE id = ?",
-                [account_id, older[0]],
-            )
+            mine = db.execute("SELECT updated_at FROM fanvue_accounts WHERE id = ?", [account_id]).fetchone()
+            if mine is not None and mine[0] >= older[1]:
+                db.execute(
+                    "UPDATE fanvue_accounts SET (mode, access_token, refresh_token, expires_at, scope, "
+                    "updated_at) = (SELECT mode, access_token, refresh_token, expires_at, scope, updated_at "
+                    "FROM fanvue_accounts WHERE id = ?) WHERE id = ?",
+                    [account_id, older[0]],
+                )
             db.execute("DELETE FROM fanvue_accounts WHERE id = ?", [account_id])
             account_id = older[0]
         db.execute(

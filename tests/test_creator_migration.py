@@ -139,3 +139,26 @@ def test_accounts_lists_and_removes_stored_logins(tmp_path):
     assert app("accounts", "remove", "2").returncode == 0
     again = app("accounts").stdout.splitlines()
     assert len(again) == 1 and "@agency-admin" in again[0]
+
+
+def test_two_logins_of_one_user_become_one_account_with_the_newer_tokens(tmp_path):
+    from tests.harness import store_logins
+
+    path = tmp_path / "bridge.db"
+    old, new = store_logins(path, [("creator", "old-token"), ("creator", "new-token")])
+    store = Store(path)
+    try:
+        db = store.db
+        db.execute("UPDATE fanvue_accounts SET updated_at = '2026-01-01T00:00:00.000Z' WHERE id = ?", [old])
+        assert accounts.identify(db, new, user_uuid="u-1", handle="Luna") == new
+        # The older row, read later (after an upgrade, say), folds into the account that holds the user.
+        assert accounts.identify(db, old, user_uuid="u-1", handle="Luna") == new
+        assert [a.id for a in accounts.all_accounts(db)] == [new]
+        assert tokens.load(db, new).access_token == "new-token"
+        # A login made after it (app.py login again) gives the account its tokens, keeping the account.
+        newest = store_logins(path, [("creator", "newest-token")])[0]
+        assert accounts.identify(db, newest, user_uuid="u-1", handle="luna") == new
+        assert tokens.load(db, new).access_token == "newest-token"
+        assert [a.id for a in accounts.all_accounts(db)] == [new]
+    finally:
+        store.close()
