@@ -313,3 +313,20 @@ def test_a_slow_creator_is_left_running_and_the_others_cards_go_out_in_the_same_
         m.blocks[0]["text"]["text"].split("*@")[1].split("*")[0] for m in slack.messages() if m.blocks
     }
     assert own["handle"] in posted_for
+
+
+def test_the_cap_on_new_cards_per_cycle_is_per_channel(desk_app):
+    report = desk_app.cycle(max_posts=1)
+    assert len(cards_in(desk_app, CHANNEL_A)) == 1 and len(cards_in(desk_app, CHANNEL_B)) == 1
+    assert report.cards.posted == 2 and report.cards.deferred > 0
+    waiting = {
+        handle: n
+        for handle, n in desk_app.store.db.execute(
+            "SELECT creator_handle, COUNT(*) FROM drafts WHERE status = 'pending' GROUP BY creator_handle"
+        ).fetchall()
+    }
+    assert report.cards.deferred == sum(waiting.values()) - 2
+    desk_app.cycle(max_posts=1)
+    for channel in (CHANNEL_A, CHANNEL_B):
+        handle = next(h for h, d in desk_app.svc.desk.desk.creators.items() if d.channel == channel)
+        assert len(cards_in(desk_app, channel)) == min(2, waiting[handle])
