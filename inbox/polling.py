@@ -72,7 +72,8 @@ def poll_all(svc: Services, book: DeskBook, report: CycleReport) -> None:
     for label, error in book.find(live).items():
         why = "login needed" if isinstance(error, LoginRequired) else f"Fanvue: {type(error).__name__}"
         report.skipped[label.lstrip("@")] = why
-    for link in live:
+    # Creator logins' polls start first: an agency's chat list is read on this thread meanwhile.
+    for link in sorted(live, key=lambda link: isinstance(link.client, AgencyClient)):
         link.creators_age += 1
         rows = _agency_rows(book, link) if isinstance(link.client, AgencyClient) else None
         if rows is not None:
