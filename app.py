@@ -85,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
     )
     log_in.add_argument("--no-browser", action="store_true", help="only print the address to open")
     log_in.add_argument(
+        "--agency", action="store_true", help="log in as an agency member (asks for the agency scopes too)"
+    )
+    log_in.add_argument(
         "--listen",
         metavar="HOST",
         help="address to listen on for the redirect (default: FANVUE_REDIRECT_URI's host; "
@@ -103,7 +106,18 @@ def parser() -> argparse.ArgumentParser:
         "the webhook URLs to register in Fanvue",
     )
     hooks.add_argument("--test", action="store_true", help="send a signed test event to the running app")
+    held = add(
+        "accounts",
+        commands.accounts_list,
+        "the stored Fanvue logins and their state; `accounts remove HANDLE` forgets one (needs only "
+        "DATABASE_PATH)",
+    )
+    held_subs = held.add_subparsers(dest="accounts_command", metavar="remove")
+    remove = held_subs.add_parser("remove", parents=[env_file], help="forget one stored login")
+    remove.add_argument("account", help="the account's handle (or its number in `accounts`)")
+    remove.set_defaults(func=commands.accounts_remove)
     audits = add("audit", commands.audit, "the audit log, newest first (needs only DATABASE_PATH)", formats)
+    audits.add_argument("--creator", help="a creator's Fanvue handle (agency mode)")
     audits.add_argument("--fan", help="a fan's handle (or uuid)")
     audits.add_argument("--user", help="a teammate's Slack user ID (U...), or scheduler")
     audits.add_argument(
@@ -119,6 +133,7 @@ def parser() -> argparse.ArgumentParser:
         "sent / edited / skipped per teammate and reply times (needs only DATABASE_PATH)",
         formats,
     )
+    totals.add_argument("--creator", help="only this creator's cards (a Fanvue handle)")
     totals.add_argument(
         "--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})"
     )

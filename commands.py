@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -10,15 +11,17 @@ from datetime import datetime
 import sqlite_utils
 
 import runtime
+import safe_text
 import settings as settings_module
 from fanvue import FanvueError
 from fanvue.login import LoginFailed
 from fanvue.oauth import TokenEndpoint
+from fanvue.scopes import Mode, scope_problem, scope_string
 from inbox import stored_login, webhook_setup
 from inbox.stored_login import RefreshingToken
 from settings import Settings
 from slack.bolt_app import check_token
-from store import report
+from store import accounts, report
 from store.clock import utcnow
 from store.db import Store
 from store.filters import FilterError
@@ -52,14 +55,19 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
     It needs the Fanvue app's credentials and DATABASE_PATH only, no Slack settings."""
     # A browser only for a person at a terminal: never from scripts, tests or services.
     browser = not args.no_browser and sys.stdin.isatty() and sys.stdout.isatty()
-    store, endpoint = Store(settings.database_path), TokenEndpoint(runtime.oauth_config(settings))
-    token = RefreshingToken(store.path, endpoint)
+    mode = Mode.AGENCY if getattr(args, "agency", False) else Mode.CREATOR
+    config = dataclasses.replace(runtime.oauth_config(settings), scopes=scope_string(mode))
+    store, endpoint = Store(settings.database_path), TokenEndpoint(config)
+    token = RefreshingToken(store.path, endpoint, account_id=-1)  # its account is set once it is stored
     fanvue = runtime.fanvue_client(settings, token)
     try:
-        stored_login.login(
-            endpoint, store, timeout=args.timeout, open_browser=browser, listen_host=args.listen
+        token.account_id, pair = stored_login.login(
+            endpoint, store, timeout=args.timeout, open_browser=browser, listen_host=args.listen, mode=mode
         )
         me = fanvue.me()
+        accounts.identify(
+            store.db, token.account_id, user_uuid=me.uuid, handle=me.handle, display_name=me.display_name
+        )
     except LoginFailed as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -72,6 +80,53 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
         endpoint.close()
         store.close()
     print(f"Logged in to Fanvue as {me.display_name or me.handle} (@{me.handle}).")
+    problem = scope_problem(pair.scope, mode)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
+
+
+def accounts_list(args: argparse.Namespace) -> int:
+    """`app.py accounts`: every stored Fanvue login, whom it reaches and whether it still works."""
+    store = _database(args)
+    if store is None:
+        return 2
+    try:
+        stored = accounts.all_accounts(store.db)
+    finally:
+        store.close()
+    if not stored:
+        print("No Fanvue login is stored; run `python app.py login` (or `login --agency`).")
+        return 0
+    for account in stored:
+        state = "logged in" if account.logged_in else "needs login: run `python app.py login` again"
+        problem = scope_problem(account.scope or None, account.mode) if account.logged_in else None
+        if problem:
+            state = f"lacks scopes: {problem}"
+        name = safe_text.terminal(account.display_name or "") if account.display_name else ""
+        print(f"{account.id}  {safe_text.terminal(account.label)}  {name}  {account.mode}  {state}")
+    return 0
+
+
+def accounts_remove(args: argparse.Namespace) -> int:
+    """`app.py accounts remove <handle or number>`: forget one login; its drafts and audit rows stay."""
+    store = _database(args)
+    if store is None:
+        return 2
+    try:
+        wanted = args.account.lstrip("@")
+        account = accounts.get(store.db, int(wanted)) if wanted.isdigit() else None
+        account = account or accounts.find_by_handle(store.db, wanted)
+        if account is None:
+            print(
+                f"No stored Fanvue login for {args.account!r}; see `python app.py accounts`", file=sys.stderr
+            )
+            return 1
+        accounts.remove(store.db, account.id)
+    finally:
+        store.close()
+    print(f"Removed the Fanvue login {account.label} ({account.mode}); restart the app to stop serving it.")
     return 0
 
 
@@ -98,13 +153,34 @@ def webhooks(settings: Settings, args: argparse.Namespace) -> int:
 
 def audit(args: argparse.Namespace) -> int:
     """`app.py audit`: the audit log, filtered; it reads the database only, so it needs no other settings."""
-    filters = dict(fan=args.fan, user=args.user, action=args.action, since=args.since, limit=args.limit)
+    filters = dict(
+        creator=args.creator,
+        fan=args.fan,
+        user=args.user,
+        action=args.action,
+        since=args.since,
+        limit=args.limit,
+    )
     return _report(args, lambda db, now: report.audit_report(db, **filters, fmt=args.format, now=now))
 
 
 def stats(args: argparse.Namespace) -> int:
-    """`app.py stats`: decisions per teammate and reply times; it reads the database only."""
-    return _report(args, lambda db, now: report.stats_report(db, since=args.since, fmt=args.format, now=now))
+    """`app.py stats`: decisions per teammate and per creator, and reply times; it reads the database only."""
+    return _report(
+        args,
+        lambda db, now: report.stats_report(
+            db, since=args.since, fmt=args.format, now=now, creator=args.creator
+        ),
+    )
+
+
+def _database(args: argparse.Namespace) -> Store | None:
+    """The database DATABASE_PATH names, or None (said on stderr) when there is none yet."""
+    database = settings_module.load_database_path(args.env_file)
+    if not database.is_file():
+        print(f"No database at {database}; set DATABASE_PATH (environment or .env)", file=sys.stderr)
+        return None
+    return Store(database)
 
 
 def _report(args: argparse.Namespace, render: Callable[[sqlite_utils.Database, datetime], str]) -> int:

@@ -16,6 +16,8 @@ import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 
+import runtime_desk
+from desk import Desk
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
 from drafting.llm import LlmConfig, OpenAIChatDrafter
@@ -58,6 +60,7 @@ class Runtime:
     login: LoginWatch | None = None
     host: str | None = None  # where serve() listens; None: the HOST setting
     webhooks: WebhookIntake | None = None  # Fanvue's webhook deliveries; None when no secret is set
+    providers: list[RefreshingToken] = field(default_factory=list)  # every login's, serving several creators
     last_cycle: dict = field(default_factory=dict)
     # Set by serve() and start():
     server: HttpServer | None = field(default=None, init=False)
@@ -150,8 +153,11 @@ class Runtime:
         if isinstance(self.services.drafter, OpenAIChatDrafter):
             self.services.drafter.close()
         self.services.fanvue.close()
-        if isinstance(self.token, RefreshingToken):
-            self.token.close()
+        if self.services.desk is not None:
+            self.services.desk.close()
+        for provider in {id(p): p for p in [self.token, *self.providers]}.values():
+            if isinstance(provider, RefreshingToken):
+                provider.close()
         self.services.store.close()
 
 
@@ -166,40 +172,77 @@ def build(
     sleep: Callable[[float], None] = time.sleep,
     host: str | None = None,
     on_webhook: Callable[[int], None] | None = None,
+    desk: Desk | None = None,
 ) -> Runtime:
     """The whole app from its settings. The keywords let tests, the demo and benchmarks put in what
     settings cannot say: a drafter or guardrails of their own, a wrapper around the Slack cards, the Fanvue
-    client's HTTP session, rate budget and sleep, the address to serve on, and what a stored webhook event
-    is handed to."""
+    client's HTTP session, rate budget and sleep, the address to serve on, what a stored webhook event is
+    handed to, and a desk (else DESK_FILE's)."""
     store = Store(settings.database_path)
-    token = token_provider(settings, store)
-    fanvue = fanvue_client(settings, token, session=session, budget=budget, sleep=sleep)
+    desk = desk or runtime_desk.desk_of(settings)
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    slack_cards = SlackCards(client, settings.slack_channel_id, post_interval=settings.slack_post_interval)
+    book, providers = None, []
+    if runtime_desk.serves_several(store, desk):
+        book, providers = runtime_desk.desk_book(
+            settings,
+            store,
+            desk,
+            endpoint=lambda: TokenEndpoint(oauth_config(settings)),
+            voice=runtime_desk.voice_for(settings, settings_drafter, drafter),
+            notify=lambda channel, text: client.chat_postMessage(channel=channel, text=text),
+            session=session,
+            sleep=sleep,
+        )
+        token = providers[0] if providers else StaticToken(settings.fanvue_access_token or "")
+    else:
+        token = token_provider(settings, store)
+    fanvue = fanvue_client(settings, token, session=session, budget=budget, sleep=sleep)
+    slack_cards = SlackCards(
+        client,
+        settings.slack_channel_id,
+        post_interval=settings.slack_post_interval,
+        channels=book.channel_for if book is not None else None,
+        name_creator=book is not None,
+    )
     persona = load_persona(settings.persona_file)
     services = Services(
         store=store,
         fanvue=fanvue,
         drafter=drafter or settings_drafter(settings, persona),
-        cards=CardPublisher(store, cards(slack_cards) if cards else slack_cards),
+        cards=CardPublisher(
+            store,
+            cards(slack_cards) if cards else slack_cards,
+            channel_of=slack_cards.channel_for if book is not None else None,
+        ),
         creator=Creator(fanvue),
         approvers=settings.slack_approvers,
         history_size=max(20, settings.draft_context_messages),
         guard=guard or Guardrails.for_persona(persona),
         style_examples=settings.style_examples,
         draft_concurrency=settings.llm_concurrency,
+        desk=book,
     )
     executor = DrainingExecutor(max_workers=CLICK_WORKERS)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
     watch = None
-    if isinstance(token, RefreshingToken):
+    if isinstance(token, RefreshingToken) and book is None:
         watch = LoginWatch(
             store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text)
         )
     webhooks = None
     if settings.fanvue_webhook_secrets:
         webhooks = WebhookIntake(store, webhook_secrets(settings), on_webhook or _webhook_stored)
-    return Runtime(settings, services, bolt, executor, token, login=watch, host=host, webhooks=webhooks)
+    return Runtime(
+        settings,
+        services,
+        bolt,
+        executor,
+        token,
+        login=watch,
+        host=host,
+        webhooks=webhooks,
+        providers=providers,
+    )
 
 
 def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:

@@ -12,7 +12,7 @@ def naive_cycle(svc: Services, *, max_posts: int) -> int:
     made = 0
     for chat in svc.fanvue.unread_chats():
         history = svc.fanvue.messages(chat.user.uuid, size=svc.history_size)
-        fresh = new_draft(svc, chat.user, history, chat.unread_messages_count)
+        fresh = new_draft(svc, chat.user, history, chat.unread_messages_count, inbox=svc.single_inbox())
         if fresh is not None and drafts.create(svc.store.db, fresh) is not None:
             made += 1
     svc.cards.publish_due(max_posts)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,6 +17,7 @@ from store.drafts import Draft
 logger = logging.getLogger(__name__)
 
 RESYNC_TRIES = 3
+CHANNEL_WORKERS = 8  # channels whose cards are published at once
 
 
 class CardUnavailable(Exception):
@@ -54,9 +57,11 @@ class PublishReport:
 class CardPublisher:
     """Renders drafts to Slack one at a time per draft, so two threads never race an older card in."""
 
-    def __init__(self, store: Store, port: CardsPort):
+    def __init__(self, store: Store, port: CardsPort, *, channel_of: Callable[[Draft], str] | None = None):
         self.store = store
         self.port = port
+        # Where each card goes; Slack paces posts per channel, so channels are published side by side.
+        self.channel_of = channel_of
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
 
@@ -114,9 +119,30 @@ class CardPublisher:
             return PUBLISHED
 
     def publish_due(self, max_posts: int) -> PublishReport:
-        """Updates first, then new cards oldest-waiting first, at most `max_posts` new ones."""
+        """Updates first, then new cards oldest-waiting first, at most `max_posts` new ones per channel;
+        each channel on its own thread when cards go to several."""
+        due = drafts.cards_to_publish(self.store.db)
+        if self.channel_of is None:
+            return self._publish_channel(due, max_posts)
+        by_channel: dict[str, list[Draft]] = {}
+        for draft in due:
+            by_channel.setdefault(self.channel_of(draft), []).append(draft)
+        if len(by_channel) <= 1:
+            return self._publish_channel(due, max_posts)
         report = PublishReport()
-        for draft in drafts.cards_to_publish(self.store.db):
+        with ThreadPoolExecutor(max_workers=min(CHANNEL_WORKERS, len(by_channel))) as pool:
+            parts = [pool.submit(self._publish_channel, cards, max_posts) for cards in by_channel.values()]
+            for part in parts:
+                done = part.result()
+                report.posted += done.posted
+                report.updated += done.updated
+                report.deferred += done.deferred
+                report.failed += done.failed
+        return report
+
+    def _publish_channel(self, due: list[Draft], max_posts: int) -> PublishReport:
+        report = PublishReport()
+        for draft in due:
             is_post = draft.ts is None
             if is_post and report.posted >= max_posts:
                 report.deferred += 1

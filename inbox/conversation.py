@@ -124,5 +124,5 @@ def since(draft: Draft, history: Sequence[Message], creator_uuid: str) -> ChatSi
 
 def read_since(svc: Services, draft: Draft) -> ChatSince:
     """Read the draft's chat from Fanvue (never marking it read); Fanvue's errors reach the caller."""
-    creator = svc.creator.get()
-    return since(draft, svc.fanvue.messages(draft.fan_uuid, size=svc.history_size), creator.uuid)
+    inbox = svc.inbox_for(draft.creator_uuid)  # the creator's own login, or the agency's view of it
+    return since(draft, inbox.client.messages(draft.fan_uuid, size=svc.history_size), inbox.uuid)

@@ -57,7 +57,12 @@ def regenerate(svc: Services, draft_id: int, version: int, actor: str) -> Outcom
     fresh = None
     for attempt in range(REGENERATE_TRIES):
         fresh = new_draft(
-            svc, fan_of(draft), chat.history, draft.unread_count, variant=draft.version + attempt
+            svc,
+            fan_of(draft),
+            chat.history,
+            draft.unread_count,
+            inbox=svc.inbox_for(draft.creator_uuid),
+            variant=draft.version + attempt,
         )
         if fresh is None or fresh.draft_text.strip() != draft.draft_text.strip():
             break
@@ -86,11 +91,9 @@ def flagged_edit(svc: Services, draft_id: int, version: int, actor: str, text: s
     The first submission of a flagged text is recorded as a warning and its flags returned (the modal shows
     them); submitting the very same text again is recorded as the teammate's confirmation and passes.
     """
-    flags = svc.guard.check(text.strip())
-    if not flags:
-        return []
     draft = drafts.get(svc.store.db, draft_id)
-    if draft is None:
+    flags = svc.guard_for(draft).check(text.strip())
+    if not flags or draft is None:
         return flags
     seen = _guardrail_rows(svc, draft_id, version, actor, text)
     details = {"text": text.strip(), "version": version, "rules": [f.rule for f in flags]}
@@ -110,9 +113,8 @@ def flagged_edit(svc: Services, draft_id: int, version: int, actor: str, text: s
 
 def edit_confirmed(svc: Services, draft_id: int, version: int, actor: str, text: str) -> bool:
     """True when the text breaks no rule, or the teammate confirmed it by submitting it twice."""
-    return not svc.guard.check(text.strip()) or CONFIRMED in _guardrail_rows(
-        svc, draft_id, version, actor, text
-    )
+    guard = svc.guard_for(drafts.get(svc.store.db, draft_id))
+    return not guard.check(text.strip()) or CONFIRMED in _guardrail_rows(svc, draft_id, version, actor, text)
 
 
 def _guardrail_rows(svc: Services, draft_id: int, version: int, actor: str, text: str) -> set[str]:

@@ -22,11 +22,21 @@ RESUMED_NOTICE = ":white_check_mark: Logged in to Fanvue again; polling has resu
 
 
 class LoginWatch:
-    """Gate for the poll cycle when the app runs on a stored login (see RefreshingToken)."""
+    """Gate for the poll cycle when the app runs on a stored login (see RefreshingToken); with several
+    logins, one per login (`account_id`), pausing only the creators it reaches."""
 
-    def __init__(self, store: Store, notify: Callable[[str], object]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        notify: Callable[[str], object],
+        *,
+        account_id: int | None = None,
+        label: Callable[[], str] | None = None,
+    ) -> None:
         self._store = store
         self._notify = notify
+        self._account_id = account_id
+        self._label = label  # the account's name in its notices; None: "The Fanvue login" of the one creator
         self._lock = threading.Lock()
         self._paused = False
         self._noticed = False
@@ -40,17 +50,17 @@ class LoginWatch:
         with self._lock:
             if not self._paused:
                 return False
-            if tokens.load(self._store.db) is None:
+            if tokens.load(self._store.db, self._account_id) is None:
                 self._tell_once()
                 return True
             self._paused = False
         logger.info("A Fanvue login is stored again; polling resumes")
-        self._post(RESUMED_NOTICE)
+        self._post(self._named(RESUMED_NOTICE))
         return False
 
     def after_cycle(self, error: BaseException | None) -> None:
         """Pause when the cycle ran into a dead login, or the stored login is gone (another process saw it die)."""
-        if not isinstance(error, LoginRequired) and tokens.load(self._store.db) is not None:
+        if not isinstance(error, LoginRequired) and tokens.load(self._store.db, self._account_id) is not None:
             return
         with self._lock:
             if self._paused:
@@ -68,7 +78,15 @@ class LoginWatch:
     def _tell_once(self) -> None:
         # A notice Slack did not take is tried again on the next (skipped) cycle, so it arrives exactly once.
         if not self._noticed:
-            self._noticed = self._post(PAUSED_NOTICE)
+            self._noticed = self._post(self._named(PAUSED_NOTICE))
+
+    def _named(self, text: str) -> str:
+        if self._label is None:
+            return text
+        label = self._label()
+        return text.replace("The Fanvue login has", f"The Fanvue login of {label} has").replace(
+            "Logged in to Fanvue again", f"Logged in to Fanvue again as {label}"
+        )
 
     def _post(self, text: str) -> bool:
         try:

@@ -52,7 +52,7 @@ def load_for_decision(svc: Services, draft_id: int, version: int, actor: str, ac
     draft = drafts.get(svc.store.db, draft_id)
     if draft is None:
         return Outcome(Kind.MISSING, "This card is not in the database any more; nothing was done.")
-    if not svc.may_decide(actor):
+    if not svc.may_decide(actor, draft.creator_handle):
         audit.record(
             svc.store.db,
             action="denied",

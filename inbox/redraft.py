@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from drafting.base import StyleExample
 from fanvue.models import Message, User
 from inbox import conversation as conv
+from inbox.creators import CreatorInbox
 from inbox.services import Services
 from store import audit, drafts
 from store.clock import to_iso
@@ -30,28 +31,30 @@ def new_draft(
     history: Sequence[Message],
     unread_count: int,
     *,
+    inbox: CreatorInbox,
     examples: tuple[StyleExample, ...] | None = None,
     variant: int = 0,
 ) -> NewDraft | None:
-    """The draft for the fan's latest message in `history`; None when the fan has not written.
+    """The draft for the fan's latest message in `history` with the creator of `inbox`, in that creator's
+    voice; None when the fan has not written.
 
     With `examples` given it reads nothing from the database, so it can run on any thread.
     """
-    creator = svc.creator.get()
-    latest = conv.latest_fan_message(history, creator.uuid)
+    latest = conv.latest_fan_message(history, inbox.uuid)
     if latest is None:
         return None
-    turns = conv.to_turns(history, creator.uuid)
+    turns = conv.to_turns(history, inbox.uuid)
     if examples is None:
-        examples = style_examples(svc, creator.uuid)
+        examples = style_examples(svc, inbox.uuid)
     conversation = dataclasses.replace(
-        conv.conversation(svc.creator.name, fan.name, fan.handle, turns),
+        conv.conversation(inbox.name, fan.name, fan.handle, turns),
         style_examples=examples,
         variant=variant,
     )
-    drafted = svc.drafter.draft(conversation)
+    drafted = inbox.drafter.draft(conversation)
     return NewDraft(
-        creator_uuid=creator.uuid,
+        creator_uuid=inbox.uuid,
+        creator_handle=inbox.handle.lower(),
         fan_uuid=fan.uuid,
         fan_handle=fan.handle,
         fan_name=fan.name,
@@ -67,7 +70,7 @@ def new_draft(
         prompt_tokens=drafted.prompt_tokens,
         completion_tokens=drafted.completion_tokens,
         fallback_reason=drafted.fallback_reason,
-        flags=[flag.to_dict() for flag in svc.guard.check(drafted.text)],
+        flags=[flag.to_dict() for flag in inbox.guard.check(drafted.text)],
     )
 
 
@@ -80,7 +83,7 @@ def redraft_from_history(
     actor: str = audit.SCHEDULER,
 ) -> Draft | None:
     """Point the card at the fan's newest message with a new draft; None if another change won."""
-    fresh = new_draft(svc, fan_of(draft), history, 0)
+    fresh = new_draft(svc, fan_of(draft), history, 0, inbox=svc.inbox_for(draft.creator_uuid))
     if fresh is None:
         return None
     notice = "The fan wrote again: new messages and a new draft." if from_status == drafts.SENDING else None

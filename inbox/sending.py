@@ -110,7 +110,7 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     if text is None:  # claim_for_send stores it: without it, no text was approved
         return _release(svc, draft, actor, "The approved text was not recorded, so nothing was sent.")
     try:
-        message_uuid = svc.fanvue.send_message(draft.fan_uuid, text)
+        message_uuid = svc.inbox_for(draft.creator_uuid).client.send_message(draft.fan_uuid, text)
     except NotContactableError as exc:
         return _fail(svc, draft, actor, f"Fanvue refused the message: {_reason(exc)}", exc)
     except NotFoundError as exc:
@@ -134,7 +134,7 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     details: dict[str, object] = {"text": text, "message_uuid": message_uuid}
     if edited:
         details["draft"] = draft.draft_text
-    flags = svc.guard.check(text)
+    flags = svc.guard_for(draft).check(text)
     if flags:
         details["flags"] = [flag.rule for flag in flags]  # sent after a teammate confirmed the warning
     drafts.finish(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
 from fanvue.client import FanvueClient
 from fanvue.models import Me
 from inbox.cards import CardPublisher
+from inbox.creators import CreatorInbox, NoInbox
 from store.db import Store
+from store.drafts import Draft
 
 
 class Creator:
@@ -33,6 +36,22 @@ class Creator:
         return me.display_name or me.handle
 
 
+class CreatorSource(Protocol):
+    """The creators an app serving several of them knows of (see inbox.desks.DeskBook)."""
+
+    def inboxes(self) -> list[CreatorInbox]: ...
+
+    def inbox_for(self, creator_uuid: str) -> CreatorInbox | None: ...
+
+    def approvers_for(self, creator_handle: str) -> frozenset[str]: ...
+
+    def creators_in(self, channel: str) -> list[str]: ...
+
+    def poll(self, svc: Services, report: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Services:
     store: Store
@@ -45,6 +64,44 @@ class Services:
     guard: Guardrails = field(default_factory=Guardrails)
     style_examples: int = 5  # the team's recent rewrites shown to the drafter as the voice to follow
     draft_concurrency: int = 4  # chats drafted at once in a cycle
+    # Several creators (agency mode, several logins or a desk file); None: the one creator of `fanvue`.
+    desk: CreatorSource | None = None
+    claimed: set[str] = field(default_factory=set)  # creators whose older rows were claimed (cycle.py)
 
-    def may_decide(self, user_id: str) -> bool:
-        return not self.approvers or user_id in self.approvers
+    def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
+        """Whether this teammate may decide on a card of this creator."""
+        approvers = self.approvers
+        if self.desk is not None and creator_handle is not None:
+            approvers = self.desk.approvers_for(creator_handle)
+        return not approvers or user_id in approvers
+
+    def guard_for(self, draft: Draft | None) -> Guardrails:
+        """The guardrails of the draft's creator (its persona's)."""
+        inbox = self.desk.inbox_for(draft.creator_uuid) if self.desk is not None and draft else None
+        return inbox.guard if inbox is not None else self.guard
+
+    def inboxes(self) -> list[CreatorInbox]:
+        """Every creator to poll this cycle."""
+        return self.desk.inboxes() if self.desk is not None else [self.single_inbox()]
+
+    def inbox_for(self, creator_uuid: str) -> CreatorInbox:
+        """The creator a draft belongs to, reached through its own login; NoInbox when none serves it."""
+        if self.desk is None:
+            return self.single_inbox()
+        inbox = self.desk.inbox_for(creator_uuid)
+        if inbox is None:
+            raise NoInbox(f"No Fanvue login serves creator {creator_uuid} now; see `python app.py accounts`")
+        return inbox
+
+    def single_inbox(self) -> CreatorInbox:
+        """The one creator of an app serving one, made from the fields above as they are now."""
+        me = self.creator.get()
+        return CreatorInbox(
+            uuid=me.uuid,
+            handle=me.handle,
+            name=self.creator.name,
+            client=self.fanvue,
+            drafter=self.drafter,
+            guard=self.guard,
+            approvers=self.approvers,
+        )

@@ -1,4 +1,4 @@
-"""The creator's Fanvue login as the database keeps it: stored after a browser login, renewed before it expires."""
+"""Fanvue logins as the database keeps them: stored after a browser login, each renewed before it expires."""
 
 from __future__ import annotations
 
@@ -34,11 +34,15 @@ def login(
     open_browser: bool = False,
     out: TextIO = sys.stdout,
     listen_host: str | None = None,
-) -> TokenPair:
-    """Log in in a browser (see fanvue.login.authorize) and store the pair, replacing any earlier login."""
+    mode: str = "creator",
+) -> tuple[int, TokenPair]:
+    """Log in in a browser (see fanvue.login.authorize) and store the pair as a new account; its id and
+    pair. Once the account is read from Fanvue, store.accounts.identify folds it into an earlier login of
+    the same user."""
     pair = authorize(endpoint, timeout=timeout, open_browser=open_browser, out=out, listen_host=listen_host)
     with write(store.db):
-        pair = tokens.save(store.db, pair)
+        account_id = tokens.add(store.db, pair, mode=mode)
+        pair = tokens.load(store.db, account_id) or pair
     if not pair.refresh_token:
         print(
             "Warning: Fanvue granted no refresh token (is offline_access enabled for the app?); this login "
@@ -48,7 +52,7 @@ def login(
     logger.info(
         "Stored a Fanvue login with scopes %s, valid until %s", pair.scope, pair.expires_at.isoformat()
     )
-    return pair
+    return account_id, pair
 
 
 class RefreshingToken:
@@ -68,8 +72,10 @@ class RefreshingToken:
         *,
         margin: timedelta = REFRESH_MARGIN,
         clock: Callable[[], datetime] = utcnow,
+        account_id: int | None = None,
     ) -> None:
         self._path = database_path
+        self.account_id = account_id  # None: the first account (an app serving one creator)
         self._endpoint = endpoint
         self._margin = margin
         self._clock = clock
@@ -77,11 +83,11 @@ class RefreshingToken:
         self._db: sqlite_utils.Database | None = None
 
     def __repr__(self) -> str:
-        return f"RefreshingToken({str(self._path)!r})"
+        return f"RefreshingToken({str(self._path)!r}, account_id={self.account_id!r})"
 
     def __call__(self, stale: str | None = None) -> str:
         with self._lock:
-            pair = tokens.load(self._conn())
+            pair = tokens.load(self._conn(), self.account_id)
             if pair is None:
                 raise LoginRequired(f"No Fanvue login is stored; {RELOGIN}")
             if not self._due(pair, stale):
@@ -112,7 +118,7 @@ class RefreshingToken:
     def _refresh(self, stale: str | None) -> TokenPair:
         db = self._conn()
         with write(db):
-            pair = tokens.load(db)
+            pair = tokens.load(db, self.account_id)
             if pair is None:
                 raise LoginRequired(f"No Fanvue login is stored; {RELOGIN}")
             if not self._due(pair, stale):
@@ -127,7 +133,7 @@ class RefreshingToken:
     def _renew(self, db: sqlite_utils.Database, pair: TokenPair) -> TokenPair | LoginRequired:
         """The new pair, saved; or, when the grant is dead, the error to raise once the drop is committed."""
         if not pair.refresh_token:
-            tokens.forget(db, pair)
+            tokens.forget(db, pair, self.account_id)
             return LoginRequired(
                 f"The Fanvue access token expired and the login has no refresh token "
                 f"(was offline_access granted?); {RELOGIN}"
@@ -135,20 +141,20 @@ class RefreshingToken:
         try:
             fresh = self._endpoint.refresh(pair.refresh_token)
         except InvalidGrant as exc:
-            tokens.forget(db, pair)
+            tokens.forget(db, pair, self.account_id)
             return _dead(
                 f"Fanvue no longer accepts the stored login (invalid_grant: expired, revoked or "
                 f"used twice); {RELOGIN}",
                 exc,
             )
         except TokenOutcomeUnknown as exc:
-            tokens.forget(db, pair)
+            tokens.forget(db, pair, self.account_id)
             return _dead(
                 f"Renewing the Fanvue login failed without an answer ({exc}); the refresh token may "
                 f"already be spent and is not presented again; {RELOGIN}",
                 exc,
             )
-        return tokens.save(db, fresh)
+        return tokens.save(db, fresh, self.account_id)
 
 
 def _dead(message: str, cause: FanvueError) -> LoginRequired:

@@ -31,14 +31,14 @@ DIVIDER = {"type": "divider"}
 _MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙️ voice note", "gif": "🎞️ gif"}
 
 
-def card(draft: Draft, now: datetime) -> dict[str, Any]:
+def card(draft: Draft, now: datetime, *, creator: str | None = None) -> dict[str, Any]:
     """The whole message for a draft in its current state: `text` fallback plus blocks.
 
     The draft is shown whole, over several sections when it is long; when it cannot be (its escaped text
     is longer than one message holds), the card says so and has no Send button: the teammate reads and
     sends it from the editor. The chat above the draft gets the room that is left.
     """
-    head = [_header(draft, now)]
+    head = [_header(draft, now, creator)]
     if draft.status == drafts.PENDING:
         body = _pending(draft, head)
     else:
@@ -166,11 +166,13 @@ def _row_number(value: str | int) -> int:
     return number
 
 
-def _header(draft: Draft, now: datetime) -> dict[str, Any]:
+def _header(draft: Draft, now: datetime, creator: str | None = None) -> dict[str, Any]:
     waited = _duration(now - from_iso(draft.waiting_since))
     unread = f"{draft.unread_count} unread" if draft.unread_count else "no unread"
     name, handle = slack_name(draft.fan_name, NAME_MAX), slack_name(draft.fan_handle, NAME_MAX)
-    return section(f"💬 *{name}* (@{handle}) · {unread} · waiting {waited}")
+    # An app serving several creators says whose fan this is (a creator's handle is Fanvue data too).
+    to = f"to *@{slack_name(creator, NAME_MAX)}* · " if creator else ""
+    return section(f"💬 {to}*{name}* (@{handle}) · {unread} · waiting {waited}")
 
 
 def _history(draft: Draft, room: int) -> list[dict[str, Any]]:

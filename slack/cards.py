@@ -34,7 +34,10 @@ _GONE_ERRORS = {"cant_update_message", "message_not_found", "edit_window_closed"
 
 
 class SlackCards:
-    """The cards port: one channel, about one new post per second so Slack does not throttle us."""
+    """The cards port: about one new post per second per channel so Slack does not throttle us.
+
+    Cards go to `channel`, or with `channels` to the channel it names for the draft's creator; with
+    `name_creator` their header names the creator (an app serving several)."""
 
     def __init__(
         self,
@@ -43,36 +46,54 @@ class SlackCards:
         *,
         post_interval: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        channels: Callable[[str], str] | None = None,
+        name_creator: bool = False,
     ):
         self.client = client
         self.channel = channel
         self.post_interval = post_interval
         self.clock = clock
-        self._last_post = 0.0
-        self._pace = threading.Lock()
+        self._channels = channels
+        self._name_creator = name_creator
+        self._last_post: dict[str, float] = {}
+        self._paces: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def channel_for(self, draft: Draft) -> str:
+        """Where the draft's card is, or goes when it is first posted."""
+        if draft.channel:
+            return draft.channel
+        return self._channels(draft.creator_handle) if self._channels is not None else self.channel
+
+    def _card(self, draft: Draft) -> dict:
+        return blocks.card(draft, self.clock(), creator=draft.creator_handle if self._name_creator else None)
+
+    def _pace(self, channel: str) -> threading.Lock:
+        # Slack's posting limit is per channel: cards to different channels do not wait for each other.
+        with self._guard:
+            return self._paces.setdefault(channel, threading.Lock())
 
     def post(self, draft: Draft) -> tuple[str, str]:
-        payload = blocks.card(draft, self.clock())
-        with self._pace:
-            wait = self._last_post + self.post_interval - time.monotonic()
+        payload = self._card(draft)
+        channel = self.channel_for(draft)
+        with self._pace(channel):
+            wait = self._last_post.get(channel, 0.0) + self.post_interval - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             try:
                 response = self._call(
                     self.client.chat_postMessage,
-                    channel=self.channel,
+                    channel=channel,
                     unfurl_links=False,
                     unfurl_media=False,
                     **payload,
                 )
             finally:
-                self._last_post = time.monotonic()
-        return response.get("channel") or self.channel, response["ts"]
+                self._last_post[channel] = time.monotonic()
+        return response.get("channel") or channel, response["ts"]
 
     def update(self, draft: Draft) -> None:
-        self._call(
-            self.client.chat_update, channel=draft.channel, ts=draft.ts, **blocks.card(draft, self.clock())
-        )
+        self._call(self.client.chat_update, channel=draft.channel, ts=draft.ts, **self._card(draft))
 
     def notify(self, draft: Draft, user: str, text: str) -> None:
         """An ephemeral message to one teammate. Only the app's own mentions and dates stay active in it: a

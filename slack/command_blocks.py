@@ -32,7 +32,9 @@ USAGE = (
     f"`7d`, `2w` or a date like `2026-11-01` (since then). `limit` is 20 unless given, at most {MAX_LIMIT}.\n"
     f"*/fanvue stats* `[period]` — sent, edited and skipped per teammate and how long fans waited for a "
     f"reply (median and 90th percentile); the last {DEFAULT_STATS_PERIOD} unless given.\n"
-    "*/fanvue help* — this message."
+    "*/fanvue help* — this message.\n"
+    "Serving several creators, add `creator:HANDLE` to any of them for one creator's cards (in a creator's "
+    "own channel they are that creator's unless another is named)."
 )
 
 
@@ -112,6 +114,11 @@ def stats(team: TeamStats, period: str) -> dict[str, Any]:
     lines = [
         f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped"
         for t in team.teammates
+    ]
+    lines += [
+        f"• creator @{slack_name(c.actor, NAME_MAX)}: {c.sent} sent, {c.edited} edited and sent, "
+        f"{c.skipped} skipped"
+        for c in team.creators
     ]
     blocks = [section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
     return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}

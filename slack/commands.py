@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from fanvue.errors import FanvueError
+from fanvue.models import UnreadCounts
 from inbox.services import Services
 from slack import command_blocks
 from slack.handoff import RunLater, acknowledge_then
@@ -28,26 +30,36 @@ def register_commands(app: App, svc: Services, run_later: RunLater) -> None:
     """Acknowledge in the request thread; the answer (Fanvue, the database, permalinks) comes via respond()."""
 
     def answer(body: dict[str, Any], command: dict[str, Any], respond, client: WebClient) -> None:
-        message = answer_for(svc, client, command.get("text") or "", utcnow())
+        message = answer_for(svc, client, command.get("text") or "", utcnow(), command.get("channel_id"))
         respond(**message, response_type="ephemeral", replace_original=False)
 
     app.command(COMMAND)(acknowledge_then(run_later, answer))
 
 
-def answer_for(svc: Services, client: WebClient, text: str, now: datetime) -> dict[str, Any]:
-    """The answer to `/fanvue <text>`; anything it cannot read gets the usage, never an error."""
+def answer_for(
+    svc: Services, client: WebClient, text: str, now: datetime, channel: str | None = None
+) -> dict[str, Any]:
+    """The answer to `/fanvue <text>`; anything it cannot read gets the usage, never an error. Serving
+    several creators, `creator:HANDLE` picks one; in a creator's own channel it is that creator."""
     words = filters.command_words(text)
     name, rest = (words[0].lower(), words[1:]) if words else ("unread", [])
     try:
-        if name == "unread" and not rest:
-            return unread(svc, client, now)
+        named = [w for w in rest if w.lower().startswith(filters.CREATOR_WORD)]
+        creator = filters.parse_creator(named[0][len(filters.CREATOR_WORD) :]) if named else None
+        if len(named) > 1:
+            raise FilterError("give one creator at most")
+        creator = creator or _channel_creator(svc, channel)
+        plain = [w for w in rest if w not in named]
+        if name == "unread" and not plain:
+            return unread(svc, client, now, creator)
         if name == "audit":
-            found = filters.from_words(rest, now)
+            found = filters.from_words(plain, now)
+            found = replace(found, creator=creator) if creator else found
             return command_blocks.audit_list(queries.audit_entries(svc.store.db, found), found.describe())
-        if name == "stats" and len(rest) <= 1:
-            period = rest[0] if rest else filters.DEFAULT_STATS_PERIOD
-            team = queries.decision_stats(svc.store.db, filters.parse_period(period, now))
-            return command_blocks.stats(team, period)
+        if name == "stats" and len(plain) <= 1:
+            period = plain[0] if plain else filters.DEFAULT_STATS_PERIOD
+            team = queries.decision_stats(svc.store.db, filters.parse_period(period, now), creator)
+            return command_blocks.stats(team, f"{period} of @{creator}" if creator else period)
     except FilterError as exc:
         return command_blocks.usage(str(exc))
     if name == "help" and not rest:
@@ -55,19 +67,38 @@ def answer_for(svc: Services, client: WebClient, text: str, now: datetime) -> di
     return command_blocks.usage(f"`/fanvue {' '.join(words)}` is not a /fanvue command.")
 
 
-def unread(svc: Services, client: WebClient, now: datetime) -> dict[str, Any]:
-    """Local numbers always; Fanvue's counts when Fanvue answers."""
+def _channel_creator(svc: Services, channel: str | None) -> str | None:
+    """The creator whose cards go to `channel`, when exactly one does (a desk file names it)."""
+    if svc.desk is None or not channel:
+        return None
+    mine = svc.desk.creators_in(channel)
+    return mine[0] if len(mine) == 1 else None
+
+
+def unread(svc: Services, client: WebClient, now: datetime, creator: str | None = None) -> dict[str, Any]:
+    """Local numbers always; Fanvue's counts when Fanvue answers (summed over the creators served)."""
     counts, problem = None, None
     try:
-        counts = svc.fanvue.unread_counts()
+        counts = _fanvue_counts(svc, creator)
     except FanvueError as exc:
         logger.warning("/fanvue: Fanvue's unread counts are unavailable: %s", exc)
         problem = str(exc)
-    backlog = queries.backlog(svc.store.db, limit=WAITING_LISTED)
+    backlog = queries.backlog(svc.store.db, limit=WAITING_LISTED, creator=creator)
     links = {
         card.draft_id: link for card in backlog.oldest if (link := permalink(client, card.channel, card.ts))
     }
     return command_blocks.unread(counts, problem, backlog, links, now)
+
+
+def _fanvue_counts(svc: Services, creator: str | None) -> UnreadCounts:
+    if svc.desk is None:
+        return svc.fanvue.unread_counts()
+    chats = messages = 0
+    for inbox in svc.inboxes():
+        if creator is None or inbox.handle == creator:
+            counted = inbox.client.unread_counts()
+            chats, messages = chats + counted.chats, messages + counted.messages
+    return UnreadCounts(chats=chats, messages=messages)
 
 
 def permalink(client: WebClient, channel: str | None, ts: str | None) -> str | None:

@@ -23,9 +23,12 @@ def record(
     details: dict[str, Any] | None = None,
     at: str | None = None,
 ) -> int:
-    """Append one audit row; call inside the transaction of the change it describes."""
+    """Append one audit row; call inside the transaction of the change it describes. The row belongs to
+    its draft's creator."""
     cursor = db.execute(
-        "INSERT INTO audit (at, draft_id, fan_uuid, fan_handle, actor, action, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at, draft_id, fan_uuid, fan_handle, actor, action, details, creator_uuid, "
+        "creator_handle) SELECT ?, ?, ?, ?, ?, ?, ?, COALESCE(d.creator_uuid, ''), COALESCE(d.creator_handle, '') "
+        "FROM (SELECT 1) LEFT JOIN drafts d ON d.id = ?",
         [
             at or utcnow_iso(),
             draft_id,
@@ -34,6 +37,7 @@ def record(
             actor,
             action,
             json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
+            draft_id,
         ],
     )
     assert cursor.lastrowid is not None  # set by every INSERT

@@ -24,6 +24,7 @@ PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
 IN_FLIGHT = (SENDING, UNKNOWN)
 ANSWERED_IN_FANVUE = "the creator answered in Fanvue"
 FINAL = (SENT, FAILED, SKIPPED, SUPERSEDED)
+IN_PLAY = (PENDING, SENDING, UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Draft:
     completion_tokens: int | None = None
     fallback_reason: str | None = None
     flags: list[dict[str, str]] = field(default_factory=list)
+    creator_handle: str = ""  # for display; the uuid is what keys the draft
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Draft:
@@ -92,6 +94,7 @@ class NewDraft:
     completion_tokens: int | None = None
     fallback_reason: str | None = None
     flags: list[dict[str, str]] = field(default_factory=list)
+    creator_handle: str = ""
 
     def metadata(self) -> list[Any]:
         """The drafting columns, in the order of _METADATA_COLUMNS."""
@@ -113,24 +116,26 @@ def get(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
     return Draft.from_row(rows[0]) if rows else None
 
 
-def find(db: sqlite_utils.Database, fan_uuid: str, fan_message_uuid: str) -> Draft | None:
-    """The draft that answers this fan message, whatever became of it."""
-    rows = list(
-        db.query(
-            "SELECT * FROM drafts WHERE fan_uuid = ? AND fan_message_uuid = ?", [fan_uuid, fan_message_uuid]
-        )
+def find(
+    db: sqlite_utils.Database, fan_uuid: str, fan_message_uuid: str, creator_uuid: str | None = None
+) -> Draft | None:
+    """The draft that answers this fan message (of this creator), whatever became of it."""
+    sql, params = (
+        "SELECT * FROM drafts WHERE fan_uuid = ? AND fan_message_uuid = ?",
+        [fan_uuid, fan_message_uuid],
     )
+    if creator_uuid is not None:
+        sql, params = sql + " AND creator_uuid = ?", [*params, creator_uuid]
+    rows = list(db.query(sql + " ORDER BY id LIMIT 1", params))
     return Draft.from_row(rows[0]) if rows else None
 
 
-def open_for_fan(db: sqlite_utils.Database, fan_uuid: str) -> Draft | None:
-    """The fan's card still waiting for a decision or being sent, if any."""
-    rows = list(
-        db.query(
-            "SELECT * FROM drafts WHERE fan_uuid = ? AND status IN (?, ?, ?) ORDER BY id DESC LIMIT 1",
-            [fan_uuid, PENDING, SENDING, UNKNOWN],
-        )
-    )
+def open_for_fan(db: sqlite_utils.Database, fan_uuid: str, creator_uuid: str | None = None) -> Draft | None:
+    """The fan's card (with this creator) still waiting for a decision or being sent, if any."""
+    sql, params = "SELECT * FROM drafts WHERE fan_uuid = ? AND status IN (?, ?, ?)", [fan_uuid, *IN_PLAY]
+    if creator_uuid is not None:
+        sql, params = sql + " AND creator_uuid = ?", [*params, creator_uuid]
+    rows = list(db.query(sql + " ORDER BY id DESC LIMIT 1", params))
     return Draft.from_row(rows[0]) if rows else None
 
 
@@ -157,12 +162,13 @@ def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHED
     now = utcnow_iso()
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO drafts (creator_uuid, fan_uuid, fan_handle, fan_name, fan_message_uuid, "
+            "INSERT OR IGNORE INTO drafts (creator_uuid, creator_handle, fan_uuid, fan_handle, fan_name, fan_message_uuid, "
             "fan_message_at, waiting_since, unread_count, context, draft_text, drafted_by, status, "
             f"created_at, updated_at, {', '.join(_METADATA_COLUMNS)}) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(_METADATA_COLUMNS)})",
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(_METADATA_COLUMNS)})",
             [
                 new.creator_uuid,
+                new.creator_handle,
                 new.fan_uuid,
                 new.fan_handle,
                 new.fan_name,

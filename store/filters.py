@@ -14,6 +14,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100  # in Slack: one answer holds at most this many
 MAX_REPORT_LIMIT = 1_000_000  # on the command line; more than a desk's audit log holds in years
 DEFAULT_STATS_PERIOD = "7d"
+CREATOR_WORD = "creator:"  # `/fanvue audit creator:luna`
 
 # What a teammate may type for an action, and the action the audit log records.
 ACTIONS: dict[str, str] = {
@@ -63,9 +64,11 @@ class AuditFilter:
     action: str | None = None
     since: str | None = None
     limit: int = DEFAULT_LIMIT
+    creator: str | None = None  # a creator's handle, lowercase
 
     def describe(self) -> str:
         parts = [
+            f"creator @{self.creator}" if self.creator else "",
             f"by {self.actor}" if self.actor else "",
             f"fan {self.fan_handle or self.fan_uuid}" if self.fan_handle or self.fan_uuid else "",
             f"action {self.action}" if self.action else "",
@@ -169,6 +172,8 @@ def from_words(words: Sequence[str], now: datetime) -> AuditFilter:
     for word in items:
         if word.lower() == "limit":
             kind, change = "limit", {"limit": parse_limit(next(items, ""))}
+        elif word.lower().startswith(CREATOR_WORD):
+            kind, change = "creator", {"creator": parse_creator(word[len(CREATOR_WORD) :])}
         elif word.startswith(("<@", "@")) or _USER_ID.match(word):
             kind, change = "teammate", {"actor": parse_user(word)}
         elif word.lower() in ACTIONS:
@@ -184,8 +189,17 @@ def from_words(words: Sequence[str], now: datetime) -> AuditFilter:
     return found
 
 
+def parse_creator(text: str) -> str:
+    """A creator's Fanvue handle (with or without @), lowercase."""
+    handle = text.strip().lstrip("@")
+    if not _HANDLE.match(handle):
+        raise FilterError(f"{text!r} is not a creator's handle; write creator:HANDLE")
+    return handle.lower()
+
+
 def from_options(
     *,
+    creator: str | None = None,
     fan: str | None = None,
     user: str | None = None,
     action: str | None = None,
@@ -199,5 +213,6 @@ def from_options(
         action=parse_action(action) if action else None,
         since=parse_period(since, now) if since else None,
         limit=parse_limit(str(limit), maximum=MAX_REPORT_LIMIT),
+        creator=parse_creator(creator) if creator else None,
         **(fan_filter(fan) if fan else {}),
     )

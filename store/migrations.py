@@ -181,3 +181,86 @@ def m008_fan_context(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m009_creators(db: sqlite_utils.Database) -> None:
+    # Creator is a dimension of every row: one app may serve several creators (agency mode). Rows written
+    # before belong to the creator the single login served: drafts always stored its uuid and audit rows
+    # take their draft's. Chat marks of a database without drafts get '' and are claimed by the creator the
+    # app reads from GET /users/me at its next start (store.accounts.claim_unowned): that same login.
+    db.execute("PRAGMA defer_foreign_keys = ON")  # drafts is rebuilt under the audit rows that point at it
+    schema = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'drafts'").fetchone()[
+        0
+    ]
+    old_key = "UNIQUE (fan_uuid, fan_message_uuid)"
+    if old_key not in schema:
+        raise RuntimeError("the drafts table does not have the expected unique key; refusing to rebuild it")
+    columns = [row[1] for row in db.execute("PRAGMA table_info(drafts)").fetchall()]
+    rebuilt = schema.replace(old_key, "UNIQUE (creator_uuid, fan_uuid, fan_message_uuid)")
+    names = ", ".join(columns)
+    # Copied aside and back into a table of the same name: the audit rows' references resolve again by
+    # the time the transaction commits (a table renamed into place would leave them counted as broken).
+    db.execute(f"CREATE TEMP TABLE drafts_before AS SELECT {names} FROM drafts")
+    db.execute("DROP TABLE drafts")
+    db.execute(rebuilt)
+    db.execute(f"INSERT INTO drafts ({names}) SELECT {names} FROM drafts_before")
+    db.execute("DROP TABLE drafts_before")
+    db.execute("ALTER TABLE drafts ADD COLUMN creator_handle TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX idx_drafts_status ON drafts (status, waiting_since)")
+    db.execute("CREATE INDEX idx_drafts_fan ON drafts (creator_uuid, fan_uuid, status)")
+    db.execute("CREATE INDEX idx_drafts_card ON drafts (waiting_since) WHERE card_rev > card_synced_rev")
+    db.execute("CREATE INDEX idx_drafts_creator ON drafts (creator_uuid, status)")
+    db.execute("CREATE INDEX idx_drafts_creator_handle ON drafts (creator_handle, creator_uuid)")
+
+    db.execute("ALTER TABLE audit ADD COLUMN creator_uuid TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE audit ADD COLUMN creator_handle TEXT NOT NULL DEFAULT ''")
+    # Every audit row names its draft, and so its creator. The append-only trigger would refuse this one
+    # backfill; it is put back right after it.
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute(
+        "UPDATE audit SET creator_uuid = (SELECT creator_uuid FROM drafts WHERE drafts.id = audit.draft_id) "
+        "WHERE draft_id IS NOT NULL"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+    db.execute("CREATE INDEX idx_audit_creator_at ON audit (creator_uuid, at)")
+
+    db.execute(
+        "CREATE TABLE chat_marks_by_creator (creator_uuid TEXT NOT NULL, fan_uuid TEXT NOT NULL, "
+        "last_message_uuid TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (creator_uuid, fan_uuid))"
+    )
+    # The single login's creator is the one its drafts name; with none yet, the first start claims them.
+    owner = [row[0] for row in db.execute("SELECT DISTINCT creator_uuid FROM drafts").fetchall()]
+    db.execute(
+        "INSERT INTO chat_marks_by_creator SELECT ?, fan_uuid, last_message_uuid, at FROM chat_marks",
+        [owner[0] if len(owner) == 1 else ""],
+    )
+    db.execute("DROP TABLE chat_marks")
+    db.execute("ALTER TABLE chat_marks_by_creator RENAME TO chat_marks")
+
+    # Stored logins become accounts: several creator logins and agency logins, each renewed on its own.
+    db.execute(
+        """
+        CREATE TABLE fanvue_accounts (
+            id INTEGER PRIMARY KEY,
+            mode TEXT NOT NULL DEFAULT 'creator',
+            user_uuid TEXT UNIQUE,
+            handle TEXT,
+            display_name TEXT,
+            access_token TEXT NOT NULL,
+            refresh_token TEXT,
+            expires_at TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            watermark TEXT
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO fanvue_accounts (id, mode, access_token, refresh_token, expires_at, scope, updated_at) "
+        "SELECT 1, 'creator', access_token, refresh_token, expires_at, scope, updated_at FROM fanvue_login"
+    )
+    db.execute("DROP TABLE fanvue_login")

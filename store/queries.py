@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
@@ -15,6 +15,8 @@ from store.clock import from_iso
 from store.filters import AuditFilter
 
 REPLY_ACTIONS = ("sent", "edited-and-sent")
+# The creator uuids behind a handle: rows written before handles were kept carry the uuid only.
+CREATOR_UUIDS = "SELECT DISTINCT creator_uuid FROM drafts WHERE creator_handle = ?"
 DECISION_ACTIONS = (*REPLY_ACTIONS, "skipped")
 
 
@@ -80,22 +82,27 @@ class TeammateStats:
 
 @dataclass(frozen=True)
 class TeamStats:
-    """Decisions per teammate since `since`, and how long fans waited for the replies sent."""
+    """Decisions per teammate since `since`, and how long fans waited for the replies sent; with
+    several creators, their decisions per creator too."""
 
     since: str
     teammates: list[TeammateStats]
     replies: int
     median_reply_seconds: float | None
     p90_reply_seconds: float | None
+    creators: list[TeammateStats] = field(default_factory=list)  # `actor` is the creator's handle
 
 
-def backlog(db: sqlite_utils.Database, limit: int = 10) -> Backlog:
-    """Pending drafts, oldest wait first (index drafts(status, waiting_since))."""
-    pending = db.execute("SELECT COUNT(*) FROM drafts WHERE status = ?", [drafts.PENDING]).fetchone()[0]
+def backlog(db: sqlite_utils.Database, limit: int = 10, creator: str | None = None) -> Backlog:
+    """Pending drafts (of one creator, by handle), oldest wait first (index drafts(status, waiting_since))."""
+    only, args = (" AND creator_handle = ?", [creator]) if creator else ("", [])
+    pending = db.execute(
+        f"SELECT COUNT(*) FROM drafts WHERE status = ?{only}", [drafts.PENDING, *args]
+    ).fetchone()[0]
     rows = db.query(
-        "SELECT id, fan_name, fan_handle, waiting_since, channel, ts FROM drafts WHERE status = ? "
+        f"SELECT id, fan_name, fan_handle, waiting_since, channel, ts FROM drafts WHERE status = ?{only} "
         "ORDER BY waiting_since, id LIMIT ?",
-        [drafts.PENDING, limit],
+        [drafts.PENDING, *args, limit],
     )
     oldest = [
         WaitingCard(
@@ -130,6 +137,9 @@ def audit_sql(f: AuditFilter) -> tuple[str, list[Any]]:
     if f.since is not None:
         where.append("at >= ?")
         args.append(f.since)
+    if f.creator is not None:
+        where.append(f"creator_uuid IN ({CREATOR_UUIDS})")
+        args.append(f.creator)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sql = f"SELECT * FROM audit{clause} ORDER BY at DESC, id DESC LIMIT ?"
     return sql, [*args, f.limit]
@@ -141,17 +151,35 @@ def audit_entries(db: sqlite_utils.Database, f: AuditFilter) -> list[AuditEntry]
     return [_entry(row) for row in db.query(sql, args)]
 
 
-def decision_stats(db: sqlite_utils.Database, since: str) -> TeamStats:
-    """Sent / edited / skipped per teammate, and the median and 90th percentile of the fans' wait."""
+def decision_stats(db: sqlite_utils.Database, since: str, creator: str | None = None) -> TeamStats:
+    """Sent / edited / skipped per teammate (and per creator when there are several), and the median and
+    90th percentile of the fans' wait; only one creator's with `creator` (a handle)."""
     marks = ", ".join("?" for _ in DECISION_ACTIONS)
+    only = f" AND creator_uuid IN ({CREATOR_UUIDS})" if creator else ""
     counts: dict[str, dict[str, int]] = {}
+    by_creator: dict[str, dict[str, int]] = {}
     for row in db.query(
-        f"SELECT actor, action, COUNT(*) AS n FROM audit WHERE action IN ({marks}) AND at >= ? "
-        "GROUP BY actor, action",
-        [*DECISION_ACTIONS, since],
+        f"SELECT actor, creator_uuid, action, COUNT(*) AS n FROM audit WHERE action IN ({marks}) AND at >= ?"
+        f"{only} GROUP BY actor, creator_uuid, action",
+        [*DECISION_ACTIONS, since, *([creator] if creator else [])],
     ):
-        counts.setdefault(row["actor"], {})[row["action"]] = row["n"]
-    teammates = [
+        for key, table in ((row["actor"], counts), (row["creator_uuid"], by_creator)):
+            totals = table.setdefault(key, {})
+            totals[row["action"]] = totals.get(row["action"], 0) + row["n"]
+    handles = creator_handles(db) if len(by_creator) > 1 else {}
+    waits = reply_seconds(db, since, creator)
+    return TeamStats(
+        since=since,
+        teammates=_ranked(counts),
+        replies=len(waits),
+        median_reply_seconds=statistics.median(waits) if waits else None,
+        p90_reply_seconds=percentile(waits, 90) if waits else None,
+        creators=_ranked({handles.get(uuid) or uuid: c for uuid, c in by_creator.items()}) if handles else [],
+    )
+
+
+def _ranked(counts: dict[str, dict[str, int]]) -> list[TeammateStats]:
+    ranked = [
         TeammateStats(
             actor=actor,
             sent=c.get("sent", 0),
@@ -160,23 +188,23 @@ def decision_stats(db: sqlite_utils.Database, since: str) -> TeamStats:
         )
         for actor, c in counts.items()
     ]
-    teammates.sort(key=lambda t: (-(t.sent + t.edited + t.skipped), t.actor))
-    waits = reply_seconds(db, since)
-    return TeamStats(
-        since=since,
-        teammates=teammates,
-        replies=len(waits),
-        median_reply_seconds=statistics.median(waits) if waits else None,
-        p90_reply_seconds=percentile(waits, 90) if waits else None,
-    )
+    ranked.sort(key=lambda t: (-(t.sent + t.edited + t.skipped), t.actor))
+    return ranked
 
 
-def reply_seconds(db: sqlite_utils.Database, since: str) -> list[float]:
+def creator_handles(db: sqlite_utils.Database) -> dict[str, str]:
+    """Each creator's handle by uuid, as its drafts last named it."""
+    rows = db.execute("SELECT creator_uuid, MAX(creator_handle) FROM drafts GROUP BY creator_uuid").fetchall()
+    return {uuid: handle for uuid, handle in rows if handle}
+
+
+def reply_seconds(db: sqlite_utils.Database, since: str, creator: str | None = None) -> list[float]:
     """For each reply sent since `since`: seconds from the fan's message it answered to the send."""
+    only = " AND drafts.creator_handle = ?" if creator else ""
     rows = db.execute(
         "SELECT audit.at, drafts.fan_message_at FROM audit JOIN drafts ON drafts.id = audit.draft_id "
-        "WHERE audit.action IN (?, ?) AND audit.at >= ?",
-        [*REPLY_ACTIONS, since],
+        f"WHERE audit.action IN (?, ?) AND audit.at >= ?{only}",
+        [*REPLY_ACTIONS, since, *([creator] if creator else [])],
     ).fetchall()
     return sorted(max(0.0, (from_iso(at) - from_iso(fan_at)).total_seconds()) for at, fan_at in rows)
 

@@ -22,6 +22,7 @@ from store.queries import AuditEntry, TeamStats
 FORMATS = ("table", "json", "csv")
 AUDIT_COLUMNS = ("at", "actor", "action", "fan_handle", "fan_uuid", "draft_id", "text")
 STATS_COLUMNS = ("actor", "sent", "edited", "skipped")
+CREATOR_COLUMNS = ("creator", "sent", "edited", "skipped")
 TABLE_TEXT_MAX = 60
 _UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -29,6 +30,7 @@ _UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]
 def audit_report(
     db: sqlite_utils.Database,
     *,
+    creator: str | None = None,
     fan: str | None,
     user: str | None,
     action: str | None,
@@ -38,13 +40,19 @@ def audit_report(
     now: datetime,
 ) -> str:
     """`app.py audit`: the filtered audit log; FilterError when an option cannot be understood."""
-    found = filters.from_options(fan=fan, user=user, action=action, since=since, limit=limit, now=now)
+    found = filters.from_options(
+        creator=creator, fan=fan, user=user, action=action, since=since, limit=limit, now=now
+    )
     return audit_text(queries.audit_entries(db, found), fmt)
 
 
-def stats_report(db: sqlite_utils.Database, *, since: str, fmt: str, now: datetime) -> str:
-    """`app.py stats`: decisions per teammate and reply times since `since` (a period or a date)."""
-    return stats_text(queries.decision_stats(db, filters.parse_period(since, now)), fmt)
+def stats_report(
+    db: sqlite_utils.Database, *, since: str, fmt: str, now: datetime, creator: str | None = None
+) -> str:
+    """`app.py stats`: decisions per teammate (and per creator) and reply times since `since` (a period
+    or a date), of one creator with `creator`."""
+    handle = filters.parse_creator(creator) if creator else None
+    return stats_text(queries.decision_stats(db, filters.parse_period(since, now), handle), fmt)
 
 
 def audit_text(entries: list[AuditEntry], fmt: str) -> str:
@@ -71,17 +79,23 @@ def audit_text(entries: list[AuditEntry], fmt: str) -> str:
 
 def stats_text(team: TeamStats, fmt: str) -> str:
     per_teammate = [[t.actor, t.sent, t.edited, t.skipped] for t in team.teammates]
+    per_creator = [[c.actor, c.sent, c.edited, c.skipped] for c in team.creators]
     if fmt == "json":
-        return _json(
-            {
-                "since": team.since,
-                "replies": team.replies,
-                "median_reply_seconds": team.median_reply_seconds,
-                "p90_reply_seconds": team.p90_reply_seconds,
-                "teammates": [dict(zip(STATS_COLUMNS, row, strict=True)) for row in per_teammate],
-            }
-        )
+        data = {
+            "since": team.since,
+            "replies": team.replies,
+            "median_reply_seconds": team.median_reply_seconds,
+            "p90_reply_seconds": team.p90_reply_seconds,
+            "teammates": [dict(zip(STATS_COLUMNS, row, strict=True)) for row in per_teammate],
+        }
+        if per_creator:
+            data["creators"] = [dict(zip(CREATOR_COLUMNS, row, strict=True)) for row in per_creator]
+        return _json(data)
     if fmt == "csv":
+        if per_creator:
+            # One table: each row is a teammate or a creator, said in its first column.
+            rows = [["teammate", *row] for row in per_teammate] + [["creator", *row] for row in per_creator]
+            return _csv(("kind", "name", "sent", "edited", "skipped"), rows)
         return _csv(STATS_COLUMNS, per_teammate)
     waits = (
         f"{team.replies} replies; fan's wait for a reply: median {_seconds(team.median_reply_seconds)}, "
@@ -90,7 +104,8 @@ def stats_text(team: TeamStats, fmt: str) -> str:
         else "no replies sent"
     )
     table = _table(STATS_COLUMNS, [[str(v) for v in row] for row in per_teammate]) if per_teammate else ""
-    return "\n".join(part for part in (f"since {team.since}: {waits}", table) if part)
+    creators = _table(CREATOR_COLUMNS, [[str(v) for v in row] for row in per_creator]) if per_creator else ""
+    return "\n".join(part for part in (f"since {team.since}: {waits}", table, creators) if part)
 
 
 def _table(columns: tuple[str, ...], rows: list[list[str]]) -> str:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import requests
 
 import runtime
 import settings as settings_module
+from desk import Desk
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
+from fanvue.tokens import TokenPair
 from inbox.cycle import CycleReport, run_cycle
 from slack import blocks
 from slack.server import EVENTS_PATH
 from standins.fanvue import Sandbox
 from standins.slack_api import Msg, SlackStandin
 from standins.slack_requests import block_action_body, sign_request, view_submission_body
-from store import drafts
+from store import drafts, tokens
+from store.clock import utcnow
+from store.db import Store, write
 from store.drafts import Draft
 
 CHANNEL = "C0CARDS"
@@ -40,13 +46,22 @@ class Harness:
         drafter: Drafter | None = None,
         guard: Guardrails | None = None,
         draft_concurrency: int = 4,
+        logins: Sequence[tuple[str, str]] = (),
+        desk: Desk | None = None,
     ):
+        """`logins`: (mode, access token) of Fanvue logins stored before the app starts (several creators);
+        `desk`: each creator's channel, persona and approvers."""
         self.sandbox = sandbox
         self.slack = slack
+        self.account_ids = store_logins(db_path, logins)
+        oauth = sandbox.world.oauth
         settings = settings_module.from_mapping(
             {
                 "FANVUE_API_BASE": sandbox.url,
                 "FANVUE_ACCESS_TOKEN": sandbox.token,
+                "FANVUE_AUTH_BASE": sandbox.url,
+                "FANVUE_CLIENT_ID": oauth.client_id,
+                "FANVUE_CLIENT_SECRET": oauth.client_secret,
                 "SLACK_API_URL": slack.api_url,
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_CHANNEL_ID": CHANNEL,
@@ -65,7 +80,7 @@ class Harness:
         )
         # Retries and rate-limit waits are not slept: the tests count them instead of waiting them out.
         self.runtime = runtime.build(
-            settings, drafter=drafter, guard=guard, sleep=lambda _s: None, host="127.0.0.1"
+            settings, drafter=drafter, guard=guard, sleep=lambda _s: None, host="127.0.0.1", desk=desk
         )
         self.svc = self.runtime.services
         self.store = self.svc.store
@@ -172,6 +187,23 @@ class Harness:
 
     def ephemerals(self, user: str | None = None) -> list[str]:
         return [e.get("text", "") for e in self.slack.ephemerals(user)]
+
+
+def store_logins(db_path: Path, logins: Sequence[tuple[str, str]]) -> list[int]:
+    """Store Fanvue logins as `app.py login` would; a refresh token the sandbox never issued stands in, so
+    a login whose access token Fanvue refuses dies at its first renewal, as a revoked one does."""
+    if not logins:
+        return []
+    store = Store(db_path)
+    try:
+        with write(store.db):
+            far = utcnow() + timedelta(days=30)
+            return [
+                tokens.add(store.db, TokenPair(token, f"refresh-{token}", far, ""), mode=mode)
+                for mode, token in logins
+            ]
+    finally:
+        store.close()
 
 
 def _button(message_blocks: list, action_id: str) -> dict:

@@ -1,0 +1,226 @@
+"""One creator's part of a poll cycle: its waiting chats become drafts, answered cards close."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from typing import TypeVar
+
+from drafting.base import StyleExample, is_personal
+from fanvue.errors import FanvueError, NotFoundError
+from fanvue.models import Chat, ChatMessages
+from inbox import conversation as conv
+from inbox.cards import PublishReport
+from inbox.creators import AgencyCreatorClient, CreatorInbox
+from inbox.redraft import new_draft, save_redraft, style_examples
+from inbox.services import Services
+from store import audit, chats, drafts
+from store.drafts import Draft, NewDraft
+
+logger = logging.getLogger(__name__)
+
+BATCH = 50
+T = TypeVar("T")
+
+
+@dataclass
+class CycleReport:
+    unread_chats: int = 0
+    known: int = 0
+    drafted: int = 0
+    redrafted: int = 0
+    superseded: int = 0
+    troubled: int = 0
+    reconciled: int = 0
+    cards: PublishReport = field(default_factory=PublishReport)
+    # Creators not served this cycle, by handle, with why (paused login, unreachable, slow, busy).
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def add(self, other: CycleReport) -> None:
+        """Count another creator's part of the same cycle in."""
+        for f in fields(self):
+            if isinstance(getattr(self, f.name), int):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def summary(self) -> str:
+        text = (
+            f"{self.unread_chats} unread chats: {self.drafted} new drafts, {self.redrafted} updated, "
+            f"{self.known} unchanged, {self.superseded} answered in Fanvue, {self.troubled} with errors; "
+            f"cards: {self.cards.posted} posted, {self.cards.updated} updated, "
+            f"{self.cards.deferred} waiting for the next cycle, {self.cards.failed} not reachable"
+        )
+        if self.skipped:
+            text += "; not polled: " + ", ".join(f"@{h} ({why})" for h, why in sorted(self.skipped.items()))
+        return text
+
+
+def poll_creator(
+    svc: Services, inbox: CreatorInbox, report: CycleReport, *, rows: Iterable[Chat] | None = None
+) -> None:
+    """Draft replies for the creator's waiting chats.
+
+    Creator logins list unread chats (and later read the history of waiting cards to see whether the creator
+    answered). Agency logins hand in the chat rows they read (`rows`): the waiting ones are those with unread
+    messages, and a row whose newest message is the creator's closes the fan's waiting card on its own.
+    """
+    unread_fans: set[str] = set()
+    to_draft: list[tuple[Chat, Draft | None]] = []
+    waiting = (
+        inbox.client.unread_chats() if rows is None else [r for r in rows if r.unread_messages_count > 0]
+    )
+    for chat in waiting:
+        report.unread_chats += 1
+        unread_fans.add(chat.user.uuid)
+        work = _triage(svc, inbox, chat, report)
+        if work is not None:
+            to_draft.append(work)
+    if to_draft:
+        examples = style_examples(svc, inbox.uuid)
+        with ThreadPoolExecutor(
+            max_workers=max(1, svc.draft_concurrency), thread_name_prefix="draft"
+        ) as pool:
+            for batch in _chunks(to_draft, BATCH):
+                histories = _histories(svc, inbox, [chat.user.uuid for chat, _ in batch])
+                composing = [
+                    _compose(svc, inbox, pool, chat, histories.get(chat.user.uuid), examples, report)
+                    for chat, _ in batch
+                ]
+                for (chat, open_draft), future in zip(batch, composing, strict=True):
+                    if future is not None:
+                        _save_draft(svc, inbox, chat, open_draft, future, report)
+    if rows is None:
+        _check_answered(svc, inbox, unread_fans, report)
+    else:
+        for row in rows:
+            if row.user.uuid not in unread_fans:
+                _triage(svc, inbox, row, report, count_known=False)
+
+
+def _triage(
+    svc: Services, inbox: CreatorInbox, chat: Chat, report: CycleReport, *, count_known: bool = True
+) -> tuple[Chat, Draft | None] | None:
+    """Decide from the chat row alone whether this chat needs its history read."""
+    last = chat.last_message
+    if last is None or last.uuid is None:
+        return None
+    db, creator_uuid, fan_uuid = svc.store.db, inbox.uuid, chat.user.uuid
+    if chats.last_handled(db, fan_uuid, creator_uuid) == last.uuid:
+        report.known += count_known
+        return None
+    if last.sender_uuid == creator_uuid and is_personal(last.type):
+        open_draft = drafts.open_for_fan(db, fan_uuid, creator_uuid)
+        if open_draft is not None and open_draft.status != drafts.PENDING:
+            return None  # a teammate's send is in flight; the next cycle looks again
+        if open_draft is not None and drafts.supersede(
+            db, open_draft, from_status=drafts.PENDING, actor=audit.SCHEDULER
+        ):
+            report.superseded += 1
+        chats.mark_handled(db, fan_uuid, last.uuid, creator_uuid)
+        return None
+    if not count_known:
+        return None  # a read row that does not end in the creator's answer: nothing to do
+    if drafts.find(db, fan_uuid, last.uuid, creator_uuid) is not None:
+        report.known += 1
+        chats.mark_handled(db, fan_uuid, last.uuid, creator_uuid)
+        return None
+    open_draft = drafts.open_for_fan(db, fan_uuid, creator_uuid)
+    if open_draft is not None and open_draft.status != drafts.PENDING:
+        return None  # a teammate's send is in flight; the next cycle looks again
+    # The fan's message, or a broadcast or automatic message after the fan's: the history tells which
+    # of the fan's messages waits for an answer.
+    return chat, open_draft
+
+
+def _histories(svc: Services, inbox: CreatorInbox, fan_uuids: list[str]) -> dict[str, ChatMessages]:
+    try:
+        return inbox.client.recent_messages(fan_uuids, limit=svc.history_size)
+    except NotFoundError:
+        # A server without the batch endpoint, or an agency login: one read per chat still works.
+        if not isinstance(inbox.client, AgencyCreatorClient):
+            logger.warning(
+                "Fanvue has no batch read of messages here; reading %d chats one by one", len(fan_uuids)
+            )
+        return {fan_uuid: _history(svc, inbox, fan_uuid) for fan_uuid in fan_uuids}
+    except FanvueError as exc:
+        logger.warning("Could not read the history of %d chats: %s", len(fan_uuids), exc)
+        return {}
+
+
+def _history(svc: Services, inbox: CreatorInbox, fan_uuid: str) -> ChatMessages:
+    try:
+        messages = inbox.client.messages(fan_uuid, size=min(svc.history_size, 50))
+    except NotFoundError:
+        return ChatMessages(user_uuid=fan_uuid, messages=[], has_more=False, error="not_found")
+    except FanvueError as exc:
+        return ChatMessages(user_uuid=fan_uuid, messages=[], has_more=False, error=str(exc))
+    return ChatMessages(user_uuid=fan_uuid, messages=messages, has_more=False, error=None)
+
+
+def _compose(
+    svc: Services,
+    inbox: CreatorInbox,
+    pool: ThreadPoolExecutor,
+    chat: Chat,
+    result: ChatMessages | None,
+    examples: tuple[StyleExample, ...],
+    report: CycleReport,
+) -> Future[NewDraft | None] | None:
+    """Start drafting on the pool; drafting reads nothing from the database, so only writes wait."""
+    if result is None or result.error:
+        reason = result.error if result is not None else "no answer"
+        logger.warning("Skipping the chat with %s this cycle: %s", chat.user.handle, reason)
+        report.troubled += 1
+        return None
+    return pool.submit(
+        new_draft, svc, chat.user, result.messages, chat.unread_messages_count, examples=examples, inbox=inbox
+    )
+
+
+def _save_draft(
+    svc: Services,
+    inbox: CreatorInbox,
+    chat: Chat,
+    open_draft: Draft | None,
+    composing: Future[NewDraft | None],
+    report: CycleReport,
+) -> None:
+    try:
+        fresh = composing.result()
+        if fresh is not None and open_draft is None:
+            if drafts.create(svc.store.db, fresh) is not None:
+                report.drafted += 1
+        elif fresh is not None and open_draft.fan_message_uuid != fresh.fan_message_uuid:
+            if save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER):
+                report.redrafted += 1
+    except (FanvueError, ValueError) as exc:
+        logger.exception("Skipping the chat with %s this cycle: %s", chat.user.handle, exc)
+        report.troubled += 1
+        return
+    chats.mark_handled(svc.store.db, chat.user.uuid, chat.last_message.uuid, inbox.uuid)
+
+
+def _check_answered(svc: Services, inbox: CreatorInbox, unread_fans: set[str], report: CycleReport) -> None:
+    """Waiting cards whose chat is no longer unread: the creator may have answered in Fanvue."""
+    waiting = [
+        d
+        for d in drafts.with_status(svc.store.db, drafts.PENDING)
+        if d.fan_uuid not in unread_fans and (svc.desk is None or d.creator_uuid == inbox.uuid)
+    ]
+    for batch in _chunks(waiting, BATCH):
+        histories = _histories(svc, inbox, [d.fan_uuid for d in batch])
+        for draft in batch:
+            result = histories.get(draft.fan_uuid)
+            if result is None or result.error:
+                continue
+            answered = conv.since(draft, result.messages, inbox.uuid).creator_answered
+            if answered and drafts.supersede(
+                svc.store.db, draft, from_status=drafts.PENDING, actor=audit.SCHEDULER
+            ):
+                report.superseded += 1
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

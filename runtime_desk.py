@@ -1,0 +1,126 @@
+"""Wiring for an app serving several creators: a client per stored login, the desk file, the creators' book."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from desk import Desk, load_desk
+from drafting.base import Drafter
+from drafting.guardrails import Guardrails
+from drafting.persona import load_persona
+from fanvue import FanvueClient, StaticToken
+from fanvue.agency import AgencyClient
+from fanvue.oauth import TokenEndpoint
+from fanvue.ratelimit import RateBudget
+from inbox.desks import AccountLink, DeskBook
+from inbox.login_state import LoginWatch
+from inbox.polling import Polls
+from inbox.stored_login import RefreshingToken
+from settings import Settings
+from store import accounts
+from store.db import Store
+
+
+def desk_of(settings: Settings) -> Desk | None:
+    """The desk file's settings (DESK_FILE), or None without one."""
+    path = getattr(settings, "desk_file", None)
+    return load_desk(Path(path)) if path else None
+
+
+def serves_several(store: Store, desk: Desk | None) -> bool:
+    """Agency mode: a desk file, an agency login, or more than one stored login. Otherwise the app runs as
+    it always has for one creator."""
+    stored = accounts.all_accounts(store.db)
+    return desk is not None or len(stored) > 1 or any(a.mode == accounts.AGENCY for a in stored)
+
+
+def desk_book(
+    settings: Settings,
+    store: Store,
+    desk: Desk | None,
+    *,
+    endpoint: Callable[[], TokenEndpoint],
+    voice: Callable[[Path | None], tuple[Drafter, Guardrails]],
+    notify: Callable[[str, str], None],
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    polls: Polls | None = None,
+) -> tuple[DeskBook, list[RefreshingToken]]:
+    """The book of creators and the token providers it renews (the caller closes them)."""
+    links: list[AccountLink] = []
+    providers: list[RefreshingToken] = []
+    book_ref: list[DeskBook] = []
+
+    def channel_of(account_id: int) -> str:
+        # Read when a notice is posted: the account's handle is known once the app has read it from Fanvue.
+        account = accounts.get(store.db, account_id)
+        if account is not None and account.mode == accounts.CREATOR and account.handle and book_ref:
+            return book_ref[0].channel_for(account.handle)
+        return settings.slack_channel_id
+
+    def label_of(account_id: int) -> str:
+        account = accounts.get(store.db, account_id)
+        return account.label if account is not None else f"account {account_id}"
+
+    for account in accounts.all_accounts(store.db):
+        token = RefreshingToken(store.path, endpoint(), account_id=account.id)
+        providers.append(token)
+        client = _client(settings, account.mode, token, session, sleep)
+        watch = LoginWatch(
+            store,
+            lambda text, i=account.id: notify(channel_of(i), text),
+            account_id=account.id,
+            label=lambda i=account.id: label_of(i),
+        )
+        links.append(AccountLink(account.id, account.mode, client, watch=watch))
+    if not links and settings.fanvue_access_token:
+        client = _client(
+            settings, accounts.CREATOR, StaticToken(settings.fanvue_access_token), session, sleep
+        )
+        links.append(AccountLink(None, accounts.CREATOR, client))
+    book = DeskBook(
+        store,
+        links,
+        desk=desk,
+        default_channel=settings.slack_channel_id,
+        default_approvers=settings.slack_approvers,
+        voice=voice,
+        notify=notify,
+        polls=polls or Polls(),
+    )
+    book_ref.append(book)
+    return book, providers
+
+
+def _client(
+    settings: Settings,
+    mode: str,
+    token,
+    session: requests.Session | None,
+    sleep: Callable[[float], None],
+) -> FanvueClient | AgencyClient:
+    # Each login has its own budget: Fanvue counts requests per app and user (and agency routes per creator).
+    kind = AgencyClient if mode == accounts.AGENCY else FanvueClient
+    return kind(
+        settings.fanvue_api_base,
+        token,
+        api_version=settings.fanvue_api_version,
+        timeout=settings.fanvue_timeout,
+        budget=RateBudget(settings.fanvue_rate_limit, settings.fanvue_rate_window, sleep=sleep),
+        session=session,
+        sleep=sleep,
+    )
+
+
+def voice_for(settings: Settings, make: Callable[[Settings, object], Drafter], drafter: Drafter | None):
+    """Each persona file's drafter and guardrails; a drafter handed in (tests) drafts for every creator."""
+
+    def voice(persona_file: Path | None) -> tuple[Drafter, Guardrails]:
+        persona = load_persona(persona_file or settings.persona_file)
+        return drafter or make(settings, persona), Guardrails.for_persona(persona)
+
+    return voice
