@@ -66,7 +66,11 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
         )
         me = fanvue.me()
         accounts.identify(
-            store.db, token.account_id, user_uuid=me.uuid, handle=me.handle, display_name=me.display_name
+            store.db,
+            token.account_id,
+            user_uuid=me.uuid,
+            handle=me.handle,
+            display_name=me.display_name or me.handle,
         )
     except LoginFailed as exc:
         print(exc, file=sys.stderr)

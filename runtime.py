@@ -181,7 +181,7 @@ def build(
     store = Store(settings.database_path)
     desk = desk or runtime_desk.desk_of(settings)
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
-    book, providers = None, []
+    book, providers = None, list[RefreshingToken]()
     if runtime_desk.serves_several(store, desk):
         book, providers = runtime_desk.desk_book(
             settings,
@@ -193,7 +193,7 @@ def build(
             session=session,
             sleep=sleep,
         )
-        token = providers[0] if providers else StaticToken(settings.fanvue_access_token or "")
+        token: TokenProvider = providers[0] if providers else StaticToken(settings.fanvue_access_token or "")
     else:
         token = token_provider(settings, store)
     fanvue = fanvue_client(settings, token, session=session, budget=budget, sleep=sleep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import requests
 from desk import Desk, load_desk
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
-from drafting.persona import load_persona
+from drafting.persona import Persona, load_persona
 from fanvue import FanvueClient, StaticToken
 from fanvue.agency import AgencyClient
 from fanvue.oauth import TokenEndpoint
@@ -45,7 +46,7 @@ def desk_book(
     *,
     endpoint: Callable[[], TokenEndpoint],
     voice: Callable[[Path | None], tuple[Drafter, Guardrails]],
-    notify: Callable[[str, str], None],
+    notify: Callable[[str, str], object],
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     polls: Polls | None = None,
@@ -72,9 +73,9 @@ def desk_book(
         client = _client(settings, account.mode, token, session, sleep)
         watch = LoginWatch(
             store,
-            lambda text, i=account.id: notify(channel_of(i), text),
+            functools.partial(_notify_account, notify, channel_of, account.id),
             account_id=account.id,
-            label=lambda i=account.id: label_of(i),
+            label=functools.partial(label_of, account.id),
         )
         links.append(AccountLink(account.id, account.mode, client, watch=watch))
     if not links and settings.fanvue_access_token:
@@ -116,7 +117,9 @@ def _client(
     )
 
 
-def voice_for(settings: Settings, make: Callable[[Settings, object], Drafter], drafter: Drafter | None):
+def voice_for(
+    settings: Settings, make: Callable[[Settings, Persona], Drafter], drafter: Drafter | None
+) -> Callable[[Path | None], tuple[Drafter, Guardrails]]:
     """Each persona file's drafter and guardrails; a drafter handed in (tests) drafts for every creator."""
 
     def voice(persona_file: Path | None) -> tuple[Drafter, Guardrails]:
@@ -124,3 +127,10 @@ def voice_for(settings: Settings, make: Callable[[Settings, object], Drafter], d
         return drafter or make(settings, persona), Guardrails.for_persona(persona)
 
     return voice
+
+
+def _notify_account(
+    notify: Callable[[str, str], object], channel_of: Callable[[int], str], account_id: int, text: str
+) -> None:
+    """A login's notice, in the channel of the creator it serves."""
+    notify(channel_of(account_id), text)

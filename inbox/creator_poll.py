@@ -191,14 +191,19 @@ def _save_draft(
         if fresh is not None and open_draft is None:
             if drafts.create(svc.store.db, fresh) is not None:
                 report.drafted += 1
-        elif fresh is not None and open_draft.fan_message_uuid != fresh.fan_message_uuid:
+        elif (
+            fresh is not None
+            and open_draft is not None
+            and open_draft.fan_message_uuid != fresh.fan_message_uuid
+        ):
             if save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER):
                 report.redrafted += 1
     except (FanvueError, ValueError) as exc:
         logger.exception("Skipping the chat with %s this cycle: %s", chat.user.handle, exc)
         report.troubled += 1
         return
-    chats.mark_handled(svc.store.db, chat.user.uuid, chat.last_message.uuid, inbox.uuid)
+    if chat.last_message is not None and chat.last_message.uuid is not None:  # triage saw both
+        chats.mark_handled(svc.store.db, chat.user.uuid, chat.last_message.uuid, inbox.uuid)
 
 
 def _check_answered(svc: Services, inbox: CreatorInbox, unread_fans: set[str], report: CycleReport) -> None:

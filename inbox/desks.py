@@ -18,7 +18,7 @@ from fanvue.client import FanvueClient
 from fanvue.errors import FanvueError
 from fanvue.models import Me
 from fanvue.oauth import LoginRequired
-from inbox.creators import AgencyCreatorClient, CreatorInbox
+from inbox.creators import AgencyCreatorClient, CreatorInbox, InboxClient
 from inbox.login_state import LoginWatch
 from store import accounts
 from store.db import Store
@@ -71,7 +71,7 @@ class DeskBook:
         default_channel: str,
         default_approvers: frozenset[str],
         voice: Voice,
-        notify: Callable[[str, str], None],
+        notify: Callable[[str, str], object],
         polls: Polls,
     ) -> None:
         self.store = store
@@ -167,7 +167,7 @@ class DeskBook:
             existing = self._inboxes.get(creator.uuid)
             if existing is not None and existing.mode == accounts.CREATOR:
                 continue  # the creator's own login reaches it with the cheaper creator routes
-            view = AgencyCreatorClient(link.client.creator(creator.uuid))
+            view: InboxClient = AgencyCreatorClient(link.client.creator(creator.uuid))
             if existing is not None and existing.account_id == link.id:
                 view = existing.client  # keep the rows handed to it
             self._add(link, creator.uuid, creator.handle, creator.name, view)

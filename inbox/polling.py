@@ -125,13 +125,12 @@ def _job(
 
     def run() -> str | None:
         try:
-            if isinstance(inbox.client, AgencyCreatorClient) and rows is None:
-                rows_read = [row.chat for row in inbox.client.view.chats()]  # every row: no unread filter
-                inbox.client.rows = rows_read
-                poll_creator(svc, inbox, part, rows=rows_read)
-            elif rows is not None:
-                inbox.client.rows = rows
-                poll_creator(svc, inbox, part, rows=rows)
+            client = inbox.client
+            if isinstance(client, AgencyCreatorClient):
+                # Without the agency's rows: every row of the creator (these routes have no unread filter).
+                read = rows if rows is not None else [row.chat for row in client.view.chats()]
+                client.rows = read
+                poll_creator(svc, inbox, part, rows=read)
             else:
                 poll_creator(svc, inbox, part)
         except LoginRequired as exc:
@@ -150,7 +149,7 @@ def _job(
 
 def _agency_rows(book: DeskBook, link: AccountLink) -> tuple[dict[str, list[Chat]], datetime | None] | None:
     """An agency admin's chat rows since the last cycle's newest, by creator; None for other members."""
-    if link.admin is False:
+    if link.admin is False or not isinstance(link.client, AgencyClient):
         return None
     account = accounts.get(book.store.db, link.id) if link.id is not None else None
     since = from_iso(account.watermark) if account is not None and account.watermark else None
@@ -211,6 +210,6 @@ def _unreachable(book: DeskBook, link: AccountLink, inbox: CreatorInbox, exc: Fa
         account=link.label, creator=inbox.handle, reason=f"Fanvue answered {exc.status}"
     )
     try:
-        book.notify(inbox.channel, text)
+        book.notify(inbox.channel or book.channel_for(inbox.handle), text)
     except Exception:
         logger.warning("Could not post the notice about @%s to Slack", inbox.handle, exc_info=True)

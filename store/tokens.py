@@ -47,7 +47,8 @@ def add(db: sqlite_utils.Database, pair: TokenPair, *, mode: str) -> int:
         "VALUES (?, ?, ?, ?, ?, ?)",
         [mode, pair.access_token, pair.refresh_token, to_iso(pair.expires_at), pair.scope, utcnow_iso()],
     )
-    return int(cursor.lastrowid)
+    assert cursor.lastrowid is not None  # set by the INSERT that just added the row
+    return cursor.lastrowid
 
 
 def load(db: sqlite_utils.Database, account_id: int | None = None) -> TokenPair | None:

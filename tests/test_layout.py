@@ -45,6 +45,7 @@ ENTRY_POINTS = (
     "settings.py",
     "settings_reader.py",
     "runtime.py",
+    "runtime_desk.py",
     "commands.py",
     "safe_text.py",
     "safe_yaml.py",
