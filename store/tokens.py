@@ -9,6 +9,7 @@ import sqlite_utils
 
 from fanvue.tokens import TokenPair
 from store.clock import from_iso, to_iso, utcnow_iso
+from store.db import translated
 
 
 def save(db: sqlite_utils.Database, pair: TokenPair) -> TokenPair:
@@ -49,11 +50,13 @@ def stored_at(path: str | Path) -> bool:
     """Whether the database file at `path` holds a login, without creating or migrating anything."""
     if not Path(path).is_file():
         return False
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=rw", uri=True)
-    try:
-        return conn.execute("SELECT 1 FROM fanvue_login WHERE id = 1").fetchone() is not None
-    except sqlite3.OperationalError:
-        # An older database without the table yet: no login.
-        return False
-    finally:
-        conn.close()
+    with translated(path, opening=True):  # a damaged or unreadable file: StoreError, as when opening it
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=rw", uri=True)
+        try:
+            return conn.execute("SELECT 1 FROM fanvue_login WHERE id = 1").fetchone() is not None
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return False  # an older database without the table yet: no login
+        finally:
+            conn.close()
