@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -15,11 +18,22 @@ from slack import socket_mode
 from store import tokens
 from store.db import Store
 from tests.harness import Harness
-from tests.host_env import env, run_app, start_app
+from tests.host_env import ROOT, env, run_app, start_app
 from tests.procs import free_port, wait_for
 from tests.test_oauth import _log_in
 
 WAIT = 20.0
+# slack_sdk counts a connection stale after 4 pings without an answer, checked once a ping: with a 3 s ping
+# about 15 s; with its default of 10 s, 40 s or more.
+RECONNECT_WAIT = 30.0
+
+
+def docker_healthcheck(port: int, host: str | None = None) -> int:
+    """The exit status of the Dockerfile's HEALTHCHECK command, run here against PORT (and HOST)."""
+    line = next(x for x in (ROOT / "Dockerfile").read_text().splitlines() if x.startswith("HEALTHCHECK"))
+    command = line.split(" CMD ", 1)[1].replace("python ", f"{sys.executable} ", 1)
+    values = {"PATH": os.environ.get("PATH", ""), "PORT": str(port), **({"HOST": host} if host else {})}
+    return subprocess.run(["sh", "-c", command], env=values, capture_output=True, timeout=30).returncode
 
 
 def _health(base: str) -> tuple[int, dict]:
@@ -39,10 +53,12 @@ def test_healthz_fails_after_three_failed_cycles_in_a_row_and_passes_after_one_t
     assert status == 503 and report["ok"] is False
     assert f"the last {FAILED_CYCLES_UNHEALTHY} poll cycles failed" in report["reason"]
     assert requests.head(f"{base}/healthz", timeout=5).status_code == 503
+    assert docker_healthcheck(harness.server.port) != 0
     harness.runtime.cycle()
     status, report = _health(base)
     assert status == 200 and report["ok"] is True and report["last_cycle"]["ok"] is True
     assert "reason" not in report
+    assert docker_healthcheck(harness.server.port) == 0
 
 
 @pytest.fixture
@@ -100,6 +116,7 @@ def test_socket_mode_serves_healthz_alone_on_port_and_host(tmp_path, sandbox, sl
         assert report["ok"] is True and report["last_cycle"]["ok"] is True
         assert slack.socket.connections == 1  # Slack's requests come over the socket...
         assert requests.post(f"{base}/slack/events", data="x", timeout=5).status_code == 404  # ...not here
+        assert docker_healthcheck(port, "127.0.0.1") == 0
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
@@ -135,7 +152,9 @@ def test_run_stops_with_one_line_when_socket_mode_cannot_connect(tmp_path, sandb
 
 def test_socket_mode_notices_a_silently_dropped_connection_and_reconnects(tmp_path, sandbox, slack):
     assert 0.75 < socket_mode.PING_INTERVAL < 10  # slack_sdk's floor, and under its default
-    values = _socket_env(sandbox, slack, tmp_path, POLL_INTERVAL_SECONDS="3600")
+    values = _socket_env(
+        sandbox, slack, tmp_path, POLL_INTERVAL_SECONDS="3600", SLACK_MAX_POSTS_PER_CYCLE="1"
+    )
     settings = settings_module.from_mapping(values)
     runtime = app_runtime.build(dataclasses.replace(settings, port=0), host="127.0.0.1")
     runtime.start()
@@ -144,7 +163,9 @@ def test_socket_mode_notices_a_silently_dropped_connection_and_reconnects(tmp_pa
         socket.wait_until(lambda: socket.connections == 1, WAIT, "the first connection")
         assert socket.drop_connections(close_frame=False) == 1  # no close frame: only the pings tell
         # With slack_sdk's default keep-alive this took about a minute.
-        socket.wait_until(lambda: socket.connects >= 2 and socket.connections >= 1, WAIT, "a reconnect")
+        socket.wait_until(
+            lambda: socket.connects >= 2 and socket.connections >= 1, RECONNECT_WAIT, "a reconnect"
+        )
         assert requests.get(f"http://127.0.0.1:{runtime.server.port}/healthz", timeout=5).status_code == 200
     finally:
         assert runtime.stop(drain=10) is True
