@@ -26,7 +26,7 @@ from fanvue import FanvueClient, StaticToken, TokenProvider
 from fanvue.oauth import LoginRequired, OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
 from inbox.cards import CardPublisher, CardsPort, CardUnavailable
-from inbox.cycle import CycleReport, run_cycle
+from inbox.cycle import run_cycle
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
@@ -123,7 +123,7 @@ class Runtime:
         self.scheduler = schedule_polling(self)
         self.scheduler.start()
         if self.settings.socket_mode:
-            self._socket = socket_mode.handler(self.bolt, self.settings.slack_app_token)
+            self._socket = socket_mode.handler(self.bolt, self.settings.slack_app_token or "")
             try:
                 self._socket.connect()
             except (SlackClientError, OSError) as exc:
@@ -322,16 +322,13 @@ def once(runtime: Runtime) -> int:
             signal.signal(sig, handler)
     print(report.summary())
     if stopped:
-        print(_stopped_early(stopped[0], report), file=sys.stderr)
+        print(
+            f"Stopped by {stopped[0]} before the cycle was done: what it did is recorded, and the cards not "
+            "yet in Slack go out with the next cycle.",
+            file=sys.stderr,
+        )
         return 1
     return 0
-
-
-def _stopped_early(signal_name: str, report: CycleReport) -> str:
-    return (
-        f"Stopped by {signal_name} before the cycle was done: what it did is recorded, and the cards "
-        f"not yet in Slack ({report.cards.failed + report.cards.deferred} or more) go out with the next cycle."
-    )
 
 
 class _Stopping:
