@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -136,11 +137,14 @@ def _answers(base: str) -> bool:
 )
 def test_run_stops_with_one_line_when_socket_mode_cannot_connect(tmp_path, sandbox, slack, where, says):
     values = _socket_env(sandbox, slack, tmp_path, PORT=str(free_port()))
-    if where == "refused":
-        values["SLACK_APP_TOKEN"] = "xapp-revoked-0123456789"
-    else:
-        values["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"
-    done = run_app("run", env=values, env_file=tmp_path / "none")
+    with socket.socket() as nobody:
+        # Bound and never listening: connections are refused, and no other process can take the port.
+        nobody.bind(("127.0.0.1", 0))
+        if where == "refused":
+            values["SLACK_APP_TOKEN"] = "xapp-revoked-0123456789"
+        else:
+            values["SLACK_API_URL"] = f"http://127.0.0.1:{nobody.getsockname()[1]}/api/"
+        done = run_app("run", env=values, env_file=tmp_path / "none")
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     lines = [line for line in done.stderr.splitlines() if says in line]
@@ -159,13 +163,11 @@ def test_socket_mode_notices_a_silently_dropped_connection_and_reconnects(tmp_pa
     runtime = app_runtime.build(dataclasses.replace(settings, port=0), host="127.0.0.1")
     runtime.start()
     try:
-        socket = slack.socket
-        socket.wait_until(lambda: socket.connections == 1, WAIT, "the first connection")
-        assert socket.drop_connections(close_frame=False) == 1  # no close frame: only the pings tell
+        link = slack.socket
+        link.wait_until(lambda: link.connections == 1, WAIT, "the first connection")
+        assert link.drop_connections(close_frame=False) == 1  # no close frame: only the pings tell
         # With slack_sdk's default keep-alive this took about a minute.
-        socket.wait_until(
-            lambda: socket.connects >= 2 and socket.connections >= 1, RECONNECT_WAIT, "a reconnect"
-        )
+        link.wait_until(lambda: link.connects >= 2 and link.connections >= 1, RECONNECT_WAIT, "a reconnect")
         assert requests.get(f"http://127.0.0.1:{runtime.server.port}/healthz", timeout=5).status_code == 200
     finally:
         assert runtime.stop(drain=10) is True
