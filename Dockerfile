@@ -24,8 +24,9 @@ USER inbox
 VOLUME ["/data"]
 EXPOSE 3000
 
-# /healthz is served in HTTP mode; in Socket Mode (SLACK_APP_TOKEN set) there is no port to ask.
-HEALTHCHECK --interval=60s --timeout=5s CMD test -n "$SLACK_APP_TOKEN" || python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"3000\")}/healthz', timeout=4)" || exit 1
+# /healthz answers 503 when polling keeps failing or the Fanvue login is paused (README: Health check). It is
+# served on PORT (and HOST) in both modes: in Socket Mode that port serves /healthz alone.
+HEALTHCHECK --interval=60s --timeout=5s CMD python -c "import os, urllib.request; h = os.environ.get('HOST') or '127.0.0.1'; h = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(h, h); h = f'[{h}]' if ':' in h else h; urllib.request.urlopen(f'http://{h}:{os.environ.get(\"PORT\", \"3000\")}/healthz', timeout=4)" || exit 1
 
 # `run` by default; `docker compose run --rm inbox login`, `... once`, `... audit` work the same way.
 ENTRYPOINT ["python", "app.py"]

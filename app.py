@@ -13,6 +13,7 @@ import settings as settings_module
 from fanvue.login import BROWSER_TIMEOUT
 from settings import Settings, SettingsError
 from store import report, tokens
+from store.db import StoreError
 from store.filters import DEFAULT_LIMIT, DEFAULT_STATS_PERIOD
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -38,7 +39,7 @@ def _with_settings(command: Callable[[Settings, argparse.Namespace], int], **opt
     def with_settings(args: argparse.Namespace) -> int:
         try:
             settings = settings_module.load(args.env_file, **options)
-        except SettingsError as exc:
+        except (SettingsError, StoreError) as exc:  # StoreError: the database a stored login would be in
             print(exc, file=sys.stderr)
             return 2
         handler = logging.StreamHandler()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import functools
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import sqlite_utils
@@ -20,35 +23,58 @@ from fanvue.scopes import Mode, scope_problem, scope_string
 from inbox import stored_login, webhook_setup
 from inbox.stored_login import RefreshingToken
 from settings import Settings
+from slack import socket_mode
 from slack.bolt_app import check_token
 from store import accounts, report
 from store.clock import utcnow
-from store.db import Store
+from store.db import Store, StoreError, translated
 from store.filters import FilterError
 
 
+def stops_on_store_errors(command: Callable[..., int]) -> Callable[..., int]:
+    """`command`, answering a database that cannot be used with one line (what, which file, what to do)
+    and 2, never a traceback."""
+
+    @functools.wraps(command)
+    def stopping(*args: object) -> int:
+        try:
+            return command(*args)
+        except StoreError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+
+    return stopping
+
+
+@stops_on_store_errors
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Poll Fanvue and serve Slack until stopped."""
-    app = _checked(settings)
+    app = _checked(settings, socket=settings.socket_mode)
     return app if isinstance(app, int) else runtime.run(app)
 
 
+@stops_on_store_errors
 def once(settings: Settings, args: argparse.Namespace) -> int:
     """One poll cycle and its summary (for cron)."""
     app = _checked(settings)
     return app if isinstance(app, int) else runtime.once(app)
 
 
-def _checked(settings: Settings) -> runtime.Runtime | int:
-    """The app, built once Slack has accepted the bot token; 2 when it has not."""
+def _checked(settings: Settings, *, socket: bool = False) -> runtime.Runtime | int:
+    """The app, built once Slack has accepted the bot token (and with `socket`, the app-level token);
+    2 when it has not."""
     app = runtime.build(settings)
     problem = check_token(app.bolt.client)
+    if not problem and socket and settings.slack_app_token:
+        problem = socket_mode.check_app_token(app.bolt.client, settings.slack_app_token)
     if problem:
+        app.close()
         print(problem, file=sys.stderr)
         return 2
     return app
 
 
+@stops_on_store_errors
 def login(settings: Settings, args: argparse.Namespace) -> int:
     """Log in to Fanvue in a browser, store the login and name the account; 0, or 1 with the reason.
 
@@ -61,17 +87,29 @@ def login(settings: Settings, args: argparse.Namespace) -> int:
     token = RefreshingToken(store.path, endpoint, account_id=-1)  # its account is set once it is stored
     fanvue = runtime.fanvue_client(settings, token)
     try:
-        token.account_id, pair = stored_login.login(
-            endpoint, store, timeout=args.timeout, open_browser=browser, listen_host=args.listen, mode=mode
+        with _stopped_by_signals():
+            token.account_id, pair = stored_login.login(
+                endpoint,
+                store,
+                timeout=args.timeout,
+                open_browser=browser,
+                listen_host=args.listen,
+                mode=mode,
+            )
+            me = fanvue.me()
+            accounts.identify(
+                store.db,
+                token.account_id,
+                user_uuid=me.uuid,
+                handle=me.handle,
+                display_name=me.display_name or me.handle,
+            )
+    except Stopped as exc:
+        print(
+            f"Login stopped by {exc}; the browser's answer is no longer awaited. Run it again.",
+            file=sys.stderr,
         )
-        me = fanvue.me()
-        accounts.identify(
-            store.db,
-            token.account_id,
-            user_uuid=me.uuid,
-            handle=me.handle,
-            display_name=me.display_name or me.handle,
-        )
+        return 1
     except LoginFailed as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -155,6 +193,27 @@ def webhooks(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if answer.ok else 1
 
 
+class Stopped(BaseException):
+    """SIGTERM or Ctrl-C while waiting; a BaseException, like KeyboardInterrupt, so no handler swallows it."""
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Inside, SIGTERM and SIGINT raise Stopped: what is open (the callback server, a transaction) closes on
+    the way out."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@stops_on_store_errors
 def audit(args: argparse.Namespace) -> int:
     """`app.py audit`: the audit log, filtered; it reads the database only, so it needs no other settings."""
     filters = dict(
@@ -168,6 +227,7 @@ def audit(args: argparse.Namespace) -> int:
     return _report(args, lambda db, now: report.audit_report(db, **filters, fmt=args.format, now=now))
 
 
+@stops_on_store_errors
 def stats(args: argparse.Namespace) -> int:
     """`app.py stats`: decisions per teammate and per creator, and reply times; it reads the database only."""
     return _report(
@@ -193,9 +253,10 @@ def _report(args: argparse.Namespace, render: Callable[[sqlite_utils.Database, d
     if not database.is_file():
         print(f"No database at {database}; set DATABASE_PATH (environment or .env)", file=sys.stderr)
         return 2
-    store = Store(database)
+    store = Store(database, writes=False)  # a read-only copy can still be reported on
     try:
-        text = render(store.db, utcnow())
+        with translated(database):
+            text = render(store.db, utcnow())
     except FilterError as exc:
         print(f"app.py {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
+from slack_sdk.errors import SlackClientError
 
 import runtime_desk
 from desk import Desk
@@ -26,8 +27,9 @@ from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken, TokenProvider
 from fanvue.oauth import LoginRequired, OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
-from inbox.cards import CardPublisher, CardsPort
+from inbox.cards import CardPublisher, CardsPort, CardUnavailable
 from inbox.cycle import run_cycle
+from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Creator, Services
@@ -35,6 +37,7 @@ from inbox.stored_login import RefreshingToken
 from inbox.webhook_http import webhook_routes
 from inbox.webhook_intake import WebhookIntake
 from settings import Settings, SettingsError
+from slack import socket_mode
 from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
@@ -44,6 +47,10 @@ from store.db import Store
 logger = logging.getLogger(__name__)
 
 CLICK_WORKERS = 16  # Bolt's pool for click handlers; a click is acknowledged before it waits for one
+
+
+class StartFailed(Exception):
+    """The app cannot start; the message says why and what to do, on one line."""
 
 
 @dataclass
@@ -61,7 +68,7 @@ class Runtime:
     host: str | None = None  # where serve() listens; None: the HOST setting
     webhooks: WebhookIntake | None = None  # Fanvue's webhook deliveries; None when no secret is set
     providers: list[RefreshingToken] = field(default_factory=list)  # every login's, serving several creators
-    last_cycle: dict = field(default_factory=dict)
+    cycles: CycleHealth = field(default_factory=CycleHealth)
     # Set by serve() and start():
     server: HttpServer | None = field(default=None, init=False)
     scheduler: BackgroundScheduler | None = field(default=None, init=False)
@@ -71,31 +78,37 @@ class Runtime:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
         started = datetime.now(UTC)
         if self.login is not None and self.login.holds_polling():
-            self.last_cycle = {
-                "at": started.isoformat(),
-                "ok": False,
-                "error": "LoginRequired",
-                "paused": True,
-            }
+            self.cycles.record(started, error="LoginRequired", paused=True)
             return
         error: Exception | None = None
         try:
             report = run_cycle(self.services, max_posts=self.settings.slack_max_posts_per_cycle)
         except LoginRequired as exc:
             error = exc  # the login watch logs it and tells the channel
-            self.last_cycle = {"at": started.isoformat(), "ok": False, "error": type(exc).__name__}
+            self.cycles.record(started, error=type(exc).__name__)
         except Exception as exc:
             error = exc
-            logger.exception("Poll cycle failed; the next one runs as scheduled")
-            self.last_cycle = {"at": started.isoformat(), "ok": False, "error": type(exc).__name__}
+            problem = cycle_problem(exc, self.token)
+            if problem:  # the operator's to fix; a traceback would bury it
+                logger.error("Poll cycle failed: %s", problem)
+            else:
+                logger.exception("Poll cycle failed; the next one runs as scheduled")
+            self.cycles.record(started, error=type(exc).__name__, **({"problem": problem} if problem else {}))
         else:
-            self.last_cycle = {"at": started.isoformat(), "ok": True, "summary": report.summary()}
+            self.cycles.record(started, summary=report.summary())
         if self.login is not None:
             self.login.after_cycle(error)
 
+    @property
+    def last_cycle(self) -> dict:
+        return self.cycles.last
+
     def health(self) -> dict:
-        webhooks = {"webhooks": self.webhooks.health()} if self.webhooks is not None else {}
-        return {"last_cycle": self.last_cycle or None, **webhooks}
+        """What /healthz answers: `ok` false, with a `reason`, when polling is paused or keeps failing."""
+        report = self.cycles.report(login_paused=self.login is not None and self.login.paused)
+        if self.webhooks is not None:
+            report["webhooks"] = self.webhooks.health()
+        return report
 
     def recover(self) -> None:
         """Before the first cycle: settle sends a crash left open."""
@@ -104,8 +117,8 @@ class Runtime:
             logger.info("Settled %d drafts left in flight by the last run", settled)
 
     def serve(self) -> HttpServer:
-        """Slack's requests (/slack/events, not in Socket Mode), Fanvue's webhooks and /healthz over HTTP on
-        settings.port (0: any free port)."""
+        """Slack's requests (/slack/events, not in Socket Mode, where they come over the socket), Fanvue's
+        webhooks and /healthz over HTTP on settings.port (0: any free port)."""
         host = self.host or self.settings.host
         slack = None if self.settings.socket_mode else self.bolt
         routes = webhook_routes(self.webhooks) if self.webhooks is not None else None
@@ -120,13 +133,13 @@ class Runtime:
         self.scheduler = schedule_polling(self)
         self.scheduler.start()
         if self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            self._socket = SocketModeHandler(self.bolt, self.settings.slack_app_token)
-            self._socket.connect()
-            logger.info("Connected to Slack in Socket Mode")
-            if self.webhooks is not None:  # Fanvue still needs a URL to deliver to
-                logger.info("Listening for Fanvue webhooks on port %s", self.serve().port)
+            self._socket = socket_mode.handler(self.bolt, self.settings.slack_app_token or "")
+            try:
+                self._socket.connect()
+            except (SlackClientError, OSError) as exc:
+                raise StartFailed(socket_mode.problem(exc)) from exc
+            port = self.serve().port
+            logger.info("Connected to Slack in Socket Mode; /healthz and webhooks on port %s", port)
         else:
             port = self.serve().port
             logger.info("Listening for Slack on port %s (/slack/events, /healthz)", port)
@@ -335,7 +348,12 @@ def run(runtime: Runtime) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    runtime.start()
+    try:
+        runtime.start()
+    except StartFailed as exc:
+        runtime.stop()
+        print(exc, file=sys.stderr)
+        return 2
     stopping.wait()
     logger.info("Stopping: finishing the clicks and the cycle in progress")
     runtime.stop()
@@ -343,12 +361,54 @@ def run(runtime: Runtime) -> int:
 
 
 def once(runtime: Runtime) -> int:
-    """One cycle. No recover(): a `run` process may be serving clicks on the same database, and a send it
-    has just claimed is not a crash's leftover; the cycle settles `sending` drafts once they are stale."""
+    """One cycle; 1 with one line when it failed for a reason the operator must fix, or was stopped.
+
+    No recover(): a `run` process may be serving clicks on the same database, and a send it has just
+    claimed is not a crash's leftover; the cycle settles `sending` drafts once they are stale. SIGTERM or
+    Ctrl-C lets the cycle end at a safe point: no new card goes to Slack, the ones due wait for the next
+    cycle, and every step already taken is recorded (each is one transaction)."""
+    stopped: list[str] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if not stopped:
+            stopped.append(signal.Signals(signum).name)
+            logger.warning("Stopping (%s): no new cards; the cycle ends at its next safe point", stopped[0])
+            runtime.services.cards.port = _Stopping(runtime.services.cards.port)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         report = run_cycle(runtime.services, max_posts=runtime.settings.slack_max_posts_per_cycle)
-    except LoginRequired as exc:
-        print(exc, file=sys.stderr)
+    except Exception as exc:
+        problem = cycle_problem(exc, runtime.token)
+        if problem is None:
+            raise
+        print(problem, file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(report.summary())
+    if stopped:
+        print(
+            f"Stopped by {stopped[0]} before the cycle was done: what it did is recorded, and the cards not "
+            "yet in Slack go out with the next cycle.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+class _Stopping:
+    """The cards port once `once` is asked to stop: cards stay due (as when Slack is away), none is half-sent."""
+
+    def __init__(self, port: CardsPort):
+        self._port = port
+
+    def post(self, draft: drafts.Draft) -> tuple[str, str]:
+        raise CardUnavailable("stopping")
+
+    def update(self, draft: drafts.Draft) -> None:
+        raise CardUnavailable("stopping")
+
+    def notify(self, draft: drafts.Draft, user: str, text: str) -> None:
+        self._port.notify(draft, user, text)

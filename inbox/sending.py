@@ -19,6 +19,7 @@ from inbox.reconcile import reconcile
 from inbox.redraft import redraft_from_history
 from inbox.services import Services
 from store import drafts
+from store.db import StoreError
 from store.drafts import Draft
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,14 @@ logger = logging.getLogger(__name__)
 # Longest check before a send goes out: well inside the ten minutes after which a claim counts as stuck.
 CHECK_DEADLINE = 120.0
 VANISHED = "This chat no longer exists in Fanvue (the fan left or the chat was removed); nothing was sent."
+NOT_CLAIMED = (
+    "Could not record this send in the app's database ({reason}), so nothing was sent. "
+    "Tell whoever runs the app."
+)
+NOT_FINISHED = (
+    "Could not record what became of this send in the app's database ({reason}); the reply may have "
+    "gone out. The card is checked against the chat once the database can be written again."
+)
 
 
 def send(svc: Services, draft_id: int, version: int, actor: str, text: str | None = None) -> Outcome:
@@ -37,11 +46,20 @@ def send(svc: Services, draft_id: int, version: int, actor: str, text: str | Non
     problem = text_problem(final)
     if problem:
         return Outcome(Kind.INVALID, problem, draft)
-    if not drafts.claim_for_send(svc.store.db, draft, version, actor, final):
-        return changed_meanwhile(svc, draft.id, "while you clicked")
+    try:
+        # The claim is a write: a database that cannot take it stops the send here, before Fanvue.
+        if not drafts.claim_for_send(svc.store.db, draft, version, actor, final):
+            return changed_meanwhile(svc, draft.id, "while you clicked")
+    except StoreError as exc:
+        logger.error("Draft %s not sent: the claim could not be recorded: %s", draft.id, exc)
+        return Outcome(Kind.FAILED, NOT_CLAIMED.format(reason=exc.reason), draft)
     claimed = _stored(svc, draft.id)
     try:
         outcome = _send_claimed(svc, claimed, actor, edited=final != draft.draft_text.strip())
+    except StoreError as exc:
+        # Left `sending`: the cycle settles it from the chat once it is stale and the database writable.
+        logger.error("Draft %s: what became of the send could not be recorded: %s", draft.id, exc)
+        return Outcome(Kind.UNKNOWN, NOT_FINISHED.format(reason=exc.reason), draft)
     except Exception:
         # Whether the reply left is not known: `unknown` lets reconciling look in the chat instead of
         # leaving the card stuck in `sending`, and the error still reaches the app's error handler.

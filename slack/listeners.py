@@ -15,12 +15,16 @@ from inbox.outcome import Kind, Outcome
 from inbox.services import Services
 from slack import blocks
 from slack.handoff import RunLater, acknowledge_then
+from store.db import StoreError
 from store.drafts import Draft
 
 logger = logging.getLogger(__name__)
 
 NOT_OURS = "This button is not one of this app's cards; nothing was done."
 EDITOR_FAILED = "Slack could not open the editor ({error}); nothing was changed. Click Edit again."
+NOT_RECORDED = (
+    "Could not record this in the app's database ({reason}), so nothing was done. Tell whoever runs the app."
+)
 
 # What a card's button does: (services, draft id, version the clicker saw, clicker) -> outcome.
 Decision = Callable[[Services, int, int, str], Outcome]
@@ -46,7 +50,11 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
         def work(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
             ids = _ids(action.get("value", ""))
             user = body["user"]["id"]
-            outcome = decision(svc, *ids, user) if ids else Outcome(Kind.INVALID, NOT_OURS)
+            try:
+                outcome = decision(svc, *ids, user) if ids else Outcome(Kind.INVALID, NOT_OURS)
+            except StoreError as exc:
+                logger.error("A click on draft %s could not be recorded: %s", ids[0] if ids else None, exc)
+                outcome = Outcome(Kind.FAILED, NOT_RECORDED.format(reason=exc.reason))
             if outcome.kind is Kind.EDITING and outcome.draft is not None:
                 outcome = _open_editor(client, body["trigger_id"], outcome.draft)
             _tell(respond, client, body, outcome)
@@ -61,11 +69,15 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
             ack(response_action="errors", errors={blocks.EDIT_BLOCK: NOT_OURS})
             return False
         text, user = _submitted_text(view), body["user"]["id"]
-        problem = _edit_problem(text) or _refusal(svc, draft_id, version, user)
+        try:
+            problem = _edit_problem(text) or _refusal(svc, draft_id, version, user)
+            flags = [] if problem else decisions.flagged_edit(svc, draft_id, version, user, text)
+        except StoreError as exc:
+            logger.error("An edit of draft %s could not be recorded: %s", draft_id, exc)
+            problem, flags = NOT_RECORDED.format(reason=exc.reason), []
         if problem:
             ack(response_action="errors", errors={blocks.EDIT_BLOCK: problem})
             return False
-        flags = decisions.flagged_edit(svc, draft_id, version, user, text)
         if flags:
             error = blocks.flagged_edit_error([flag.to_dict() for flag in flags])
             ack(response_action="errors", errors={blocks.EDIT_BLOCK: error})
@@ -92,6 +104,9 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         kind = body.get("type") if isinstance(body, dict) else None
+        if isinstance(error, StoreError):  # the host's to fix, and the line says how: no traceback needed
+            logger.error("Slack request (%s) failed: %s", kind, error)
+            return
         logger.error("Slack request (%s) failed", kind, exc_info=error)
 
 

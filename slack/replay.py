@@ -30,6 +30,7 @@ from slack_bolt import BoltRequest, BoltResponse
 
 from store import seen
 from store.clock import utcnow
+from store.db import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class ReplayGuard:
             self._recent[key] = now
         try:
             return seen.first_time(self._db(), key, utcnow())
-        except sqlite3.OperationalError as exc:
+        except (sqlite3.OperationalError, StoreError) as exc:
             # Acknowledging late would fail the click for certain; this process's memory still holds the key.
             logger.warning(
                 "Could not record a Slack request in the database (%s); checked in memory only", exc

@@ -28,6 +28,7 @@ from slack.bolt_app import secret_of
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
 # Slack's largest requests (a click on a full card, a modal submission) are tens of kilobytes.
 MAX_BODY = 1024 * 1024
 SIGNATURE_WINDOW = 5 * 60  # seconds either side of now, as Slack and Bolt allow
@@ -44,6 +45,7 @@ _REASONS = {
     405: "Method Not Allowed",
     413: "Content Too Large",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -60,7 +62,7 @@ def wsgi_app(
     health: Callable[[], dict] | None = None,
     extra_routes: Mapping[str, Callable] | None = None,
 ) -> Callable:
-    """Slack's requests at /slack/events, `GET /healthz` for probes, and `extra_routes` (path -> WSGI app).
+    """Slack's requests at /slack/events, `GET /healthz` for probes (503 when `health()` says not ok), and `extra_routes` (path -> WSGI app).
 
     Signatures are checked here, before the body is parsed, when `bolt` came from `build_app` with a
     signing secret; Bolt checks them again (and alone, for any other app). Without `bolt` (Socket Mode),
@@ -71,8 +73,8 @@ def wsgi_app(
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            return _answer(start_response, 200, json.dumps({"ok": True, **(health() if health else {})}))
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            return _health(start_response, health)
         if path in routes:
             return routes[path](environ, start_response)
         if path != EVENTS_PATH or bolt is None:
@@ -90,6 +92,25 @@ def wsgi_app(
         return _bolt_answer(start_response, response)
 
     return application
+
+
+def health_app(health: Callable[[], dict]) -> Callable:
+    """`GET /healthz` alone: in Socket Mode Slack's requests come over the socket, never to this port."""
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != HEALTH_PATH:
+            return _answer(start_response, 404, "Not Found", "text/plain")
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return _answer(start_response, 405, "Method Not Allowed", "text/plain")
+        return _health(start_response, health)
+
+    return application
+
+
+def _health(start_response: Callable, health: Callable[[], dict] | None) -> list[bytes]:
+    """200 when `health()` says ok (or there is no check), else 503; the JSON says why."""
+    report = {"ok": True, **(health() if health else {})}
+    return _answer(start_response, 200 if report["ok"] else 503, json.dumps(report))
 
 
 def bolt_request(environ: dict, secret: str | None = None) -> BoltRequest:

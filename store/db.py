@@ -7,7 +7,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -23,8 +23,74 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 
 
-class DatabaseTooNew(Exception):
+class StoreError(Exception):
+    """The database file cannot be used (damaged, not SQLite, read-only, full, locked, out of reach); the
+    message says what is wrong, which file, and what to do, on one line. `reason` is the short part."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class DatabaseTooNew(StoreError):
     """The database was migrated by a newer version of the app; this one does not know its schema."""
+
+
+# What SQLite's error names (sqlite3's `sqlite_errorname`) say about the file: the reason and what to do.
+_PROBLEMS = {
+    "SQLITE_NOTADB": (
+        "it is not a SQLite database",
+        "point DATABASE_PATH at the app's database, or move this file away to start an empty one",
+    ),
+    "SQLITE_CORRUPT": ("it is damaged", "restore it from a backup (README: Upgrades and backups)"),
+    "SQLITE_READONLY": (
+        "it cannot be written",
+        "let the app's user write the file, its -wal and -shm files and their folder",
+    ),
+    "SQLITE_PERM": ("it cannot be written", "let the app's user write the file and its folder"),
+    "SQLITE_FULL": ("the disk is full", "free space on the disk that holds it"),
+    "SQLITE_CANTOPEN": (
+        "it cannot be opened",
+        "check that its folder exists and that the app's user may read and write the file and the folder",
+    ),
+    "SQLITE_IOERR": ("reading or writing it failed", "check the disk that holds it"),
+    "SQLITE_BUSY": (
+        "another process kept it locked",
+        "look for a process that holds it (a backup, a stuck `app.py`) and try again",
+    ),
+}
+
+
+def store_error(
+    exc: sqlite3.Error | OSError, path: str | Path, *, opening: bool = False
+) -> StoreError | None:
+    """`exc` as a StoreError when it is about the file itself; None for any other error (a bug's, say),
+    except while `opening`, when every error means the file cannot be used."""
+    if isinstance(exc, OSError):
+        reason, todo = "its folder or file cannot be made or opened", _PROBLEMS["SQLITE_CANTOPEN"][1]
+    else:
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        found = next((v for k, v in _PROBLEMS.items() if name == k or name.startswith(k + "_")), None)
+        if found is None and not opening:
+            return None
+        reason, todo = found or ("SQLite refused it", "check the file, or restore it from a backup")
+    detail = " ".join(str(exc).split())
+    return StoreError(f"The database {path} cannot be used: {reason} ({detail}). To fix: {todo}.", reason)
+
+
+@contextlib.contextmanager
+def translated(path: str | Path | Callable[[], str], *, opening: bool = False) -> Iterator[None]:
+    """Inside: sqlite3's errors about the file `path` names come out as one StoreError (while `opening`,
+    also every sqlite3 error and the OSError of making its folder or file)."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        if isinstance(exc, OSError) and not opening:
+            raise  # a network error inside a transaction (a token renewal's) is not the file's
+        error = store_error(exc, path() if callable(path) else path, opening=opening)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
@@ -98,25 +164,44 @@ def _file_of(db: sqlite_utils.Database) -> str:
 
 @contextlib.contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """A write transaction that takes the lock up front, so concurrent writers queue instead of failing."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
+    """A write transaction that takes the lock up front, so concurrent writers queue instead of failing.
+
+    A file that cannot take the write (read-only, full, damaged, locked too long) raises StoreError."""
+    with translated(lambda: _file_of(db)):
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:  # SQLite may have rolled back already (a full disk, say)
+                db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+
+
+def _check_writable(db: sqlite_utils.Database) -> None:
+    """A write that changes nothing: SQLite refuses it when the file is read-only (BEGIN alone passes)."""
+    with write(db):
+        db.execute("UPDATE _sqlite_migrations SET name = name WHERE 0")
 
 
 class Store:
     """The database file, handing each thread its own connection (sqlite3 connections are not shared)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, writes: bool = True):
+        """Open and migrate the database; StoreError when the file cannot be used, or (with `writes`)
+        cannot be written: the app finds that out at start rather than at a teammate's click."""
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite_utils.Database] = []
-        migrate(self.db)
+        try:
+            with translated(self.path, opening=True):
+                migrate(self.db)
+                if writes:
+                    _check_writable(self.db)
+        except StoreError:
+            self.close()
+            raise
         _warn_if_readable_by_others(self.path)
 
     @property

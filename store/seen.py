@@ -22,7 +22,7 @@ WAIT_MS = 1000
 def first_time(db: sqlite_utils.Database, key: str, now: datetime) -> bool:
     """Record `key`; True when it was not seen in the last REMEMBER, False for a repeat.
 
-    Raises sqlite3.OperationalError when the database stayed locked for WAIT_MS.
+    Raises StoreError when the database stayed locked for WAIT_MS (or cannot be written).
     """
     with _waiting_at_most(db, WAIT_MS), write(db):
         db.execute("DELETE FROM seen_requests WHERE at < ?", [to_iso(now - REMEMBER)])

@@ -9,6 +9,7 @@ import sqlite_utils
 
 from fanvue.tokens import TokenPair
 from store.clock import from_iso, to_iso, utcnow_iso
+from store.db import translated
 
 
 def _first(db: sqlite_utils.Database) -> int | None:
@@ -84,16 +85,17 @@ def stored_at(path: str | Path) -> bool:
     """Whether the database file at `path` holds a login, without creating or migrating anything."""
     if not Path(path).is_file():
         return False
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=rw", uri=True)
-    try:
-        for query in (
-            "SELECT 1 FROM fanvue_accounts WHERE access_token != '' LIMIT 1",
-            "SELECT 1 FROM fanvue_login WHERE id = 1",  # a database not yet migrated to accounts
-        ):
-            try:
-                return conn.execute(query).fetchone() is not None
-            except sqlite3.OperationalError:
-                continue
-        return False  # an older database without either table yet: no login
-    finally:
-        conn.close()
+    with translated(path, opening=True):  # a damaged or unreadable file: StoreError, as when opening it
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=rw", uri=True)
+        try:
+            for query in (
+                "SELECT 1 FROM fanvue_accounts WHERE access_token != '' LIMIT 1",
+                "SELECT 1 FROM fanvue_login WHERE id = 1",  # a database not yet migrated to accounts
+            ):
+                try:
+                    return conn.execute(query).fetchone() is not None
+                except sqlite3.OperationalError:
+                    continue
+            return False  # an older database without either table yet: no login
+        finally:
+            conn.close()
