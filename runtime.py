@@ -108,9 +108,7 @@ class Runtime:
         self.scheduler = schedule_polling(self)
         self.scheduler.start()
         if self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            self._socket = SocketModeHandler(self.bolt, self.settings.slack_app_token)
+            self._socket = socket_mode_handler(self.bolt, self.settings.slack_app_token or "")
             self._socket.connect()
             logger.info("Connected to Slack in Socket Mode")
         else:
@@ -182,6 +180,14 @@ def build(
             store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text)
         )
     return Runtime(settings, services, bolt, executor, token, login=watch, host=host)
+
+
+def socket_mode_handler(bolt: App, app_token: str, **options: Any) -> Any:
+    """Bolt's Socket Mode handler for the app, as start() connects it; `options` go to slack_sdk's built-in
+    client (ping_interval, ...). Imported here so that HTTP mode never loads the WebSocket client."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(bolt, app_token, **options)
 
 
 def fanvue_client(
