@@ -95,7 +95,7 @@ def _comparable(out: str) -> list[str]:
         (r"\b\d\d:\d\d(:\d\d)?\b", "hh:mm"),
         (r"(text: ).*$", r"\1…"),
         (r"Only (Alice|Bob) sees: .*$", "Only Alice or Bob sees: …"),
-        (r"\b(Alice|Bob)\b", "Alice or Bob"),
+        (r"\b(Alice|Bob)\b( +)?", lambda m: "Alice or Bob" + (" " if m.group(2) else "")),  # and padding
     ]
     lines = []
     for line in out.splitlines():

@@ -49,9 +49,15 @@ def _click_payload(harness: Harness, draft: Draft, action_id: str, user: str = "
     )
 
 
-def _redelivered_once(harness: Harness, envelope_id: str) -> None:
+def _redelivered(harness: Harness, envelope_id: str) -> None:
+    """Delivered again with retry_attempt, and acknowledged (a slow machine may see a third delivery)."""
     summary = harness.socket.envelope(envelope_id)
-    assert (summary["deliveries"], summary["retry_attempt"], summary["acked"]) == (2, 1, True), summary
+    assert summary["deliveries"] >= 2 and summary["acked"], summary
+    assert summary["retry_attempt"] == summary["deliveries"] - 1, summary
+
+
+def _redelivery_acknowledged(harness: Harness) -> bool:
+    return any(e.deliveries >= 2 and e.acked for e in harness.socket.envelopes.values())
 
 
 def test_clicks_arrive_as_envelopes_and_the_app_serves_no_http(pending_card: PendingCard):
@@ -67,7 +73,7 @@ def test_a_send_whose_ack_was_lost_is_redelivered_and_sent_once(pending_card: Pe
     harness, fan, draft = pending_card
     response = harness.click(draft, blocks.SEND, lose_ack=True)
     assert harness.socket.lost_acks == 1 and harness.socket.connects >= 2  # the app reconnected
-    _redelivered_once(harness, response.envelope_id)
+    _redelivered(harness, response.envelope_id)
     assert _sent(harness, fan) == [draft.draft_text]
     assert harness.draft_for(fan["uuid"]).status == drafts.SENT
     assert _actions(harness, draft).count("sent") == 1
@@ -76,9 +82,15 @@ def test_a_send_whose_ack_was_lost_is_redelivered_and_sent_once(pending_card: Pe
 
 def test_a_redelivery_while_the_send_is_still_in_flight_sends_nothing_more(pending_card: PendingCard):
     harness, fan, draft = pending_card
-    harness.sandbox.world.set_latency(400)  # the redelivery arrives before Fanvue has answered the send
+    real_send = harness.fanvue.send_message
+
+    def send_once_the_redelivery_was_answered(*args, **kwargs):
+        harness.socket.wait_until(lambda: _redelivery_acknowledged(harness), SOCKET_WAIT, "the redelivery")
+        return real_send(*args, **kwargs)
+
+    harness.fanvue.send_message = send_once_the_redelivery_was_answered
     response = harness.click(draft, blocks.SEND, lose_ack=True)
-    _redelivered_once(harness, response.envelope_id)
+    _redelivered(harness, response.envelope_id)
     assert _sent(harness, fan) == [draft.draft_text]
     assert harness.draft_for(fan["uuid"]).status == drafts.SENT
 
@@ -95,14 +107,14 @@ def test_a_connection_dropped_while_the_app_handles_a_click_loses_nothing(pendin
             socket = harness.socket
             socket.drop_connections()
             socket.wait_until(
-                lambda: any(e.deliveries == 2 for e in socket.envelopes.values()), SOCKET_WAIT, "redelivery"
+                lambda: any(e.deliveries >= 2 for e in socket.envelopes.values()), SOCKET_WAIT, "redelivery"
             )
         return next()
 
     harness.bolt.use(drop_once)
     response = harness.click(draft, blocks.SEND)
     assert dropped.is_set()
-    assert harness.socket.envelope(response.envelope_id)["deliveries"] == 2
+    _redelivered(harness, response.envelope_id)
     assert _sent(harness, fan) == [draft.draft_text]
     assert _actions(harness, draft).count("sent") == 1
 
@@ -112,7 +124,7 @@ def test_an_edit_whose_ack_was_lost_sends_the_edited_text_once(pending_card: Pen
     harness.click(draft, blocks.EDIT, user="U0BOB")
     view = harness.slack.views()[-1]["view"]
     response = harness.submit_edit(view, "Thank you so much 💕", user="U0BOB", lose_ack=True)
-    _redelivered_once(harness, response.envelope_id)
+    _redelivered(harness, response.envelope_id)
     assert _sent(harness, fan) == ["Thank you so much 💕"]
     assert _actions(harness, draft).count("edited-and-sent") == 1
 
@@ -124,7 +136,7 @@ def test_a_redelivered_send_after_fanvue_refused_it_does_not_send(pending_card: 
     send_path = f"/chats/{fan['uuid']}/message"
     world.inject_fault("503", count=1, method="POST", path=send_path)
     response = harness.click(draft, blocks.SEND, lose_ack=True)
-    _redelivered_once(harness, response.envelope_id)
+    _redelivered(harness, response.envelope_id)
     assert world.sent_messages() == [] and world.request_count(method="POST", path_prefix=send_path) == 1
     back = harness.draft_for(fan["uuid"])
     assert back.status == drafts.PENDING
@@ -137,7 +149,7 @@ def test_a_redelivered_flagged_edit_is_not_the_teammates_confirmation(pending_ca
     harness.click(draft, blocks.EDIT, user="U0BOB")
     view = harness.slack.views()[-1]["view"]
     response = harness.submit_edit(view, FLAGGED, user="U0BOB", lose_ack=True)
-    _redelivered_once(harness, response.envelope_id)
+    _redelivered(harness, response.envelope_id)
     guardrail = [a for a in _actions(harness, draft) if a.startswith("guardrail")]
     assert guardrail == ["guardrail-warned"] and harness.sandbox.world.sent_messages() == []
     # Submitting the same text again (a new submission) is the confirmation.
@@ -154,7 +166,7 @@ def test_a_redelivery_reaching_another_process_is_not_acted_on(tmp_path, sandbox
         _, fan, draft = post_pending_card(one)
         response = one.click(draft, blocks.SEND, lose_ack=True)
         two.settle()
-        _redelivered_once(one, response.envelope_id)
+        _redelivered(one, response.envelope_id)
         assert _sent(one, fan) == [draft.draft_text]
         assert _actions(one, draft).count("sent") == 1
     finally:
