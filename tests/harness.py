@@ -8,6 +8,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import requests
@@ -53,6 +54,49 @@ class EnvelopeAck:
         if "payload" not in self.ack:
             raise ValueError("the acknowledgement has no payload")
         return self.ack["payload"]
+
+
+class InFlight:
+    """Envelopes the app's Socket Mode client has received and not finished handling.
+
+    An envelope delivered twice (its first acknowledgement late or lost) can be handled on two of the
+    client's threads at once, and the redelivery's acknowledgement can arrive first; waiting for the
+    acknowledgements alone would then let a test look before the first delivery's handler has started."""
+
+    def __init__(self, client: Any) -> None:
+        self.cond = threading.Condition()
+        self.count = 0
+        enqueue, run = client.enqueue_message, client.run_message_listeners
+
+        def counted_enqueue(message: str) -> None:
+            if _envelope_id(message):
+                with self.cond:
+                    self.count += 1
+            enqueue(message)
+
+        def counted_run(message: dict, raw_message: str) -> None:
+            try:
+                run(message, raw_message)
+            finally:
+                if message.get("envelope_id"):
+                    with self.cond:
+                        self.count -= 1
+                        self.cond.notify_all()
+
+        client.enqueue_message = counted_enqueue
+        client.run_message_listeners = counted_run
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.count == 0, timeout=timeout)
+
+
+def _envelope_id(message: str) -> str | None:
+    try:
+        parsed = json.loads(message) if message.startswith("{") else None
+    except ValueError:
+        return None
+    return parsed.get("envelope_id") if isinstance(parsed, dict) else None
 
 
 class Harness:
@@ -117,11 +161,13 @@ class Harness:
         self.envelopes: list[str] = []  # every envelope this harness delivered, in order
         self._envelopes_lock = threading.Lock()
         self.handler = None
+        self.in_flight: InFlight | None = None
         if mode == "socket":
             self.server, self.url = None, None
             self.handler = runtime.socket_mode_handler(
                 self.bolt, settings.slack_app_token or "", ping_interval=ping_interval
             )
+            self.in_flight = InFlight(self.handler.client)
             self.handler.connect()
             self.socket.wait_until(self.handler.client.is_connected, SOCKET_WAIT, "the app's connection")
         else:
@@ -241,6 +287,7 @@ class Harness:
                 SOCKET_WAIT,
                 "the acknowledgements",
             )
+            assert self.in_flight is not None and self.in_flight.wait_idle(SOCKET_WAIT), "envelopes unhandled"
         assert self.executor.drain(30), "click handlers did not finish"
 
     def ephemerals(self, user: str | None = None) -> list[str]:
