@@ -30,7 +30,7 @@ def demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return demo.main()
+    return demo.main(socket_mode=args.socket_mode)
 
 
 def _with_settings(command: Callable[[Settings, argparse.Namespace], int], **options) -> Command:
@@ -77,7 +77,9 @@ def parser() -> argparse.ArgumentParser:
 
     add("run", run, "poll Fanvue and serve Slack (the default)")
     add("once", once, "one poll cycle, then exit (for cron)")
-    add("demo", demo, "an offline demonstration with local stand-ins of Fanvue and Slack")
+    add("demo", demo, "an offline demonstration with local stand-ins of Fanvue and Slack").add_argument(
+        "--socket-mode", action="store_true", help="Slack reaches the app over Socket Mode (default: HTTP)"
+    )
     log_in = add(
         "login",
         _with_settings(commands.login, login=True),

@@ -1,4 +1,5 @@
-"""The demo's stage: the Fanvue sandbox, the Slack stand-in and the real app, and teammates' signed clicks."""
+"""The demo's stage: the Fanvue sandbox, the Slack stand-in and the real app, and teammates' clicks (signed
+HTTP requests, or envelopes over Socket Mode)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from slack import blocks
 from slack.server import EVENTS_PATH
 from standins.fanvue import Sandbox
 from standins.slack_api import Msg, SlackStandin
-from standins.slack_requests import block_action_body, sign_request, view_submission_body
+from standins.slack_requests import block_action_payload, payload_body, sign_request, view_submission_payload
+from standins.socket_clients import close_clients
 from store import drafts
 from store.drafts import Draft
 
@@ -27,6 +29,8 @@ BOT_TOKEN = "xoxb-demo"
 SIGNING_SECRET = "demo-signing-secret"
 TEAM = {"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol", "U0DANA": "Dana"}
 CLICK_TIMEOUT = 20.0
+# The Socket Mode client's keep-alive: short, so a connection that broke is noticed at once.
+PING_INTERVAL = 0.5
 
 
 class DemoFailed(Exception):
@@ -40,7 +44,7 @@ class Stage:
     sandbox: Sandbox
     slack: SlackStandin
     runtime: app_runtime.Runtime
-    events_url: str
+    events_url: str | None  # None in Socket Mode: the clicks arrive as envelopes on the app's connection
     sessions: dict[str, requests.Session] = field(default_factory=dict)
 
     @property
@@ -65,7 +69,7 @@ class Stage:
         block, button = _button(msg.blocks, action_id)
         self._post(
             user,
-            block_action_body(
+            block_action_payload(
                 user_id=user,
                 user_name=TEAM[user].lower(),
                 action_id=action_id,
@@ -84,7 +88,7 @@ class Stage:
         values = {blocks.EDIT_BLOCK: {blocks.EDIT_INPUT: {"type": "plain_text_input", "value": text}}}
         self._post(
             user,
-            view_submission_body(
+            view_submission_payload(
                 user_id=user,
                 user_name=TEAM[user].lower(),
                 view=view,
@@ -93,7 +97,15 @@ class Stage:
             ),
         )
 
-    def _post(self, user: str, body: str) -> None:
+    def _post(self, user: str, payload: dict) -> None:
+        if self.events_url is None:
+            envelope = self.slack.socket.deliver_interactive(payload)
+            try:
+                self.slack.socket.wait_ack(envelope, CLICK_TIMEOUT)
+            except TimeoutError:
+                raise DemoFailed(f"the app did not acknowledge {TEAM[user]}'s click") from None
+            return
+        body = payload_body(payload)
         # One session per teammate, like one Slack client each; two teammates can click at the same moment.
         session = self.sessions.setdefault(user, requests.Session())
         response = session.post(
@@ -112,8 +124,11 @@ def _button(message_blocks: list[dict], action_id: str) -> tuple[dict, dict]:
 
 
 @contextlib.contextmanager
-def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
-    """Everything on free ports of 127.0.0.1 with a temporary database; all stopped and removed afterwards."""
+def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterator[Stage]:
+    """Everything on free ports of 127.0.0.1 with a temporary database; all stopped and removed afterwards.
+
+    Slack reaches the app with signed requests to /slack/events, or with `socket_mode` over a WebSocket the
+    app opens with its app-level token, as the manifest's default deployment does."""
     with contextlib.ExitStack() as stack:
         sandbox = stack.enter_context(Sandbox(fans=fans, seed=seed))
         slack = stack.enter_context(SlackStandin(bot_token=BOT_TOKEN, pace=False))
@@ -125,7 +140,11 @@ def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
                 "SLACK_API_URL": slack.api_url,
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_CHANNEL_ID": CHANNEL,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                **(
+                    {"SLACK_APP_TOKEN": slack.app_token}
+                    if socket_mode
+                    else {"SLACK_SIGNING_SECRET": SIGNING_SECRET}
+                ),
                 "DATABASE_PATH": str(tmp / "bridge.db"),
                 "LOG_LEVEL": "WARNING",
             }
@@ -135,8 +154,17 @@ def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
             dataclasses.replace(settings, slack_post_interval=0.0, port=0), host="127.0.0.1"
         )
         stack.callback(runtime.stop, CLICK_TIMEOUT)
-        server = runtime.serve()
-        the_stage = Stage(sandbox, slack, runtime, f"http://127.0.0.1:{server.port}{EVENTS_PATH}")
+        if socket_mode:
+            handler = socket_mode.handler(
+                runtime.bolt, runtime.settings.slack_app_token or "", ping_interval=PING_INTERVAL
+            )
+            handler.connect()
+            stack.callback(close_clients, slack.socket, handler.client)
+            slack.socket.wait_until(handler.client.is_connected, CLICK_TIMEOUT, "the app's connection")
+            the_stage = Stage(sandbox, slack, runtime, None)
+        else:
+            server = runtime.serve()
+            the_stage = Stage(sandbox, slack, runtime, f"http://127.0.0.1:{server.port}{EVENTS_PATH}")
         stack.callback(_close_sessions, the_stage)
         yield the_stage
 

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 PING_INTERVAL = 3.0
 
 
-def handler(app: App, app_token: str) -> SocketModeHandler:
-    """slack_sdk's built-in Socket Mode client for `app`, not yet connected."""
+def handler(app: App, app_token: str, *, ping_interval: float = PING_INTERVAL) -> SocketModeHandler:
+    """slack_sdk's built-in Socket Mode client for `app`, not yet connected (tests pass a shorter ping)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler  # only Socket Mode needs it loaded
 
-    return SocketModeHandler(app, app_token, ping_interval=PING_INTERVAL)
+    return SocketModeHandler(app, app_token, ping_interval=ping_interval)
 
 
 def check_app_token(client: WebClient, app_token: str) -> str | None:

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 from slack_sdk.models.blocks import Block
 
 from inbox.reconcile import reconcile_in_flight
@@ -14,6 +15,8 @@ from standins.slack_requests import sign_request
 from store import audit, drafts
 from tests.harness import SECRET, Harness
 from tests.pending_card import PendingCard, post_pending_card
+
+pytestmark = pytest.mark.both_modes
 
 
 def _actions(msg) -> list[str]:
@@ -198,6 +201,7 @@ def _has_pending(harness: Harness, fan_uuid: str) -> bool:
     return bool(rows)
 
 
+@pytest.mark.http_only
 def test_forged_and_stale_signatures_get_401_and_change_nothing(pending_card: PendingCard):
     harness, fan, draft = pending_card
     card = harness.card(draft)
@@ -211,8 +215,10 @@ def test_forged_and_stale_signatures_get_401_and_change_nothing(pending_card: Pe
     assert harness.slack.message(card.channel, card.ts).updates == 0
 
 
-def test_only_approvers_may_decide(tmp_path, sandbox, slack):
-    harness = Harness(tmp_path / "bridge.db", sandbox, slack, approvers=frozenset({"U0BOSS"}))
+def test_only_approvers_may_decide(tmp_path, sandbox, slack, slack_mode):
+    harness = Harness(
+        tmp_path / "bridge.db", sandbox, slack, approvers=frozenset({"U0BOSS"}), mode=slack_mode
+    )
     try:
         _, fan, draft = post_pending_card(harness)
         harness.click(draft, blocks.SEND, user="U0INTERN")
@@ -296,6 +302,7 @@ def test_second_poll_posts_nothing_and_reads_no_history(harness: Harness):
     assert len([r for r in world.requests if r.path.endswith("/messages")]) == 0
 
 
+@pytest.mark.run_once
 def test_slack_unreachable_during_a_cycle_posts_the_cards_on_the_next(harness: Harness):
     harness.slack.set_down(True)
     report = harness.cycle()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,60 @@ def test_python_app_py_demo_exits_zero():
     )
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Every step behaved as expected." in result.stdout
+    assert result.stderr == ""
+
+
+def _comparable(out: str) -> list[str]:
+    """The demo's lines with what differs from run to run in either mode masked: the drafts' wording (the
+    sandbox's ids seed the template), clock times, and which of Alice and Bob wins their race in step 4."""
+    masks = [
+        (r"^(\s*> ).*$", r"\1…"),
+        (r"(Fanvue got, for @\S+:) .*$", r"\1 …"),
+        (r"\b\d\d:\d\d(:\d\d)?\b", "hh:mm"),
+        (r"(text: ).*$", r"\1…"),
+        (r"Only (Alice|Bob) sees: .*$", "Only Alice or Bob sees: …"),
+        (r"\b(Alice|Bob)\b( +)?", lambda m: "Alice or Bob" + (" " if m.group(2) else "")),  # and padding
+    ]
+    lines = []
+    for line in out.splitlines():
+        for pattern, replacement in masks:
+            line = re.sub(pattern, replacement, line)
+        lines.append(line)
+    return lines
+
+
+def test_demo_in_socket_mode_prints_what_the_http_run_prints_but_the_mode(capsys, demo_tmp):
+    threads_before = set(threading.enumerate())
+
+    assert demo.main(socket_mode=False) == 0
+    over_http = capsys.readouterr().out
+    assert demo.main(socket_mode=True) == 0
+    over_socket = capsys.readouterr().out
+
+    assert demo.MODE_LINES[False] in over_http.splitlines()
+    assert demo.MODE_LINES[True] in over_socket.splitlines()
+    differ = [(a, b) for a, b in zip(_comparable(over_http), _comparable(over_socket), strict=True) if a != b]
+    assert differ == [(demo.MODE_LINES[False], demo.MODE_LINES[True])]
+    assert "Summary: 3 messages reached Fanvue (expected 3)" in over_socket
+    assert over_socket.rstrip().endswith("Every step behaved as expected.")
+    assert list(demo_tmp.iterdir()) == []
+    left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
+    assert left == []
+
+
+def test_python_app_py_demo_socket_mode_exits_zero():
+    result = subprocess.run(
+        [sys.executable, "app.py", "demo", "--socket-mode"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        encoding="utf-8",
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert demo.MODE_LINES[True] in result.stdout.splitlines()
     assert "Every step behaved as expected." in result.stdout
     assert result.stderr == ""
 

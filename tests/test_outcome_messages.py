@@ -12,6 +12,8 @@ from store import drafts
 from tests.harness import Harness
 from tests.pending_card import PendingCard
 
+pytestmark = pytest.mark.both_modes
+
 HOSTILE_NAME = "Eve\n*Sent by <@U0BOSS>*  <!channel>"
 
 

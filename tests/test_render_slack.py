@@ -18,6 +18,8 @@ from tests.harness import BOT_TOKEN, CHANNEL, Harness
 from tests.test_blocks import make_draft
 from tests.test_card_hostile import HOSTILE, within_limits
 
+pytestmark = pytest.mark.both_modes
+
 
 def _valid(blocks_posted: list[dict]) -> None:
     assert len(blocks_posted) <= limits.MESSAGE_BLOCKS_MAX
@@ -49,10 +51,10 @@ def test_hostile_cards_and_notices_reach_slack_valid_and_inert(slack):
 
 
 @pytest.fixture
-def long_sign_off(tmp_path, sandbox, slack):
+def long_sign_off(tmp_path, sandbox, slack, slack_mode):
     """A persona whose sign-off, within Fanvue's length, makes every draft too long to show on a card."""
     persona = Persona(name="Mia", sign_off="&<>" * 1600)
-    h = Harness(tmp_path / "bridge.db", sandbox, slack, drafter=TemplateDrafter(persona))
+    h = Harness(tmp_path / "bridge.db", sandbox, slack, drafter=TemplateDrafter(persona), mode=slack_mode)
     yield h
     h.close()
 

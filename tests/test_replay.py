@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from urllib.parse import parse_qs
 
+import pytest
 from slack_bolt import BoltRequest
 
 from slack import blocks
@@ -14,6 +15,10 @@ from standins.slack_requests import block_action_body, sign_request, view_submis
 from store import audit, drafts, seen
 from store.clock import utcnow
 from tests.harness import SECRET, Harness
+
+# Replays of signed HTTP requests are HTTP-only; their Socket Mode counterpart (an envelope delivered again
+# with retry_attempt) is in test_socket_loop.py.
+pytestmark = pytest.mark.both_modes
 
 FLAGGED = "let's meet up irl this weekend 🍸"
 
@@ -73,6 +78,7 @@ def _guardrail_rows(harness: Harness, draft) -> list[str]:
     ]
 
 
+@pytest.mark.http_only
 def test_a_replayed_flagged_edit_is_not_the_teammates_confirmation(harness: Harness, caplog):
     harness.cycle()
     fan = harness.unread_fan_with_text()
@@ -99,6 +105,7 @@ def test_a_replayed_flagged_edit_is_not_the_teammates_confirmation(harness: Harn
     assert _guardrail_rows(harness, draft) == ["guardrail-warned", "guardrail-confirmed"]
 
 
+@pytest.mark.http_only
 def test_a_replayed_send_after_a_refused_send_does_not_send(harness: Harness):
     harness.cycle()
     fan = harness.unread_fan_with_text()

@@ -15,7 +15,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from standins.slack_api import SlackStandin
 from standins.slack_envelopes import app_home_opened_event
 from standins.slack_requests import block_action_payload, slash_command_fields, view_submission_payload
-from tests.socket_clients import close_clients
+from standins.socket_clients import close_clients
 
 WAIT = 10.0
 # A short keep-alive, so that the client notices a dropped connection within a second or two.

@@ -16,14 +16,16 @@ from tests import team_data
 from tests.harness import CHANNEL, Harness
 from tests.team_data import ALICE, BOB, CAROL, write_team_history
 
+pytestmark = pytest.mark.both_modes
+
 PERMALINK = re.compile(r"<(https://example\.slack\.com/archives/C0CARDS/p(\d+))\|open card>")
 
 
 @pytest.fixture
-def busy(tmp_path, slack):
+def busy(tmp_path, slack, slack_mode):
     """More waiting fans than the answer lists."""
     with Sandbox(fans=30, seed=7) as sandbox:
-        h = Harness(tmp_path / "busy.db", sandbox, slack)
+        h = Harness(tmp_path / "busy.db", sandbox, slack, mode=slack_mode)
         yield h
         h.close()
 
