@@ -16,6 +16,7 @@ import sqlite_utils
 import runtime as app_runtime
 import settings as settings_module
 from slack import blocks
+from slack import socket_mode as slack_socket_mode
 from slack.server import EVENTS_PATH
 from standins.fanvue import Sandbox
 from standins.slack_api import Msg, SlackStandin
@@ -155,7 +156,7 @@ def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterat
         )
         stack.callback(runtime.stop, CLICK_TIMEOUT)
         if socket_mode:
-            handler = socket_mode.handler(
+            handler = slack_socket_mode.handler(
                 runtime.bolt, runtime.settings.slack_app_token or "", ping_interval=PING_INTERVAL
             )
             handler.connect()
