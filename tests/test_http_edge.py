@@ -36,7 +36,12 @@ def _payload(document) -> str:
 
 def _ours(caplog) -> list[logging.LogRecord]:
     """What this app, Bolt and waitress logged (the stand-ins and the HTTP client are left out)."""
-    return [r for r in caplog.records if r.name.split(".")[0] in ("slack", "slack_bolt", "waitress", "inbox")]
+    # waitress's own "Task queue depth" warning reports a busy machine, not this request.
+    return [
+        r
+        for r in caplog.records
+        if r.name.split(".")[0] in ("slack", "slack_bolt", "waitress", "inbox") and r.name != "waitress.queue"
+    ]
 
 
 VALID_USER = {"id": "U0ALICE", "username": "alice"}
