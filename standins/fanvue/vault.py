@@ -160,3 +160,10 @@ def _variant(item: Media, kind: str, position: int) -> dict:
         "height": 1080 if kind in ("main", "blurred") else 180,
         "lengthMs": 45_000 if item.media_type == "video" and kind in ("main", "blurred") else None,
     }
+
+
+def ready_media(world: World, count: int = 1) -> list[str]:
+    """Uuids of `count` of the creator's media that can be sent now (for tests and demos)."""
+    vault = vault_of(world)
+    with vault._lock:
+        return [m.uuid for m in vault.media.values() if m.status == "ready"][:count]
