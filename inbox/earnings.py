@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fanvue.client import FanvueClient
+from fanvue.client import MAX_PAGE_SIZE, FanvueClient
 from fanvue.earnings import EarningsClient
 from fanvue.errors import FanvueError
 from inbox.services import Services
@@ -34,7 +34,9 @@ class EarningsReport:
     errors: dict[str, str] = field(default_factory=dict)  # creator -> why its read stopped
 
 
-def read_creator(store: Store, client: EarningsClient, creator_uuid: str, now: datetime) -> tuple[int, int]:
+def read_creator(
+    store: Store, client: EarningsClient, creator_uuid: str, now: datetime, *, page_size: int = MAX_PAGE_SIZE
+) -> tuple[int, int]:
     """Read one creator's new lines, page by page; each page is stored with the cursor that follows it, so
     a read that stops half way goes on from there next time. Returns (lines read, lines new)."""
     state = earnings.read_state(store.db, creator_uuid)
@@ -45,7 +47,7 @@ def read_creator(store: Store, client: EarningsClient, creator_uuid: str, now: d
         cursor = None
     read = new = 0
     for _ in range(MAX_PAGES):
-        page = client.page(since=since, cursor=cursor)
+        page = client.page(since=since, cursor=cursor, size=page_size)
         with write(store.db):
             new += earnings.store_lines(store.db, creator_uuid, page.lines)
             earnings.save_cursor(store.db, creator_uuid, page.next_cursor if page.lines else None, since)
