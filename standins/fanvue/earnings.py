@@ -16,7 +16,7 @@ from . import api
 from .api import ApiRequest, Reply
 from .model import iso
 from .vault import vault_of
-from .world import ChatNotFound, UnknownMessage, World
+from .world import UnknownMessage, World
 
 if TYPE_CHECKING:
     from .agency import Principal
@@ -190,8 +190,6 @@ def handle_sales_control(world: World, method: str, path: str, body: dict) -> Re
             return Reply(200, vault_of(world).set_status(media_route.group(1), str(body.get("status"))))
     except UnknownMessage as exc:
         return Reply(404, {"message": f"No message {exc.args[0]!r}"})
-    except ChatNotFound:
-        raise
     return None
 
 
