@@ -3,6 +3,7 @@ whose Send click sent the paid message (through the whole app, the sandbox's buy
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,14 +12,15 @@ import requests
 from fanvue import FanvueClient, RateBudget, ServerError, StaticToken
 from fanvue.earnings import EarningsClient
 from inbox.earnings import read_creator, read_earnings
-from slack import blocks
+from slack import blocks, command_blocks
 from standins.fanvue import Sandbox
 from standins.fanvue.vault import ready_media
-from store import earnings
+from store import earnings, queries
 from store.clock import utcnow
 from store.db import write
 from store.report import stats_report
 from tests.pending_card import post_pending_card
+from tests.test_command_blocks import valid
 
 
 def api_client(sandbox: Sandbox) -> FanvueClient:
@@ -175,3 +177,25 @@ def test_an_offer_not_bought_within_48_hours_is_counted(harness):
 def test_stats_without_paid_messages_or_earnings_stay_as_they_were(harness, fmt):
     text = stats_report(harness.store.db, since="7d", fmt=fmt, now=utcnow())
     assert "revenue" not in text.lower()
+
+
+def test_the_slack_stats_say_where_the_revenue_comes_from_and_escape_creator_handles():
+    credit = earnings.RevenueCredit(
+        since="2026-01-01T00:00:00.000Z",
+        teammates=[earnings.CreditRow("U0BOB", 4, 1, 1500, 1200, 2)],
+        creators=[earnings.CreditRow("<!channel>*bold*", 4, 1, 1500, 1200, 2)],
+        outside_lines=3,
+        outside_gross_cents=-250,
+        outside_net_cents=-200,
+    )
+    team = queries.TeamStats(
+        since=credit.since, teammates=[], replies=0, median_reply_seconds=None, p90_reply_seconds=None
+    )
+    message = valid(command_blocks.stats(team, "7d", credit))
+    text = "\n".join(block["text"]["text"] for block in message["blocks"])
+    assert "matched by message" in text and "<@U0BOB>" in text
+    assert "4 paid sent, 1 bought (25%), $15.00 gross, $12.00 net, 2 not bought within 48 h" in text
+    assert "not through the desk: 3 earnings lines, -$2.50 gross, -$2.00 net" in text
+    assert "<!channel>" not in text
+    empty = command_blocks.stats(team, "7d", earnings.RevenueCredit(since=credit.since))
+    assert "matched by message" not in json.dumps(empty)
