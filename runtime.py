@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -29,6 +30,7 @@ from fanvue.oauth import LoginRequired, OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
 from inbox.cards import CardPublisher, CardsPort, CardUnavailable
 from inbox.cycle import run_cycle
+from inbox.earnings import scheduled_read
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
@@ -339,6 +341,19 @@ def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),
+    )
+    # Fanvue's earnings, matched later to the messages the desk sent (the revenue credit in stats).
+    scheduler.add_job(
+        functools.partial(
+            scheduled_read,
+            runtime.services,
+            paused=lambda: runtime.login is not None and runtime.login.holds_polling(),
+        ),
+        "interval",
+        minutes=runtime.settings.earnings_interval_minutes,
+        id="earnings",
+        max_instances=1,
+        coalesce=True,
     )
     return scheduler
 

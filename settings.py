@@ -71,6 +71,7 @@ class Settings:
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
     fan_context_ttl_minutes: int = DEFAULT_TTL_MINUTES
+    earnings_interval_minutes: int = 30
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
@@ -154,6 +155,9 @@ def from_mapping(
         poll_interval=reader.number("POLL_INTERVAL_SECONDS", DEFAULT.poll_interval, low=10, high=86_400),
         fan_context_ttl_minutes=reader.number(
             "FAN_CONTEXT_TTL_MINUTES", DEFAULT.fan_context_ttl_minutes, low=1, high=10_080
+        ),
+        earnings_interval_minutes=reader.number(
+            "EARNINGS_INTERVAL_MINUTES", DEFAULT.earnings_interval_minutes, low=1, high=1440
         ),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
         host=reader.host("HOST", DEFAULT.host),

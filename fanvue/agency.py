@@ -151,7 +151,7 @@ class AgencyClient:
         media_uuids: Sequence[str] = (),
     ) -> str:
         """Send as the creator and return the message uuid. Never retried once it may have reached Fanvue."""
-        _check_message(text, price_cents)
+        _check_message(text, price_cents, media_uuids)
         body: dict[str, object] = {"text": text}
         if price_cents is not None:
             body["price"] = price_cents

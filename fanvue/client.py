@@ -17,10 +17,13 @@ from fanvue.errors import (
     FanvueUnavailable,
     InvalidMessage,
     MalformedResponse,
+    NotContactableError,
+    PaidMessageRefused,
     SendOutcomeUnknown,
     retry_after_seconds,
 )
-from fanvue.message_text import text_problem
+from fanvue.message_text import MIN_PRICE_CENTS as MIN_PRICE_CENTS  # where the desk file reads it
+from fanvue.message_text import price_problem, text_problem
 from fanvue.models import Chat, ChatMessages, Me, Message, UnreadCounts, page_items
 from fanvue.ratelimit import RateBudget
 from fanvue.tokens import TokenProvider
@@ -30,7 +33,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://api.fanvue.com"
 DEFAULT_API_VERSION = "2025-06-26"
 DEFAULT_TIMEOUT = 10.0
-MIN_PRICE_CENTS = 300
 MAX_PAGE_SIZE = 50
 MAX_BATCH_CHATS = 50
 MAX_RETRY_AFTER = 60.0
@@ -141,17 +143,35 @@ class FanvueClient:
         return result
 
     def send_message(
-        self, user_uuid: str, text: str, *, price_cents: int | None = None, media_uuids: Sequence[str] = ()
+        self,
+        user_uuid: str,
+        text: str,
+        *,
+        price_cents: int | None = None,
+        media_uuids: Sequence[str] = (),
+        template_uuid: str | None = None,
+        max_price_cents: int | None = None,
     ) -> str:
-        """Send a message and return its uuid. Never retried after it may have reached Fanvue."""
-        _check_message(text, price_cents)
+        """Send a message and return its uuid. Never retried after it may have reached Fanvue.
+
+        A paid message carries `price_cents` (at least 300, at most the caller's `max_price_cents`) and at
+        least one of `media_uuids`; `template_uuid` names the saved template it came from. Every field is
+        sent explicitly: whether Fanvue fills them in from the template is not documented."""
+        _check_message(text, price_cents, media_uuids, max_price_cents)
         body: dict[str, object] = {"text": text}
         if price_cents is not None:
             body["price"] = price_cents
         if media_uuids:
             body["mediaUuids"] = list(media_uuids)
+        if template_uuid is not None:
+            body["templateUuid"] = template_uuid
         path = f"/chats/{_segment(user_uuid)}/message"
-        resp = self._request("POST", path, json=body, send=(user_uuid, text))
+        try:
+            resp = self._request("POST", path, json=body, send=(user_uuid, text))
+        except NotContactableError as exc:
+            if not media_uuids and price_cents is None:
+                raise
+            raise PaidMessageRefused(exc.message, **exc.request_details()) from exc
         answer = self._json(resp, f"POST {path}")
         message_uuid = answer.get("messageUuid") if isinstance(answer, dict) else None
         if not isinstance(message_uuid, str):
@@ -277,14 +297,17 @@ class FanvueClient:
             ) from exc
 
 
-def _check_message(text: str, price_cents: int | None) -> None:
-    problem = text_problem(text)
+def _check_message(
+    text: str,
+    price_cents: int | None,
+    media_uuids: Sequence[str] = (),
+    max_price_cents: int | None = None,
+) -> None:
+    if isinstance(media_uuids, str) or not all(isinstance(m, str) and m for m in media_uuids):
+        raise InvalidMessage("media_uuids must be a sequence of media uuids, not one string")
+    problem = text_problem(text) or price_problem(price_cents, media_uuids, max_price_cents)
     if problem:
         raise InvalidMessage(problem)
-    if price_cents is not None and (
-        isinstance(price_cents, bool) or not isinstance(price_cents, int) or price_cents < MIN_PRICE_CENTS
-    ):
-        raise InvalidMessage(f"A price is a whole number of cents, at least {MIN_PRICE_CENTS}")
 
 
 def _segment(user_uuid: str) -> str:

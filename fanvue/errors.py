@@ -221,3 +221,8 @@ def retry_after_seconds(resp: requests.Response) -> float:
         # An HTTP-date is allowed by RFC 9110 but Fanvue documents seconds; fall back to the default.
         seconds = DEFAULT_RETRY_AFTER
     return max(0.0, seconds)
+
+
+class PaidMessageRefused(NotContactableError):
+    """Fanvue refused a send that carried media or a price (400 with a message): the media is not the
+    creator's or not ready, or the fan cannot be messaged; Fanvue answers these alike."""

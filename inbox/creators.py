@@ -26,7 +26,15 @@ class InboxClient(Protocol):
 
     def messages(self, user_uuid: str, *, size: int = 15, page: int = 1) -> list[Message]: ...
 
-    def send_message(self, user_uuid: str, text: str) -> str: ...
+    def send_message(
+        self,
+        user_uuid: str,
+        text: str,
+        *,
+        price_cents: int | None = None,
+        media_uuids: Sequence[str] = (),
+        template_uuid: str | None = None,
+    ) -> str: ...
 
     def unread_counts(self) -> UnreadCounts: ...
 
@@ -54,8 +62,17 @@ class AgencyCreatorClient:
     def messages(self, user_uuid: str, *, size: int = 15, page: int = 1) -> list[Message]:
         return self.view.messages(user_uuid, size=size, page=page)
 
-    def send_message(self, user_uuid: str, text: str) -> str:
-        return self.view.send_message(user_uuid, text)
+    def send_message(
+        self,
+        user_uuid: str,
+        text: str,
+        *,
+        price_cents: int | None = None,
+        media_uuids: Sequence[str] = (),
+        template_uuid: str | None = None,
+    ) -> str:
+        # The agency route is sent the price and media themselves; the template's uuid only names their source.
+        return self.view.send_message(user_uuid, text, price_cents=price_cents, media_uuids=media_uuids)
 
     def unread_counts(self) -> UnreadCounts:
         waiting = [row for row in self.rows if row.unread_messages_count > 0]

@@ -18,7 +18,7 @@ from inbox.outcome import Kind, Outcome, changed_meanwhile, load_for_decision, p
 from inbox.reconcile import reconcile
 from inbox.redraft import redraft_from_history
 from inbox.services import Services
-from store import drafts
+from store import drafts, earnings
 from store.db import StoreError
 from store.drafts import Draft
 
@@ -127,8 +127,19 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     text = draft.final_text
     if text is None:  # claim_for_send stores it: without it, no text was approved
         return _release(svc, draft, actor, "The approved text was not recorded, so nothing was sent.")
+    offer = earnings.offer_for(svc.store.db, draft.id)  # a paid message: its price and media go with the text
     try:
-        message_uuid = svc.inbox_for(draft.creator_uuid).client.send_message(draft.fan_uuid, text)
+        client = svc.inbox_for(draft.creator_uuid).client
+        if offer is None:
+            message_uuid = client.send_message(draft.fan_uuid, text)
+        else:
+            message_uuid = client.send_message(
+                draft.fan_uuid,
+                text,
+                price_cents=offer.price_cents,
+                media_uuids=offer.media_uuids,
+                template_uuid=offer.template_uuid,
+            )
     except NotContactableError as exc:
         return _fail(svc, draft, actor, f"Fanvue refused the message: {_reason(exc)}", exc)
     except NotFoundError as exc:
@@ -150,6 +161,8 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
         return _release(svc, draft, actor, f"Fanvue did not take the message, nothing was sent: {exc}")
     action = "edited-and-sent" if edited else "sent"
     details: dict[str, object] = {"text": text, "message_uuid": message_uuid}
+    if offer is not None:
+        details["price_cents"] = offer.price_cents
     if edited:
         details["draft"] = draft.draft_text
     flags = svc.guard_for(draft).check(text)

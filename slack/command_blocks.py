@@ -12,6 +12,7 @@ from safe_text import cut, mention, mrkdwn, one_line, slack_name
 from slack.layout import pack, section
 from slack.limits import MESSAGE_BLOCKS_JSON_MAX
 from store.clock import from_iso
+from store.earnings import OUTSIDE, CreditRow, RevenueCredit, is_empty
 from store.filters import DEFAULT_STATS_PERIOD, MAX_LIMIT, SCHEDULER
 from store.queries import AuditEntry, Backlog, TeamStats
 
@@ -99,8 +100,9 @@ def audit_list(entries: list[AuditEntry], described: str) -> dict[str, Any]:
     return {"text": _plain(head), "blocks": [section(head), *_sections(lines)]}
 
 
-def stats(team: TeamStats, period: str) -> dict[str, Any]:
-    """Per teammate decisions and the team's reply times over `period`."""
+def stats(team: TeamStats, period: str, credit: RevenueCredit | None = None) -> dict[str, Any]:
+    """Per teammate decisions and the team's reply times over `period`; with `credit`, the revenue of the
+    paid messages sent."""
     period = mrkdwn(one_line(cut(period, PROBLEM_MAX)))
     head = f"*The last {period}* (since {_when(team.since)})"
     if team.replies:
@@ -121,6 +123,8 @@ def stats(team: TeamStats, period: str) -> dict[str, Any]:
         for c in team.creators
     ]
     blocks = [section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
+    if credit is not None and not is_empty(credit):
+        blocks += _sections(revenue_lines(credit))
     return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}
 
 
@@ -175,3 +179,31 @@ def _sections(lines: list[str]) -> list[dict[str, Any]]:
 
 def _plain(text: str) -> str:
     return text.replace("*", "")
+
+
+def revenue_lines(credit: RevenueCredit) -> list[str]:
+    """The revenue credit, said plainly to come from Fanvue's earnings matched by message."""
+    lines = [
+        "*Paid messages* — from Fanvue's earnings, matched by message to the teammate who approved the "
+        "send; refunds and chargebacks count against it."
+    ]
+    lines += [f"• {_who(r.name)}: {_credit(r)}" for r in credit.teammates]
+    lines += [f"• creator @{slack_name(r.name, NAME_MAX)}: {_credit(r)}" for r in credit.creators]
+    lines.append(
+        f"• {OUTSIDE}: {_plural(credit.outside_lines, 'earnings line')}, {_money(credit.outside_gross_cents)} "
+        f"gross, {_money(credit.outside_net_cents)} net"
+    )
+    return lines
+
+
+def _credit(row: CreditRow) -> str:
+    conversion = "" if row.conversion is None else f" ({row.conversion:.0%})"
+    return (
+        f"{row.paid_sent} paid sent, {row.bought} bought{conversion}, {_money(row.gross_cents)} gross, "
+        f"{_money(row.net_cents)} net, {row.not_bought_48h} not bought within 48 h"
+    )
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"

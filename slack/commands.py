@@ -16,7 +16,7 @@ from fanvue.models import UnreadCounts
 from inbox.services import Services
 from slack import command_blocks
 from slack.handoff import RunLater, acknowledge_then
-from store import filters, queries
+from store import earnings, filters, queries
 from store.clock import utcnow
 from store.filters import FilterError
 
@@ -58,8 +58,10 @@ def answer_for(
             return command_blocks.audit_list(queries.audit_entries(svc.store.db, found), found.describe())
         if name == "stats" and len(plain) <= 1:
             period = plain[0] if plain else filters.DEFAULT_STATS_PERIOD
-            team = queries.decision_stats(svc.store.db, filters.parse_period(period, now), creator)
-            return command_blocks.stats(team, f"{period} of @{creator}" if creator else period)
+            start = filters.parse_period(period, now)
+            team = queries.decision_stats(svc.store.db, start, creator)
+            credit = earnings.revenue_credit(svc.store.db, start, now, creator)
+            return command_blocks.stats(team, f"{period} of @{creator}" if creator else period, credit)
     except FilterError as exc:
         return command_blocks.usage(str(exc))
     if name == "help" and not rest:

@@ -264,3 +264,53 @@ def m009_creators(db: sqlite_utils.Database) -> None:
         "SELECT 1, 'creator', access_token, refresh_token, expires_at, scope, updated_at FROM fanvue_login"
     )
     db.execute("DROP TABLE fanvue_login")
+
+
+@migrations()
+def m010_revenue_credit(db: sqlite_utils.Database) -> None:
+    # Fanvue's earnings lines, each stored once (a line delivered twice is the same key), and credited
+    # through its messageUuid to the draft whose send produced that message.
+    db.execute(
+        """
+        CREATE TABLE earnings (
+            id INTEGER PRIMARY KEY,
+            creator_uuid TEXT NOT NULL,
+            line_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            gross_cents INTEGER NOT NULL,
+            net_cents INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            fan_uuid TEXT,
+            message_uuid TEXT,
+            order_id TEXT,
+            received_at TEXT NOT NULL,
+            UNIQUE (creator_uuid, line_key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_earnings_message ON earnings (message_uuid) WHERE message_uuid IS NOT NULL")
+    db.execute("CREATE INDEX idx_earnings_creator_at ON earnings (creator_uuid, at)")
+    # Where an interrupted read of a creator's earnings goes on: Fanvue's cursor and the start date it
+    # belongs to. Between reads it is empty and the next read starts from the newest line stored.
+    db.execute(
+        "CREATE TABLE earnings_reads (creator_uuid TEXT PRIMARY KEY, cursor TEXT, cursor_since TEXT, "
+        "read_at TEXT NOT NULL)"
+    )
+    # A draft sent as a paid message: its price and media, sent with its text.
+    db.execute(
+        """
+        CREATE TABLE paid_offers (
+            draft_id INTEGER PRIMARY KEY REFERENCES drafts(id),
+            price_cents INTEGER NOT NULL,
+            media_uuids TEXT NOT NULL DEFAULT '[]',
+            template_uuid TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX idx_drafts_fanvue_message ON drafts (creator_uuid, fanvue_message_uuid) "
+        "WHERE fanvue_message_uuid IS NOT NULL"
+    )

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlite_utils
 
 from safe_text import csv_cell, cut, terminal
-from store import filters, queries
+from store import earnings, filters, queries
 from store.queries import AuditEntry, TeamStats
 
 FORMATS = ("table", "json", "csv")
@@ -52,7 +52,10 @@ def stats_report(
     """`app.py stats`: decisions per teammate (and per creator) and reply times since `since` (a period
     or a date), of one creator with `creator`."""
     handle = filters.parse_creator(creator) if creator else None
-    return stats_text(queries.decision_stats(db, filters.parse_period(since, now), handle), fmt)
+    start = filters.parse_period(since, now)
+    text = stats_text(queries.decision_stats(db, start, handle), fmt)
+    credit = earnings.revenue_credit(db, start, now, handle)
+    return text if earnings.is_empty(credit) else join_revenue(text, revenue_text(credit, fmt), fmt)
 
 
 def audit_text(entries: list[AuditEntry], fmt: str) -> str:
@@ -137,3 +140,59 @@ def _json(data: object) -> str:
     return _UNSAFE_IN_JSON.sub(
         lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False, indent=2)
     )
+
+
+REVENUE_COLUMNS = (
+    "kind",
+    "name",
+    "paid_sent",
+    "bought",
+    "conversion",
+    "gross_cents",
+    "net_cents",
+    "not_bought_48h",
+)
+REVENUE_SOURCE = (
+    "Revenue: Fanvue's earnings lines matched by message to the teammate who approved the send; refunds and "
+    "chargebacks count against it"
+)
+
+
+def revenue_text(credit: earnings.RevenueCredit, fmt: str) -> str:
+    """The revenue credit, said to come from Fanvue's earnings matched by message."""
+    rows = [["teammate", *_credit_row(r)] for r in credit.teammates]
+    rows += [["creator", *_credit_row(r)] for r in credit.creators]
+    rows.append(
+        ["outside", earnings.OUTSIDE, "", "", "", credit.outside_gross_cents, credit.outside_net_cents, ""]
+    )
+    if fmt == "json":
+        return _json(
+            {
+                "source": REVENUE_SOURCE,
+                "rows": [dict(zip(REVENUE_COLUMNS, row, strict=True)) for row in rows],
+                "outside_lines": credit.outside_lines,
+            }
+        )
+    if fmt == "csv":
+        return _csv(REVENUE_COLUMNS, rows)
+    return f"{REVENUE_SOURCE}.\n" + _table(REVENUE_COLUMNS, [[str(v) for v in row] for row in rows])
+
+
+def join_revenue(stats: str, revenue: str, fmt: str) -> str:
+    if fmt == "json":
+        # One JSON document: the decision numbers with the revenue beside them.
+        return _json({**json.loads(stats), "revenue": json.loads(revenue)})
+    return f"{stats}\n\n{revenue}"
+
+
+def _credit_row(row: earnings.CreditRow) -> list:
+    conversion = "" if row.conversion is None else f"{row.conversion:.0%}"
+    return [
+        row.name,
+        row.paid_sent,
+        row.bought,
+        conversion,
+        row.gross_cents,
+        row.net_cents,
+        row.not_bought_48h,
+    ]

@@ -18,6 +18,7 @@ from fanvue import (
 )
 from standins.fanvue import Sandbox
 from standins.fanvue.agency import ADMIN, MEMBER
+from standins.fanvue.vault import ready_media
 from tests.contract import load_agency_spec, validate_exchange
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -67,7 +68,8 @@ def test_every_agency_method_speaks_the_contract(sandbox):
     fan = next(c.fan.uuid for c in chats if "blocked" not in c.fan.handle)
     first.messages(fan, size=5)
     first.send_message(fan, "Thank you! 💋")
-    first.send_message(fan, "A set for you", price_cents=999)
+    media = ready_media(sandbox.agency.creator_world(creators[0].uuid))
+    first.send_message(fan, "A set for you", price_cents=999, media_uuids=media)
     client.close()
     assert len(creators) == 3 and len(rows) == 90 and len(chats) == 30  # several pages of each were walked
     spec = load_agency_spec()

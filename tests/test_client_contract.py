@@ -18,6 +18,7 @@ from fanvue import (
     UnsupportedVersionError,
 )
 from standins.fanvue import Sandbox
+from standins.fanvue.vault import ready_media
 from tests.contract import load_spec, validate_exchange
 
 TOKEN = "contract-token-51d2"
@@ -76,7 +77,7 @@ def test_every_method_speaks_the_contract(sandbox, recorder):
     client.recent_messages(fans, limit=3)
     client.recent_messages([first], since_message_uuid=history[-1].uuid)
     client.send_message(first, "Thank you! 💋")
-    client.send_message(first, "A set for you", price_cents=999)
+    client.send_message(first, "A set for you", price_cents=999, media_uuids=ready_media(sandbox.world))
     client.close()
     assert len(chats) > 10  # more than one page was walked
     assert_all_valid(recorder, {200, 201})

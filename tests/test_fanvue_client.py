@@ -31,6 +31,7 @@ from fanvue import (
     ValidationError,
 )
 from standins.fanvue import Sandbox
+from standins.fanvue.vault import ready_media
 
 TOKEN = "sandbox-token-7f3a9c"
 
@@ -208,11 +209,15 @@ def test_recent_messages_with_nothing_asked_makes_no_request(client, sandbox):
 
 def test_send_message(client, sandbox):
     fan = first_fan(sandbox)
-    message_uuid = client.send_message(fan["uuid"], "Thanks for the message ✨", price_cents=500)
+    media = ready_media(sandbox.world)
+    message_uuid = client.send_message(
+        fan["uuid"], "Thanks for the message ✨", price_cents=500, media_uuids=media
+    )
     [sent] = sandbox.world.sent_messages(fan["uuid"])
     assert sent["uuid"] == message_uuid
     assert sent["text"] == "Thanks for the message ✨"
     assert sent["pricing"] == {"USD": {"price": 500}}
+    assert sent["mediaUuids"] == media
 
 
 # --- client-side validation -------------------------------------------------------------------
@@ -231,7 +236,7 @@ def test_invalid_messages_are_rejected_before_any_request(client, sandbox, text,
 
 def test_limits_are_inclusive(client, sandbox):
     fan = first_fan(sandbox)["uuid"]
-    client.send_message(fan, "x" * 5000, price_cents=300)
+    client.send_message(fan, "x" * 5000, price_cents=300, media_uuids=ready_media(sandbox.world))
     assert len(sandbox.world.sent_messages(fan)) == 1
 
 

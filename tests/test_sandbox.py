@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from standins.fanvue import Sandbox, World
+from standins.fanvue.vault import ready_media
 
 VERSION = "2025-06-26"
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
@@ -239,7 +240,7 @@ def test_send_stores_a_creator_message_and_marks_the_chat_read(sandbox, api):
 
 def test_send_with_media_and_price(sandbox, api):
     fan = sandbox.world.fans()[0]["uuid"]
-    media = str(uuid.uuid4())
+    [media] = ready_media(sandbox.world)
     response = call(api, "POST", f"/chats/{fan}/message", json={"mediaUuids": [media], "price": 300})
     assert response.status_code == 201
     sent = sandbox.world.sent_messages(fan)[0]

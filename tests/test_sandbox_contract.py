@@ -11,6 +11,7 @@ from openapi_core.validation.request.exceptions import InvalidRequestBody
 from openapi_core.validation.response.exceptions import InvalidData
 
 from standins.fanvue import Sandbox
+from standins.fanvue.vault import ready_media
 from tests.contract import load_spec, validate_exchange, validate_request, validate_response
 
 VERSION = "2025-06-26"
@@ -58,6 +59,7 @@ def fan_slots(sandbox: Sandbox) -> dict:
         "fan": fans[0]["uuid"],
         "other": fans[3]["uuid"],
         "blocked": next(f["uuid"] for f in fans if "blocked" in f["handle"]),
+        "media": ready_media(sandbox.world)[0],
     }
 
 
@@ -84,7 +86,7 @@ SUCCESSES = [
     (
         "POST",
         "/chats/{fan}/message",
-        {"json": {"text": "a set", "mediaUuids": [UNKNOWN_UUID], "price": 999}},
+        {"json": {"text": "a set", "mediaUuids": ["{media}"], "price": 999}},
         201,
     ),
     ("PATCH", "/chats/{fan}", {"json": {"isRead": False, "isMuted": True, "nickname": "Luk"}}, 204),

@@ -10,7 +10,7 @@ from .api import Reply
 from .controls import PREFIX, handle_control
 
 # Controls of one creator's own fans and chats; the request log, faults and latency are the server's.
-PER_CREATOR = re.compile(rf"{PREFIX}/creators/([^/]+)(/(?:fans|sent|chats)(?:/.*)?)")
+PER_CREATOR = re.compile(rf"{PREFIX}/creators/([^/]+)(/(?:fans|sent|chats|earnings|vault)(?:/.*)?)")
 
 
 def _body(raw: bytes) -> dict:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .vault import vault_of
 from .world import ChatNotFound, NotContactable, UnknownMessage, World
 
 CHAT_FILTERS = {
@@ -212,6 +213,9 @@ def send_message(world: World, request: ApiRequest) -> Reply:
     except BadRequest as exc:
         # The spec's 400 for this operation is {message}; keep Fanvue's {errors} list beside it.
         raise BadRequest({"message": "; ".join(exc.body["errors"]), **exc.body}) from exc
+    refused = vault_of(world).send_problem(media)
+    if refused:
+        return Reply(400, {"message": refused})
     try:
         message = world.send_message(fan_uuid, text, media, price, sent_by=request.sent_by)
     except ChatNotFound:

@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict
 
 from .api import Reply
+from .earnings import handle_sales_control
 from .world import ChatNotFound, World
 
 PREFIX = "/_sandbox"
@@ -111,6 +112,9 @@ SIMPLE_ROUTES = {
 
 
 def _dispatch(world: World, method: str, path: str, query: dict[str, list[str]], body: dict) -> Reply:
+    sold = handle_sales_control(world, method, path, body)
+    if sold is not None:
+        return sold
     fan_route = re.fullmatch(rf"{PREFIX}/fans/([^/]+)/(messages|contactable|read|context)", path)
     if method == "POST" and fan_route:
         fan_uuid, action = fan_route.groups()

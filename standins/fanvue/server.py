@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import agency_api, api, insights
+from . import agency_api, api, earnings, insights, vault_api
 from .agency import Agency
 from .agency_controls import handle_agency_control
 from .controls import PREFIX, handle_control
@@ -200,6 +200,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             api.route(self.command, path)
             or agency_api.route(self.command, path)
             or insights.route(self.command, path)
+            or vault_api.route(self.command, path)
+            or earnings.route(self.command, path)
         )
         if found is None:
             answer(404, {"message": f"Cannot {self.command} {path}"})
@@ -224,6 +226,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         request = api.ApiRequest(self.command, path, query, body, params)
         if handler in insights.HANDLERS:
             reply = insights.handle(who, handler, request)
+        elif handler in vault_api.HANDLERS:
+            reply = vault_api.handle(who, handler, request)
+        elif handler in earnings.HANDLERS:
+            reply = earnings.handle(who, handler, request)
         elif handler in agency_api.HANDLERS:
             reply = agency_api.handle(context.agency, who, handler, request)
         elif who.world is None:
