@@ -10,10 +10,10 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from fanvue.message_text import text_problem
-from inbox import decisions
+from inbox import decisions, takes
 from inbox.outcome import Kind, Outcome
 from inbox.services import Services
-from slack import blocks
+from slack import blocks, take_blocks
 from slack.handoff import RunLater, acknowledge_then
 from store.db import StoreError
 from store.drafts import Draft
@@ -32,7 +32,9 @@ ON_CLICK: dict[str, Decision] = {
     blocks.SEND: decisions.send,
     blocks.SKIP: decisions.skip,
     blocks.REGENERATE: decisions.regenerate,
-    blocks.EDIT: decisions.start_edit,
+    blocks.EDIT: takes.start_edit,  # opening the editor on a card nobody has takes it
+    take_blocks.TAKE: takes.take,
+    take_blocks.TAKE_OVER: takes.take_over,
 }
 
 

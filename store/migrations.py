@@ -264,3 +264,12 @@ def m009_creators(db: sqlite_utils.Database) -> None:
         "SELECT 1, 'creator', access_token, refresh_token, expires_at, scope, updated_at FROM fanvue_login"
     )
     db.execute("DROP TABLE fanvue_login")
+
+
+@migrations()
+def m010_card_takes(db: sqlite_utils.Database) -> None:
+    # Who has a card (Take): when they took it, and their last action on it, after which the take lapses.
+    db.execute("ALTER TABLE drafts ADD COLUMN taker TEXT")
+    db.execute("ALTER TABLE drafts ADD COLUMN taken_at TEXT")
+    db.execute("ALTER TABLE drafts ADD COLUMN take_active_at TEXT")
+    db.execute("CREATE INDEX idx_drafts_taker ON drafts (status, taker)")
