@@ -38,11 +38,14 @@ ON_CLICK: dict[str, Decision] = {
 }
 
 
-def register(app: App, svc: Services, run_later: RunLater) -> None:
+def register(
+    app: App, svc: Services, run_later: RunLater, after: Callable[[Any, str], None] | None = None
+) -> None:
     """Attach the card and modal listeners, and one error handler that logs with the traceback.
 
     Each listener acknowledges in the request's own thread and hands its work to `run_later` (the app's
-    pool), so a burst of clicks is acknowledged at once however long Fanvue takes.
+    pool), so a burst of clicks is acknowledged at once however long Fanvue takes. `after(client, user)`
+    runs once a teammate's click or edit is done (their Home tab shows the change).
     """
 
     def then(work: Callable[..., None], check: Callable[..., bool] | None = None) -> Callable[..., None]:
@@ -60,6 +63,8 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
             if outcome.kind is Kind.EDITING and outcome.draft is not None:
                 outcome = _open_editor(client, body["trigger_id"], outcome.draft)
             _tell(respond, client, body, outcome)
+            if after is not None:
+                after(client, user)
 
         return then(work)
 
@@ -98,6 +103,8 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
         outcome = decisions.send(svc, draft_id, version, actor=user, text=text)
         if outcome.message and outcome.draft is not None:
             svc.cards.notify(outcome.draft, user, outcome.message)
+        if after is not None:
+            after(client, user)
 
     for action_id, decision in ON_CLICK.items():
         app.action(action_id)(decide(decision))
