@@ -13,7 +13,7 @@ from slack.layout import pack, section
 from slack.limits import MESSAGE_BLOCKS_JSON_MAX
 from store.clock import from_iso
 from store.filters import DEFAULT_STATS_PERIOD, MAX_LIMIT, SCHEDULER
-from store.queries import AuditEntry, Backlog, TeamStats
+from store.queries import AuditEntry, Backlog, TeammateStats, TeamStats
 
 # A permalink as Slack gives it: nothing in it may close the `<url|label>` link or start another.
 _LINK = re.compile(r"https://[^\s<>|]{1,300}")
@@ -112,7 +112,7 @@ def stats(team: TeamStats, period: str) -> dict[str, Any]:
     else:
         waits = "No replies were sent in this period."
     lines = [
-        f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped"
+        f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped{_take_times(t)}"
         for t in team.teammates
     ]
     lines += [
@@ -122,6 +122,16 @@ def stats(team: TeamStats, period: str) -> dict[str, Any]:
     ]
     blocks = [section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
     return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}
+
+
+def _take_times(t: TeammateStats) -> str:
+    """Medians of how soon the teammate took a posted card, and decided after taking it (when known)."""
+    parts = []
+    if t.median_to_take_seconds is not None:
+        parts.append(f"took cards {duration(t.median_to_take_seconds)} after they were posted")
+    if t.median_take_to_decision_seconds is not None:
+        parts.append(f"decided {duration(t.median_take_to_decision_seconds)} after taking")
+    return f"; {' and '.join(parts)} (medians)" if parts else ""
 
 
 def _waiting_line(card, link: str | None, now: datetime) -> str:

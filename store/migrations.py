@@ -272,4 +272,4 @@ def m010_card_takes(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE drafts ADD COLUMN taker TEXT")
     db.execute("ALTER TABLE drafts ADD COLUMN taken_at TEXT")
     db.execute("ALTER TABLE drafts ADD COLUMN take_active_at TEXT")
-    db.execute("CREATE INDEX idx_drafts_taker ON drafts (status, taker)")
+    db.execute("CREATE INDEX idx_drafts_taker ON drafts (taker) WHERE taker IS NOT NULL")

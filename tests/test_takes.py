@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from slack import blocks
+from slack import blocks, command_blocks
 from slack.take_blocks import TAKE, TAKE_OVER
-from store import audit, clock, drafts
+from store import audit, clock, drafts, queries, report
 from tests.harness import Harness
 from tests.pending_card import PendingCard
 
@@ -138,3 +138,33 @@ def test_a_new_version_keeps_the_taker(pending_card: PendingCard):
     harness.click(updated, blocks.SEND, user="U0BOB")
     assert _sent(harness, fan) == []
     assert "<@U0ALICE> has this card" in harness.ephemerals("U0BOB")[-1]
+
+
+def test_stats_give_each_teammate_median_times_to_take_and_to_decide(
+    pending_card: PendingCard, monkeypatch: pytest.MonkeyPatch
+):
+    harness, fan, draft = pending_card
+    [posted] = [r for r in _audit(harness, draft.id) if r["action"] == "posted"]
+    at = clock.from_iso(posted["at"])
+    monkeypatch.setattr(clock, "utcnow", lambda: at + timedelta(seconds=90))
+    harness.click(draft, TAKE, user="U0ALICE")
+    monkeypatch.setattr(clock, "utcnow", lambda: at + timedelta(seconds=90 + 240))
+    harness.click(draft, blocks.SEND, user="U0ALICE")
+    assert _sent(harness, fan) == [draft.draft_text]
+    team = queries.decision_stats(harness.store.db, clock.to_iso(at - timedelta(hours=1)))
+    [alice] = team.teammates
+    assert (alice.actor, alice.sent, alice.median_to_take_seconds, alice.median_take_to_decision_seconds) == (
+        "U0ALICE",
+        1,
+        90.0,
+        240.0,
+    )
+    text = report.stats_text(team, "csv").splitlines()
+    assert text == [
+        "actor,sent,edited,skipped,median_to_take_s,median_take_to_decision_s",
+        "U0ALICE,1,0,0,90.0,240.0",
+    ]
+    answer = command_blocks.stats(team, "1h")
+    assert "took cards 1 min 30 s after they were posted and decided 4 min after taking (medians)" in str(
+        answer
+    )
