@@ -156,6 +156,7 @@ class SlackState:
         self.failures: dict[str, list[Failure]] = {}
         self.down = False
         self.serial = 0
+        self.latency = 0.0  # seconds each Web API call takes before it is answered, as Slack's do
 
     def next_serial(self) -> int:
         self.serial += 1
@@ -170,6 +171,8 @@ class SlackState:
 
     def handle(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
         """Answer one Web API call: (HTTP status, extra headers, JSON body)."""
+        if self.latency:
+            time.sleep(self.latency)  # outside the lock: calls in flight overlap, as they do at Slack
         with self.lock:
             call = Call(method=method, args=args, at=time.time())
             self.call_log.append(call)
