@@ -32,6 +32,8 @@ USAGE = (
     f"`7d`, `2w` or a date like `2026-11-01` (since then). `limit` is 20 unless given, at most {MAX_LIMIT}.\n"
     f"*/fanvue stats* `[period]` — sent, edited and skipped per teammate and how long fans waited for a "
     f"reply (median and 90th percentile); the last {DEFAULT_STATS_PERIOD} unless given.\n"
+    "*/fanvue mine* — the cards you have taken.\n"
+    "*/fanvue next* — take the most urgent card nobody has, and get its link.\n"
     "*/fanvue help* — this message.\n"
     "Serving several creators, add `creator:HANDLE` to any of them for one creator's cards (in a creator's "
     "own channel they are that creator's unless another is named)."

@@ -98,7 +98,7 @@ def stats_text(team: TeamStats, fmt: str) -> str:
     if fmt == "csv":
         if per_creator:
             # One table: each row is a teammate or a creator, said in its first column.
-            rows = [["teammate", *row] for row in per_teammate]
+            rows: list[list[object]] = [["teammate", *row] for row in per_teammate]
             rows += [["creator", *row, *([None] * len(TAKE_COLUMNS))] for row in per_creator]
             return _csv(("kind", "name", "sent", "edited", "skipped", *TAKE_COLUMNS), rows)
         return _csv(STATS_COLUMNS, per_teammate)
