@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from slack_sdk.models.blocks import Block
 
 from slack import blocks, command_blocks
 from slack.take_blocks import TAKE, TAKE_OVER
@@ -36,6 +37,8 @@ def test_take_assigns_the_card_and_the_card_says_who(pending_card: PendingCard):
     assert "<@U0ALICE> has this card since <!date^" in json.dumps(card.blocks)
     assert TAKE_OVER in _buttons(card) and TAKE not in _buttons(card)
     assert "confirm" in _buttons(card)[TAKE_OVER]  # Slack asks before taking a card over
+    for block in card.blocks:
+        Block.parse(block).to_dict()  # slack_sdk validates Block Kit limits (the confirm dialog's too)
     [row] = [r for r in _audit(harness, draft.id) if r["action"] == "taken"]
     assert row["actor"] == "U0ALICE"
 
