@@ -236,6 +236,7 @@ def build(
         style_examples=settings.style_examples,
         draft_concurrency=settings.llm_concurrency,
         desk=book,
+        take_minutes=settings.take_minutes,
     )
     executor = DrainingExecutor(max_workers=CLICK_WORKERS)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)

@@ -16,6 +16,7 @@ from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from settings_reader import WHERE, Reader
 from store.fan_context import DEFAULT_TTL_MINUTES
+from store.takes import DEFAULT_TAKE_MINUTES
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
 _LLM = LlmConfig("", "")
@@ -44,6 +45,7 @@ class Settings:
     slack_approvers: frozenset[str] = frozenset()
     slack_max_posts_per_cycle: int = 30
     slack_post_interval: float = 1.0
+    take_minutes: int = DEFAULT_TAKE_MINUTES
     fanvue_api_base: str = DEFAULT_API_BASE
     fanvue_api_version: str = DEFAULT_API_VERSION
     fanvue_rate_limit: int = DEFAULT_LIMIT
@@ -196,6 +198,7 @@ def _slack(reader: Reader, env: Mapping[str, str], problems: list[str]) -> dict:
         slack_max_posts_per_cycle=reader.number(
             "SLACK_MAX_POSTS_PER_CYCLE", DEFAULT.slack_max_posts_per_cycle, low=1, high=1000
         ),
+        take_minutes=reader.number("TAKE_MINUTES", DEFAULT.take_minutes, low=1, high=1440),
     )
 
 

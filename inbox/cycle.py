@@ -7,6 +7,7 @@ import logging
 from inbox.creator_poll import CycleReport, poll_creator
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Services
+from inbox.takes import release_lapsed
 from store import accounts
 
 __all__ = ["CycleReport", "run_cycle"]
@@ -27,6 +28,7 @@ def run_cycle(svc: Services, *, max_posts: int = 30) -> CycleReport:
     else:
         svc.desk.poll(svc, report)
     report.reconciled = reconcile_in_flight(svc)
+    release_lapsed(svc)
     report.cards = svc.cards.publish_due(max_posts)
     logger.info("Cycle done: %s", report.summary())
     return report

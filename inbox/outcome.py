@@ -7,8 +7,15 @@ from enum import StrEnum
 
 import safe_text
 from inbox.services import Services
-from store import audit, drafts
+from store import audit, clock, drafts, takes
 from store.drafts import Draft
+
+# The decisions a teammate's take reserves for them; Skip keeps its own rules.
+TAKE_RULED = frozenset({"send", "edit", "regenerate", "take"})
+HELD = (
+    "{who} has this card (took it {ago}); nothing was done. "
+    "To decide on it yourself, press *Take over* on the card."
+)
 
 
 class Kind(StrEnum):
@@ -27,6 +34,8 @@ class Kind(StrEnum):
     FAN_WROTE_AGAIN = "fan_wrote_again"
     RELEASED = "released"  # nothing was sent; the card waits again
     FAILED = "failed"
+    TAKEN = "taken"  # the clicker has the card now
+    HELD = "held"  # another teammate has the card
     UNKNOWN = "unknown"  # whether the reply arrived is not known yet
 
 
@@ -74,7 +83,26 @@ def load_for_decision(svc: Services, draft_id: int, version: int, actor: str, ac
             "Look at the new draft and decide again.",
             draft,
         )
+    return _take_rule(svc, draft, actor, action)
+
+
+def _take_rule(svc: Services, draft: Draft, actor: str, action: str) -> Draft | Outcome:
+    """A card someone has is theirs to send, edit or regenerate until they let it lapse or it is taken
+    over; the taker's own action keeps their take alive."""
+    holder = takes.holder(draft, svc.take_minutes)
+    if holder == actor:
+        takes.touch(svc.store.db, draft.id, actor)
+    elif holder is not None and action in TAKE_RULED:
+        return Outcome(Kind.HELD, HELD.format(who=f"<@{holder}>", ago=taken_ago(draft)), draft)
     return draft
+
+
+def taken_ago(draft: Draft) -> str:
+    """How long ago the card was taken, in words."""
+    if not draft.taken_at:
+        return "just now"
+    minutes = int((clock.utcnow() - clock.from_iso(draft.taken_at)).total_seconds() // 60)
+    return "just now" if minutes < 1 else f"{minutes} min ago"
 
 
 def changed_meanwhile(svc: Services, draft_id: int, what: str) -> Outcome:

@@ -14,6 +14,7 @@ from inbox.cards import CardPublisher
 from inbox.creators import CreatorInbox, NoInbox
 from store.db import Store
 from store.drafts import Draft
+from store.takes import DEFAULT_TAKE_MINUTES
 
 
 class Creator:
@@ -67,6 +68,7 @@ class Services:
     # Several creators (agency mode, several logins or a desk file); None: the one creator of `fanvue`.
     desk: CreatorSource | None = None
     claimed: set[str] = field(default_factory=set)  # creators whose older rows were claimed (cycle.py)
+    take_minutes: int = DEFAULT_TAKE_MINUTES  # a taken card nobody acts on is free again after this
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""

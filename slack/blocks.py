@@ -11,6 +11,7 @@ from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
 from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the edit modal's, for listeners
 from slack.layout import context, json_size, local_time, pack, section
 from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
+from slack.take_blocks import take_button, taker_line
 from store import drafts
 from store.clock import from_iso
 from store.drafts import Draft
@@ -54,6 +55,7 @@ def _pending(draft: Draft, head: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mrkdwn_once(cut(n, NOTE_MAX)) for n in (draft.notice, draft.error and f"⚠️ {draft.error}") if n
     ] + _drafting_notes(draft)
     after = [*([flag_list(draft.flags)] if draft.flags else []), *([context(notes)] if notes else [])]
+    after += taker_line(draft)
     whole = _actions(draft, send=True)
     room = MESSAGE_BLOCKS_JSON_MAX - json_size([*head, DIVIDER, *after, whole, _too_long(draft)])
     shown, complete = _quoted_sections(
@@ -255,6 +257,7 @@ def _actions(draft: Draft, *, send: bool) -> dict[str, Any]:
                 "text": {"type": "plain_text", "text": label},
             }
         )
+    buttons.append(take_button(draft, value))
     return {"type": "actions", "block_id": "decide", "elements": buttons}
 
 

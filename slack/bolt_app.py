@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from inbox.services import Services
-from slack import listeners, shape
+from slack import home, listeners, shape
 from slack.commands import register_commands
 from slack.replay import ReplayGuard
 
@@ -141,6 +141,8 @@ def build_app(
     # After Bolt's own checks (signature, authorize): only Slack's requests are judged and remembered.
     app.use(shape.middleware)
     app.use(ReplayGuard(lambda: svc.store.db))
-    listeners.register(app, svc, executor.submit)
+    listeners.register(
+        app, svc, executor.submit, after=home.register(app, svc, executor.submit).after_decision
+    )
     register_commands(app, svc, executor.submit)
     return app

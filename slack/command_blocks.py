@@ -14,7 +14,7 @@ from slack.limits import MESSAGE_BLOCKS_JSON_MAX
 from store.clock import from_iso
 from store.earnings import OUTSIDE, CreditRow, RevenueCredit, is_empty
 from store.filters import DEFAULT_STATS_PERIOD, MAX_LIMIT, SCHEDULER
-from store.queries import AuditEntry, Backlog, TeamStats
+from store.queries import AuditEntry, Backlog, TeammateStats, TeamStats
 
 # A permalink as Slack gives it: nothing in it may close the `<url|label>` link or start another.
 _LINK = re.compile(r"https://[^\s<>|]{1,300}")
@@ -33,6 +33,8 @@ USAGE = (
     f"`7d`, `2w` or a date like `2026-11-01` (since then). `limit` is 20 unless given, at most {MAX_LIMIT}.\n"
     f"*/fanvue stats* `[period]` — sent, edited and skipped per teammate and how long fans waited for a "
     f"reply (median and 90th percentile); the last {DEFAULT_STATS_PERIOD} unless given.\n"
+    "*/fanvue mine* — the cards you have taken.\n"
+    "*/fanvue next* — take the most urgent card nobody has, and get its link.\n"
     "*/fanvue help* — this message.\n"
     "Serving several creators, add `creator:HANDLE` to any of them for one creator's cards (in a creator's "
     "own channel they are that creator's unless another is named)."
@@ -114,7 +116,7 @@ def stats(team: TeamStats, period: str, credit: RevenueCredit | None = None) -> 
     else:
         waits = "No replies were sent in this period."
     lines = [
-        f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped"
+        f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped{_take_times(t)}"
         for t in team.teammates
     ]
     lines += [
@@ -126,6 +128,16 @@ def stats(team: TeamStats, period: str, credit: RevenueCredit | None = None) -> 
     if credit is not None and not is_empty(credit):
         blocks += _sections(revenue_lines(credit))
     return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}
+
+
+def _take_times(t: TeammateStats) -> str:
+    """Medians of how soon the teammate took a posted card, and decided after taking it (when known)."""
+    parts = []
+    if t.median_to_take_seconds is not None:
+        parts.append(f"took cards {duration(t.median_to_take_seconds)} after they were posted")
+    if t.median_take_to_decision_seconds is not None:
+        parts.append(f"decided {duration(t.median_take_to_decision_seconds)} after taking")
+    return f"; {' and '.join(parts)} (medians)" if parts else ""
 
 
 def _waiting_line(card, link: str | None, now: datetime) -> str:

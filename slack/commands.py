@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from fanvue.errors import FanvueError
 from fanvue.models import UnreadCounts
 from inbox.services import Services
-from slack import command_blocks
+from slack import command_blocks, home
 from slack.handoff import RunLater, acknowledge_then
 from store import earnings, filters, queries
 from store.clock import utcnow
@@ -30,14 +30,21 @@ def register_commands(app: App, svc: Services, run_later: RunLater) -> None:
     """Acknowledge in the request thread; the answer (Fanvue, the database, permalinks) comes via respond()."""
 
     def answer(body: dict[str, Any], command: dict[str, Any], respond, client: WebClient) -> None:
-        message = answer_for(svc, client, command.get("text") or "", utcnow(), command.get("channel_id"))
+        text, channel, user = command.get("text") or "", command.get("channel_id"), command.get("user_id")
+        message = answer_for(svc, client, text, utcnow(), channel, user=user)
         respond(**message, response_type="ephemeral", replace_original=False)
 
     app.command(COMMAND)(acknowledge_then(run_later, answer))
 
 
 def answer_for(
-    svc: Services, client: WebClient, text: str, now: datetime, channel: str | None = None
+    svc: Services,
+    client: WebClient,
+    text: str,
+    now: datetime,
+    channel: str | None = None,
+    *,
+    user: str | None = None,
 ) -> dict[str, Any]:
     """The answer to `/fanvue <text>`; anything it cannot read gets the usage, never an error. Serving
     several creators, `creator:HANDLE` picks one; in a creator's own channel it is that creator."""
@@ -64,6 +71,8 @@ def answer_for(
             return command_blocks.stats(team, f"{period} of @{creator}" if creator else period, credit)
     except FilterError as exc:
         return command_blocks.usage(str(exc))
+    if name in home.COMMAND_WORDS and not rest and user:
+        return home.command_answer(svc, client, name, user)
     if name == "help" and not rest:
         return command_blocks.usage()
     return command_blocks.usage(f"`/fanvue {' '.join(words)}` is not a /fanvue command.")

@@ -10,10 +10,10 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from fanvue.message_text import text_problem
-from inbox import decisions
+from inbox import decisions, takes
 from inbox.outcome import Kind, Outcome
 from inbox.services import Services
-from slack import blocks
+from slack import blocks, take_blocks
 from slack.handoff import RunLater, acknowledge_then
 from store.db import StoreError
 from store.drafts import Draft
@@ -32,15 +32,20 @@ ON_CLICK: dict[str, Decision] = {
     blocks.SEND: decisions.send,
     blocks.SKIP: decisions.skip,
     blocks.REGENERATE: decisions.regenerate,
-    blocks.EDIT: decisions.start_edit,
+    blocks.EDIT: takes.start_edit,  # opening the editor on a card nobody has takes it
+    take_blocks.TAKE: takes.take,
+    take_blocks.TAKE_OVER: takes.take_over,
 }
 
 
-def register(app: App, svc: Services, run_later: RunLater) -> None:
+def register(
+    app: App, svc: Services, run_later: RunLater, after: Callable[[Any, str], None] | None = None
+) -> None:
     """Attach the card and modal listeners, and one error handler that logs with the traceback.
 
     Each listener acknowledges in the request's own thread and hands its work to `run_later` (the app's
-    pool), so a burst of clicks is acknowledged at once however long Fanvue takes.
+    pool), so a burst of clicks is acknowledged at once however long Fanvue takes. `after(client, user)`
+    runs once a teammate's click or edit is done (their Home tab shows the change).
     """
 
     def then(work: Callable[..., None], check: Callable[..., bool] | None = None) -> Callable[..., None]:
@@ -58,6 +63,8 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
             if outcome.kind is Kind.EDITING and outcome.draft is not None:
                 outcome = _open_editor(client, body["trigger_id"], outcome.draft)
             _tell(respond, client, body, outcome)
+            if after is not None:
+                after(client, user)
 
         return then(work)
 
@@ -96,6 +103,8 @@ def register(app: App, svc: Services, run_later: RunLater) -> None:
         outcome = decisions.send(svc, draft_id, version, actor=user, text=text)
         if outcome.message and outcome.draft is not None:
             svc.cards.notify(outcome.draft, user, outcome.message)
+        if after is not None:
+            after(client, user)
 
     for action_id, decision in ON_CLICK.items():
         app.action(action_id)(decide(decision))

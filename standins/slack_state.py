@@ -21,6 +21,8 @@ TEAM_NAME = "Test Team"
 WORKSPACE_URL = "https://example.slack.com/"
 # Slack refuses messages with more blocks than this.
 MAX_BLOCKS = 50
+# Slack refuses a Home tab with more blocks than this.
+HOME_BLOCKS_MAX = 100
 # A response_url may be used this many times.
 RESPONSE_URL_USES = 5
 # Fields Slack takes as JSON even inside a form-encoded body.
@@ -147,12 +149,14 @@ class SlackState:
         self.posted: dict[tuple[str, str], Msg] = {}
         self.ephemeral_log: list[dict] = []
         self.opened_views: dict[str, dict] = {}
+        self.home_views: dict[str, dict] = {}  # views.publish: each user's Home tab as last published
         self.response_log: list[dict] = []
         self.response_urls: dict[str, ResponseUrl] = {}
         self.trigger_users: dict[str, str] = {}
         self.failures: dict[str, list[Failure]] = {}
         self.down = False
         self.serial = 0
+        self.latency = 0.0  # seconds each Web API call takes before it is answered, as Slack's do
 
     def next_serial(self) -> int:
         self.serial += 1
@@ -167,6 +171,8 @@ class SlackState:
 
     def handle(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
         """Answer one Web API call: (HTTP status, extra headers, JSON body)."""
+        if self.latency:
+            time.sleep(self.latency)  # outside the lock: calls in flight overlap, as they do at Slack
         with self.lock:
             call = Call(method=method, args=args, at=time.time())
             self.call_log.append(call)
@@ -398,6 +404,24 @@ class SlackState:
         entry["view"] = self._view_answer(args.get("view"), entry["view_id"])
         entry["updates"] += 1
         return {"view": entry["view"]}
+
+    def api_views_publish(self, args: dict) -> dict:
+        """A user's Home tab: a `home` view of at most 100 blocks; `hash` guards against a stale update."""
+        user = args.get("user_id")
+        view = args.get("view")
+        if not user or not isinstance(view, dict):
+            raise ApiError("invalid_arguments")
+        if view.get("type") != "home":
+            raise ApiError("invalid_arguments")
+        if len(view.get("blocks") or []) > HOME_BLOCKS_MAX:
+            raise ApiError("invalid_blocks")
+        current = self.home_views.get(str(user))
+        if args.get("hash") and current is not None and args["hash"] != current["hash"]:
+            raise ApiError("hash_conflict")
+        view_id = current["id"] if current is not None else f"V{self.next_serial():08d}"
+        self.next_serial()
+        self.home_views[str(user)] = self._view_answer(view, view_id)
+        return {"view": self.home_views[str(user)]}
 
     # -- response_url -----------------------------------------------------------
 

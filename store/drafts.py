@@ -64,6 +64,9 @@ class Draft:
     fallback_reason: str | None = None
     flags: list[dict[str, str]] = field(default_factory=list)
     creator_handle: str = ""  # for display; the uuid is what keys the draft
+    taker: str | None = None  # the teammate who took the card (store.takes), if anyone has it
+    taken_at: str | None = None
+    take_active_at: str | None = None  # the taker's last action on it; the take lapses after TAKE_MINUTES
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Draft:

@@ -314,3 +314,12 @@ def m010_revenue_credit(db: sqlite_utils.Database) -> None:
         "CREATE INDEX idx_drafts_fanvue_message ON drafts (creator_uuid, fanvue_message_uuid) "
         "WHERE fanvue_message_uuid IS NOT NULL"
     )
+
+
+@migrations()
+def m011_card_takes(db: sqlite_utils.Database) -> None:
+    # Who has a card (Take): when they took it, and their last action on it, after which the take lapses.
+    db.execute("ALTER TABLE drafts ADD COLUMN taker TEXT")
+    db.execute("ALTER TABLE drafts ADD COLUMN taken_at TEXT")
+    db.execute("ALTER TABLE drafts ADD COLUMN take_active_at TEXT")
+    db.execute("CREATE INDEX idx_drafts_taker ON drafts (taker) WHERE taker IS NOT NULL")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlite_utils
@@ -78,6 +78,9 @@ class TeammateStats:
     sent: int = 0
     edited: int = 0
     skipped: int = 0
+    # Medians over the period: card posted -> this teammate took it; their take -> their decision on it.
+    median_to_take_seconds: float | None = None
+    median_take_to_decision_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ def decision_stats(db: sqlite_utils.Database, since: str, creator: str | None = 
     waits = reply_seconds(db, since, creator)
     return TeamStats(
         since=since,
-        teammates=_ranked(counts),
+        teammates=_with_take_times(_ranked(counts), take_seconds(db, since, creator)),
         replies=len(waits),
         median_reply_seconds=statistics.median(waits) if waits else None,
         p90_reply_seconds=percentile(waits, 90) if waits else None,
@@ -190,6 +193,60 @@ def _ranked(counts: dict[str, dict[str, int]]) -> list[TeammateStats]:
     ]
     ranked.sort(key=lambda t: (-(t.sent + t.edited + t.skipped), t.actor))
     return ranked
+
+
+TAKE_SQL = (
+    "SELECT t.actor, t.at, (SELECT MIN(p.at) FROM audit p WHERE p.draft_id = t.draft_id AND p.action = 'posted') "
+    "FROM audit t WHERE t.action = 'taken' AND t.at >= ?"
+)
+DECIDED_AFTER_TAKE_SQL = (
+    "SELECT d.actor, d.at, (SELECT MAX(t.at) FROM audit t WHERE t.draft_id = d.draft_id AND t.actor = d.actor "
+    "AND t.action IN ('taken', 'taken-over') AND t.at <= d.at) FROM audit d WHERE d.action IN ({marks}) AND d.at >= ?"
+)
+
+
+def take_seconds(
+    db: sqlite_utils.Database, since: str, creator: str | None = None
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Per teammate, since `since`: seconds from a card's post to their take of it, and from their take
+    to their decision on that card (only decisions on cards they had taken)."""
+    only = f" AND {{alias}}.creator_uuid IN ({CREATOR_UUIDS})" if creator else ""
+    extra = [creator] if creator else []
+    found: dict[str, tuple[list[float], list[float]]] = {}
+    marks = ", ".join("?" for _ in DECISION_ACTIONS)
+    for sql, args, slot in (
+        (TAKE_SQL + only.format(alias="t"), [since, *extra], 0),
+        (
+            DECIDED_AFTER_TAKE_SQL.format(marks=marks) + only.format(alias="d"),
+            [*DECISION_ACTIONS, since, *extra],
+            1,
+        ),
+    ):
+        for actor, at, start in db.execute(sql, args).fetchall():
+            if start is not None:
+                seconds = max(0.0, (from_iso(at) - from_iso(start)).total_seconds())
+                found.setdefault(actor, ([], []))[slot].append(seconds)
+    return found
+
+
+def _with_take_times(
+    teammates: list[TeammateStats], times: dict[str, tuple[list[float], list[float]]]
+) -> list[TeammateStats]:
+    """The teammates' rows with their take medians; a teammate who only took cards gets a row too."""
+    known = {t.actor for t in teammates}
+    rows = [*teammates, *(TeammateStats(actor=a) for a in sorted(times) if a not in known)]
+    return [
+        replace(
+            t,
+            median_to_take_seconds=_median(times.get(t.actor, ([], []))[0]),
+            median_take_to_decision_seconds=_median(times.get(t.actor, ([], []))[1]),
+        )
+        for t in rows
+    ]
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def creator_handles(db: sqlite_utils.Database) -> dict[str, str]:

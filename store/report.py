@@ -21,7 +21,8 @@ from store.queries import AuditEntry, TeamStats
 
 FORMATS = ("table", "json", "csv")
 AUDIT_COLUMNS = ("at", "actor", "action", "fan_handle", "fan_uuid", "draft_id", "text")
-STATS_COLUMNS = ("actor", "sent", "edited", "skipped")
+TAKE_COLUMNS = ("median_to_take_s", "median_take_to_decision_s")  # card posted -> taken -> decided
+STATS_COLUMNS = ("actor", "sent", "edited", "skipped", *TAKE_COLUMNS)
 CREATOR_COLUMNS = ("creator", "sent", "edited", "skipped")
 TABLE_TEXT_MAX = 60
 _UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -81,7 +82,10 @@ def audit_text(entries: list[AuditEntry], fmt: str) -> str:
 
 
 def stats_text(team: TeamStats, fmt: str) -> str:
-    per_teammate = [[t.actor, t.sent, t.edited, t.skipped] for t in team.teammates]
+    per_teammate = [
+        [t.actor, t.sent, t.edited, t.skipped, t.median_to_take_seconds, t.median_take_to_decision_seconds]
+        for t in team.teammates
+    ]
     per_creator = [[c.actor, c.sent, c.edited, c.skipped] for c in team.creators]
     if fmt == "json":
         data = {
@@ -97,8 +101,9 @@ def stats_text(team: TeamStats, fmt: str) -> str:
     if fmt == "csv":
         if per_creator:
             # One table: each row is a teammate or a creator, said in its first column.
-            rows = [["teammate", *row] for row in per_teammate] + [["creator", *row] for row in per_creator]
-            return _csv(("kind", "name", "sent", "edited", "skipped"), rows)
+            rows: list[list[object]] = [["teammate", *row] for row in per_teammate]
+            rows += [["creator", *row, *([None] * len(TAKE_COLUMNS))] for row in per_creator]
+            return _csv(("kind", "name", "sent", "edited", "skipped", *TAKE_COLUMNS), rows)
         return _csv(STATS_COLUMNS, per_teammate)
     waits = (
         f"{team.replies} replies; fan's wait for a reply: median {_seconds(team.median_reply_seconds)}, "
@@ -106,7 +111,7 @@ def stats_text(team: TeamStats, fmt: str) -> str:
         if team.replies
         else "no replies sent"
     )
-    table = _table(STATS_COLUMNS, [[str(v) for v in row] for row in per_teammate]) if per_teammate else ""
+    table = _table(STATS_COLUMNS, [[_cell(v) for v in row] for row in per_teammate]) if per_teammate else ""
     creators = _table(CREATOR_COLUMNS, [[str(v) for v in row] for row in per_creator]) if per_creator else ""
     return "\n".join(part for part in (f"since {team.since}: {waits}", table, creators) if part)
 
@@ -128,6 +133,13 @@ def _csv(columns: tuple[str, ...], rows: list[list]) -> str:
     writer.writerow(columns)
     writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue().rstrip("\n")
+
+
+def _cell(value: object) -> str:
+    """A table cell: counts as they are, a missing median as `-`, a median in whole seconds."""
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if isinstance(value, float) else str(value)
 
 
 def _seconds(value: float | None) -> str:

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from inbox.reconcile import reconcile_in_flight
 from slack import blocks
+from slack.take_blocks import TAKE, TAKE_OVER
 from standins.slack_requests import sign_request
 from store import audit, drafts
 from tests.harness import SECRET, Harness
@@ -45,7 +46,7 @@ def test_cycle_posts_one_card_per_unread_fan_chat(harness: Harness):
     assert report.drafted == len(expected) == len(posted) == report.cards.posted
     assert {harness.draft_for(u).ts for u in expected} == {m.ts for m in posted}
     for msg in posted:
-        assert _actions(msg) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP]
+        assert _actions(msg) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP, TAKE]
         assert msg.text  # the notification fallback
         for block in msg.blocks:
             Block.parse(block).to_dict()  # slack_sdk validates Block Kit limits when serialising
@@ -166,9 +167,13 @@ def test_ambiguous_send_that_did_not_arrive_goes_back_to_the_team(pending_card: 
     back = harness.draft_for(fan["uuid"])
     assert back.status == drafts.PENDING and back.error
     card = harness.card(draft)
-    assert _actions(card) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP] and "⚠️" in _card_text(
-        card
-    )
+    assert _actions(card) == [
+        blocks.SEND,
+        blocks.EDIT,
+        blocks.REGENERATE,
+        blocks.SKIP,
+        TAKE,
+    ] and "⚠️" in _card_text(card)
     harness.click(draft, blocks.SEND)
     assert len(harness.sandbox.world.sent_messages(fan["uuid"])) == 1
 
@@ -269,6 +274,7 @@ def test_edit_submitted_after_someone_else_sent_is_refused_in_the_modal(pending_
     harness, fan, draft = pending_card
     harness.click(draft, blocks.EDIT, user="U0BOB")
     view = harness.slack.views()[0]["view"]
+    harness.click(draft, TAKE_OVER, user="U0ALICE")  # opening the editor took the card for Bob
     harness.click(draft, blocks.SEND, user="U0ALICE")
     answer = harness.submit_edit(view, "My own words", user="U0BOB").json()
     assert "Already sent by <@U0ALICE>" in answer["errors"][blocks.EDIT_BLOCK]

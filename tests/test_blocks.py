@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from slack import blocks, limits
+from slack.take_blocks import TAKE
 from store import drafts
 from store.drafts import Draft
 
@@ -98,6 +99,7 @@ def test_pending_card_offers_send_edit_regenerate_skip_with_the_version_in_each_
         (blocks.EDIT, "Edit", None),
         (blocks.REGENERATE, "Regenerate", None),
         (blocks.SKIP, "Skip", None),
+        (TAKE, "I'll take it", None),
     ]
     assert "confirm" not in buttons[0]  # nothing flagged: one click sends
     assert {b["value"] for b in buttons} == {"7:3"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from pathlib import Path
@@ -177,3 +178,21 @@ def test_bot_scopes_are_exactly_those_the_code_needs(manifest):
     unused = scopes - needed - NOT_FOR_METHODS
     assert not unused, f"bot scopes nothing in the code uses: {sorted(unused)}"
     assert len(manifest["oauth_config"]["scopes"]["bot"]) == len(scopes)
+
+
+def test_the_home_tab_and_its_event_are_declared_and_listened_to(manifest, bolt):
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert "request_url" not in manifest["settings"]["event_subscriptions"]  # Socket Mode as written
+    for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        body = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event": {"type": event, "user": "U1", "tab": "home"},
+        }
+        request = BoltRequest(body=json.dumps(body), headers={"content-type": ["application/json"]})
+        # Socket Mode acknowledges only an event some listener takes: each declared event has one.
+        assert any(
+            listener.matches(req=request, resp=BoltResponse(status=200)) for listener in bolt._listeners
+        )

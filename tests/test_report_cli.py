@@ -92,11 +92,18 @@ def test_stats_in_each_format(db_path):
     assert table.returncode == 0, table.stderr
     first, header, _rule, *rows = table.stdout.splitlines()
     assert first.endswith("10 replies; fan's wait for a reply: median 330 s, 90th percentile 540 s")
-    assert header.split() == ["actor", "sent", "edited", "skipped"]
-    assert [row.split() for row in rows] == [
-        ["U0ALICE", "3", "1", "1"],
-        ["U0BOB", "3", "0", "2"],
-        ["U0CAROL", "1", "2", "0"],
+    assert header.split() == [
+        "actor",
+        "sent",
+        "edited",
+        "skipped",
+        "median_to_take_s",
+        "median_take_to_decision_s",
+    ]
+    assert [row.split() for row in rows] == [  # nobody took a card in this history: no take medians
+        ["U0ALICE", "3", "1", "1", "-", "-"],
+        ["U0BOB", "3", "0", "2", "-", "-"],
+        ["U0CAROL", "1", "2", "0", "-", "-"],
     ]
     month = json.loads(cli(db_path, "stats", "--since", "30d", "--format", "json").stdout)
     assert (month["replies"], month["median_reply_seconds"], month["p90_reply_seconds"]) == (
@@ -104,9 +111,23 @@ def test_stats_in_each_format(db_path):
         team_data.MEDIAN_30D,
         team_data.P90_30D,
     )
-    assert month["teammates"][0] == {"actor": "U0ALICE", "sent": 4, "edited": 1, "skipped": 1}
+    assert month["teammates"][0] == {
+        "actor": "U0ALICE",
+        "sent": 4,
+        "edited": 1,
+        "skipped": 1,
+        "median_to_take_s": None,
+        "median_take_to_decision_s": None,
+    }
     rows = list(csv.DictReader(io.StringIO(cli(db_path, "stats", "--format", "csv").stdout)))
-    assert rows[2] == {"actor": "U0CAROL", "sent": "1", "edited": "2", "skipped": "0"}
+    assert rows[2] == {
+        "actor": "U0CAROL",
+        "sent": "1",
+        "edited": "2",
+        "skipped": "0",
+        "median_to_take_s": "",
+        "median_take_to_decision_s": "",
+    }
 
 
 def test_bad_options_say_what_is_wrong(db_path):
@@ -159,7 +180,7 @@ def test_the_database_path_comes_from_the_env_file_too(db_path, tmp_path, monkey
     env_file = tmp_path / "reports.env"
     env_file.write_text(f"DATABASE_PATH={db_path}\n")
     assert app.main(["stats", "--format", "csv", "--env-file", str(env_file)]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "actor,sent,edited,skipped"
+    assert capsys.readouterr().out.splitlines()[0].startswith("actor,sent,edited,skipped,")
 
 
 def test_every_command_and_option_is_documented_in_the_readme():
