@@ -16,8 +16,11 @@ FLAGS = re.IGNORECASE
 MAX_PATTERN_CHARS = 300
 # The longest text a guardrail checks: an edit (Slack caps the input at 3000) or a draft (DRAFT_MAX_CHARS).
 PROBE_CHARS = 3000
-# A pattern may take this long for all its probes; the built-in rules take milliseconds.
+# A pattern may take this much CPU time for all its probes; the built-in rules take milliseconds. CPU time,
+# not the clock, so a busy machine does not refuse an ordinary pattern.
 PROBE_SECONDS = 1.0
+# However busy the machine, a pattern still running after this long on the clock is taken as too slow.
+PROBE_WALL_SECONDS = 5 * PROBE_SECONDS
 # Starting a bare interpreter for the probes and handing it the patterns; not counted as any pattern's time.
 START_SECONDS = 10.0
 
@@ -35,14 +38,15 @@ _CATEGORY_SAMPLES = {
 # Runs in a child interpreter (-I -S: no site, no environment), so a pattern that never finishes is
 # stopped by killing the child: Python cannot interrupt a running match in a thread.
 _CHILD = r"""
-import json, re, sys
+import json, re, sys, time
 job = json.load(sys.stdin)
 print("ready", flush=True)
 for pattern, probes in job["patterns"]:
+    started = time.process_time()
     compiled = re.compile(pattern, job["flags"])
     for probe in probes:
         compiled.search(probe)
-    print("done", flush=True)
+    print(time.process_time() - started, flush=True)
 """
 
 
@@ -203,17 +207,21 @@ def _probe(patterns: list[str]) -> dict[str, str | None]:
             started = lines.get(timeout=START_SECONDS)
         except queue.Empty:
             started = None
+        slow = (
+            f"takes longer than {PROBE_SECONDS:g} s to check texts of up to {PROBE_CHARS} characters "
+            "(catastrophic backtracking); simplify it or list the words instead"
+        )
         for pattern in patterns:
             try:
-                line = lines.get(timeout=PROBE_SECONDS) if started else None
+                line = lines.get(timeout=PROBE_WALL_SECONDS) if started else None
             except queue.Empty:
-                verdicts[pattern] = (
-                    f"takes longer than {PROBE_SECONDS:g} s to check texts of up to {PROBE_CHARS} characters "
-                    "(catastrophic backtracking); simplify it or list the words instead"
-                )
+                verdicts[pattern] = slow
                 return verdicts
             if line is None:
                 verdicts[pattern] = "could not be checked (the checking process stopped); simplify it"
+                return verdicts
+            if float(line) > PROBE_SECONDS:
+                verdicts[pattern] = slow
                 return verdicts
             verdicts[pattern] = None
         return verdicts
