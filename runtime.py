@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -9,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -27,8 +28,10 @@ from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken, TokenProvider
 from fanvue.oauth import LoginRequired, OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
+from inbox.card_context import CardContext
 from inbox.cards import CardPublisher, CardsPort, CardUnavailable
 from inbox.cycle import run_cycle
+from inbox.fan_context import fan_card
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
@@ -43,6 +46,7 @@ from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
 from store import drafts, tokens
 from store.db import Store
+from store.fan_context import FanCard
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +220,7 @@ def build(
         post_interval=settings.slack_post_interval,
         channels=book.channel_for if book is not None else None,
         name_creator=book is not None,
+        fan=functools.partial(fan_card_of, store),
     )
     persona = load_persona(settings.persona_file)
     services = Services(
@@ -234,6 +239,14 @@ def build(
         style_examples=settings.style_examples,
         draft_concurrency=settings.llm_concurrency,
         desk=book,
+        card_context=CardContext(
+            ttl=timedelta(minutes=settings.fan_context_ttl_minutes),
+            announce=lambda inbox, text: client.chat_postMessage(
+                channel=inbox.channel
+                or (book.channel_for(inbox.handle) if book else settings.slack_channel_id),
+                text=text,
+            ),
+        ),
     )
     executor = DrainingExecutor(max_workers=CLICK_WORKERS)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
@@ -256,6 +269,11 @@ def build(
         webhooks=webhooks,
         providers=providers,
     )
+
+
+def fan_card_of(store: Store, draft: drafts.Draft) -> FanCard:
+    """What the draft's card shows about its fan, read from the database when the card is rendered."""
+    return fan_card(store.db, draft)
 
 
 def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:

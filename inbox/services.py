@@ -10,6 +10,7 @@ from drafting.base import Drafter
 from drafting.guardrails import Guardrails
 from fanvue.client import FanvueClient
 from fanvue.models import Me
+from inbox.card_context import CardContext
 from inbox.cards import CardPublisher
 from inbox.creators import CreatorInbox, NoInbox
 from store.db import Store
@@ -67,6 +68,7 @@ class Services:
     # Several creators (agency mode, several logins or a desk file); None: the one creator of `fanvue`.
     desk: CreatorSource | None = None
     claimed: set[str] = field(default_factory=set)  # creators whose older rows were claimed (cycle.py)
+    card_context: CardContext = field(default_factory=CardContext)  # fan context for the cards
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from safe_text import slack_name
+from safe_text import mention, slack_name
 from slack.layout import context
-from store.fan_context import FanContext
+from store.fan_context import FanCard, FanContext
+from store.notes import Note
 
 SEPARATOR = " · "
 TOP_SPENDER = "⭐ top spender"
@@ -40,6 +41,25 @@ def context_line(ctx: FanContext | None, is_top_spender: bool, now: datetime) ->
 def context_block(ctx: FanContext | None, is_top_spender: bool, now: datetime) -> dict[str, Any]:
     """The line as a Block Kit context block, for the card."""
     return context([context_line(ctx, is_top_spender, now)])
+
+
+NOTE_SHOWN_MAX = 300  # characters of a note on a card; `/fanvue notes` shows them whole
+NOTES_LABEL = "📝 *Team notes* (written by the team, not the fan):"
+
+
+def fan_blocks(fan: FanCard, now: datetime) -> list[dict[str, Any]]:
+    """The context line, then the team's newest notes, one line each, as context blocks."""
+    shown = [context_block(fan.context, fan.is_top_spender, now)]
+    if fan.notes:
+        shown.append(context(["\n".join([NOTES_LABEL, *(note_line(note) for note in fan.notes)])]))
+    return shown
+
+
+def note_line(note: Note, *, limit: int = NOTE_SHOWN_MAX, with_id: bool = False) -> str:
+    """One note on one line, escaped: `“likes cats” — @author, 3 Jan` (with its id for `/fanvue notes`)."""
+    number = f"`#{note.id}` " if with_id else ""
+    day = note.created_at[:10]
+    return f"{number}“{slack_name(note.text, limit)}” — {mention(note.author)}, {day}"
 
 
 def money(cents: int) -> str:

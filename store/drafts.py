@@ -64,12 +64,14 @@ class Draft:
     fallback_reason: str | None = None
     flags: list[dict[str, str]] = field(default_factory=list)
     creator_handle: str = ""  # for display; the uuid is what keys the draft
+    is_top_spender: bool = False  # the chat row's flag when the draft was made
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Draft:
         values = dict(row)
         values["context"] = json.loads(values["context"])
         values["flags"] = json.loads(values.get("flags") or "[]")
+        values["is_top_spender"] = bool(values.get("is_top_spender"))
         return cls(**values)
 
 
@@ -95,6 +97,7 @@ class NewDraft:
     fallback_reason: str | None = None
     flags: list[dict[str, str]] = field(default_factory=list)
     creator_handle: str = ""
+    is_top_spender: bool = False
 
     def metadata(self) -> list[Any]:
         """The drafting columns, in the order of _METADATA_COLUMNS."""
@@ -105,10 +108,19 @@ class NewDraft:
             self.completion_tokens,
             self.fallback_reason,
             _json(self.flags),
+            int(self.is_top_spender),
         ]
 
 
-_METADATA_COLUMNS = ("model", "latency_ms", "prompt_tokens", "completion_tokens", "fallback_reason", "flags")
+_METADATA_COLUMNS = (
+    "model",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "fallback_reason",
+    "flags",
+    "is_top_spender",
+)
 
 
 def get(db: sqlite_utils.Database, draft_id: int) -> Draft | None:

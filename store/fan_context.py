@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
 from store.clock import from_iso, to_iso
 from store.db import write
+from store.notes import Note
 
 # How long fan context is trusted before it is read again (FAN_CONTEXT_TTL_MINUTES).
 DEFAULT_TTL_MINUTES = 60
@@ -38,6 +39,15 @@ class FanContext:
     @property
     def has_insights(self) -> bool:
         return self.status is not None
+
+
+@dataclass(frozen=True)
+class FanCard:
+    """What a card shows about its fan besides the chat: Fanvue's context, the flag and the team's notes."""
+
+    context: FanContext | None
+    is_top_spender: bool
+    notes: list[Note] = field(default_factory=list)  # newest first
 
 
 _COLUMNS = (
@@ -121,3 +131,19 @@ def _context(row: dict) -> FanContext:
         if row[column] is not None:
             row[column] = bool(row[column])
     return FanContext(**row)
+
+
+def touch_cards(db: sqlite_utils.Database, creator_uuid: str, fan_uuids: Sequence[str]) -> int:
+    """The waiting cards of these fans are shown again (their context or notes changed); how many."""
+    touched = 0
+    wanted = list(dict.fromkeys(fan_uuids))
+    with write(db):
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            touched += db.execute(
+                f"UPDATE drafts SET card_rev = card_rev + 1 WHERE creator_uuid = ? AND fan_uuid IN ({marks}) "
+                "AND status = 'pending' AND ts IS NOT NULL AND card_rev <= card_synced_rev",
+                [creator_uuid, *chunk],
+            ).rowcount
+    return touched
