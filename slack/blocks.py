@@ -12,6 +12,7 @@ from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
 from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the edit modal's, for listeners
 from slack.layout import context, json_size, local_time, pack, section
 from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
+from slack.note_blocks import NOTE
 from store import drafts
 from store.clock import from_iso
 from store.drafts import Draft
@@ -251,7 +252,7 @@ def _actions(draft: Draft, *, send: bool) -> dict[str, Any]:
         if draft.flags:
             button["confirm"] = confirm_send(draft.flags, draft.fan_name)
         buttons.append(button)
-    for action_id, label in ((EDIT, "Edit"), (REGENERATE, "Regenerate"), (SKIP, "Skip")):
+    for action_id, label in ((EDIT, "Edit"), (REGENERATE, "Regenerate"), (SKIP, "Skip"), (NOTE, "Note")):
         buttons.append(
             {
                 "type": "button",

@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from inbox.services import Services
 from slack import listeners, shape
 from slack.commands import register_commands
+from slack.notes import register_notes
 from slack.replay import ReplayGuard
 
 # How long stopping waits for the clicks in progress to finish.
@@ -143,4 +144,5 @@ def build_app(
     app.use(ReplayGuard(lambda: svc.store.db))
     listeners.register(app, svc, executor.submit)
     register_commands(app, svc, executor.submit)
+    register_notes(app, svc, executor.submit)
     return app

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from fanvue.errors import FanvueError
 from fanvue.models import UnreadCounts
 from inbox.services import Services
-from slack import command_blocks
+from slack import command_blocks, note_command
 from slack.handoff import RunLater, acknowledge_then
 from store import filters, queries
 from store.clock import utcnow
@@ -30,7 +30,10 @@ def register_commands(app: App, svc: Services, run_later: RunLater) -> None:
     """Acknowledge in the request thread; the answer (Fanvue, the database, permalinks) comes via respond()."""
 
     def answer(body: dict[str, Any], command: dict[str, Any], respond, client: WebClient) -> None:
-        message = answer_for(svc, client, command.get("text") or "", utcnow(), command.get("channel_id"))
+        channel = command.get("channel_id")
+        message = note_command.answer(svc, client, command, _channel_creator(svc, channel)) or answer_for(
+            svc, client, command.get("text") or "", utcnow(), channel
+        )
         respond(**message, response_type="ephemeral", replace_original=False)
 
     app.command(COMMAND)(acknowledge_then(run_later, answer))
