@@ -231,6 +231,7 @@ def build(
             store,
             cards(slack_cards) if cards else slack_cards,
             channel_of=slack_cards.channel_for if book is not None else None,
+            priority=settings.card_priority,
         ),
         creator=Creator(fanvue),
         approvers=settings.slack_approvers,

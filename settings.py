@@ -15,7 +15,7 @@ from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from settings_reader import WHERE, Reader
-from store.fan_context import DEFAULT_TTL_MINUTES
+from store.fan_context import DEFAULT_PRIORITY, DEFAULT_TTL_MINUTES, PRIORITIES
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
 _LLM = LlmConfig("", "")
@@ -71,6 +71,7 @@ class Settings:
     database_path: Path = Path("data/bridge.db")
     poll_interval: int = 120
     fan_context_ttl_minutes: int = DEFAULT_TTL_MINUTES
+    card_priority: str = DEFAULT_PRIORITY
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
@@ -155,6 +156,7 @@ def from_mapping(
         fan_context_ttl_minutes=reader.number(
             "FAN_CONTEXT_TTL_MINUTES", DEFAULT.fan_context_ttl_minutes, low=1, high=10_080
         ),
+        card_priority=_card_priority(reader),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
         host=reader.host("HOST", DEFAULT.host),
         log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -163,6 +165,14 @@ def from_mapping(
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _card_priority(reader: Reader) -> str:
+    value = (reader.env.get("CARD_PRIORITY") or DEFAULT.card_priority).strip().lower()
+    if value not in PRIORITIES:
+        reader.problems.append(f"CARD_PRIORITY should be one of {', '.join(PRIORITIES)}, got {value!r}")
+        return DEFAULT.card_priority
+    return value
 
 
 def _slack(reader: Reader, env: Mapping[str, str], problems: list[str]) -> dict:

@@ -86,7 +86,9 @@ def unread(svc: Services, client: WebClient, now: datetime, creator: str | None 
     except FanvueError as exc:
         logger.warning("/fanvue: Fanvue's unread counts are unavailable: %s", exc)
         problem = str(exc)
-    backlog = queries.backlog(svc.store.db, limit=WAITING_LISTED, creator=creator)
+    backlog = queries.backlog(
+        svc.store.db, limit=WAITING_LISTED, creator=creator, priority=svc.cards.priority
+    )
     links = {
         card.draft_id: link for card in backlog.oldest if (link := permalink(client, card.channel, card.ts))
     }

@@ -11,6 +11,7 @@ import sqlite_utils
 from store import audit
 from store.clock import utcnow_iso
 from store.db import write
+from store.fan_context import priority_order
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
     "pending",
@@ -159,11 +160,12 @@ def with_status(db: sqlite_utils.Database, *statuses: str) -> list[Draft]:
     return [Draft.from_row(row) for row in rows]
 
 
-def cards_to_publish(db: sqlite_utils.Database) -> list[Draft]:
-    """Cards whose Slack message is behind the database: updates first, then new posts, oldest wait first."""
+def cards_to_publish(db: sqlite_utils.Database, priority: str = "wait") -> list[Draft]:
+    """Cards whose Slack message is behind the database: updates first, then new posts, oldest wait first
+    (valued fans first with `priority` "value", see store.fan_context.priority_order)."""
     rows = db.query(
         "SELECT * FROM drafts WHERE card_rev > card_synced_rev AND (ts IS NOT NULL OR status = ?) "
-        "ORDER BY ts IS NULL, waiting_since, id",
+        f"ORDER BY ts IS NULL, {priority_order(priority)}waiting_since, id",
         [PENDING],
     )
     return [Draft.from_row(row) for row in rows]

@@ -14,6 +14,10 @@ from store.notes import Note
 
 # How long fan context is trusted before it is read again (FAN_CONTEXT_TTL_MINUTES).
 DEFAULT_TTL_MINUTES = 60
+# CARD_PRIORITY: "wait" posts the longest-waiting cards first; "value" puts top spenders and active
+# subscribers ahead of the others (then by wait) when more cards wait than a cycle may post.
+PRIORITIES = ("wait", "value")
+DEFAULT_PRIORITY = "wait"
 # SQLite's default limit of parameters per statement is 999 on older builds; stay well under it.
 _CHUNK = 500
 
@@ -147,3 +151,15 @@ def touch_cards(db: sqlite_utils.Database, creator_uuid: str, fan_uuids: Sequenc
                 [creator_uuid, *chunk],
             ).rowcount
     return touched
+
+
+def priority_order(priority: str, drafts_table: str = "drafts") -> str:
+    """The ORDER BY terms that put valued fans' cards first under CARD_PRIORITY=value ('' for wait): a
+    top spender by the chat row, or a fan whose stored context says they subscribe now."""
+    if priority != "value":
+        return ""
+    d = drafts_table
+    return (
+        f"NOT ({d}.is_top_spender = 1 OR EXISTS (SELECT 1 FROM fan_context c WHERE c.creator_uuid = "
+        f"{d}.creator_uuid AND c.fan_uuid = {d}.fan_uuid AND c.status = 'subscriber')), "
+    )
