@@ -47,6 +47,7 @@ class CardContext:
 
     ttl: timedelta = timedelta(minutes=DEFAULT_TTL_MINUTES)
     wait: float = CONTEXT_WAIT_SECONDS
+    enabled: bool = True  # off: cards carry only the chat row's flag (the benchmark's baseline)
     # (channel or None for the default one, text): a notice in a creator's channel.
     announce: Callable[[CreatorInbox, str], object] | None = None
     _running: dict[str, threading.Thread] = field(default_factory=dict)
@@ -65,6 +66,8 @@ def refresh_for_cards(svc: Services, inbox: CreatorInbox) -> None:
     Agency logins and logins without the scopes read nothing, and the creator's channel is told once.
     """
     ctx: CardContext = svc.card_context
+    if not ctx.enabled:
+        return
     try:
         if isinstance(inbox.client, AgencyCreatorClient):
             _tell_once(svc, inbox, AGENCY, AGENCY_NOTICE.format(creator=inbox.handle))
