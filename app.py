@@ -139,9 +139,7 @@ def parser() -> argparse.ArgumentParser:
     totals.add_argument(
         "--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})"
     )
-    kept = add(
-        "notes", lambda a: kept.print_help() or 2, "the team's notes about fans: export or import (JSON)"
-    )
+    kept = add("notes", notes_cli.usage, "the team's notes about fans: export or import (JSON)")
     kept_subs = kept.add_subparsers(dest="notes_command", metavar="export|import")
     out = kept_subs.add_parser("export", parents=[env_file], help="every note as JSON on stdout")
     out.add_argument("--creator", help="only this creator's notes (a Fanvue handle)")

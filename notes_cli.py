@@ -23,6 +23,15 @@ REQUIRED = ("creator_uuid", "fan_uuid", "text", "author", "created_at")
 BAD_SHOWN = 20  # bad rows listed one by one; the rest are counted
 
 
+def usage(args: argparse.Namespace) -> int:
+    """`app.py notes` alone: which of its commands to give."""
+    print(
+        "Say what to do: `app.py notes export [--creator HANDLE] > notes.json` or `app.py notes import notes.json`",
+        file=sys.stderr,
+    )
+    return 2
+
+
 @stops_on_store_errors
 def export(args: argparse.Namespace) -> int:
     """Every note (or one creator's) as JSON on stdout, oldest first."""
