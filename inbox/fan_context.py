@@ -124,10 +124,12 @@ def _context(
 
 def fan_card(db: sqlite_utils.Database, draft: Draft) -> FanCard:
     """What the draft's card shows about its fan: the creator's cached context and newest team notes."""
+    context = fan_context.load(db, draft.creator_uuid, draft.fan_uuid)
     return FanCard(
-        context=fan_context.load(db, draft.creator_uuid, draft.fan_uuid),
+        context=context,
         is_top_spender=draft.is_top_spender,
         notes=notes.for_fan(db, draft.creator_uuid, draft.fan_uuid, notes.SHOWN_ON_CARD),
+        no_insights=context is None and fan_context.insights_unavailable(db, draft.creator_uuid),
     )
 
 

@@ -52,6 +52,7 @@ class FanCard:
     context: FanContext | None
     is_top_spender: bool
     notes: list[Note] = field(default_factory=list)  # newest first
+    no_insights: bool = False  # the creator's login cannot read fan insights (agency, missing scopes)
 
 
 _COLUMNS = (
@@ -163,3 +164,9 @@ def priority_order(priority: str, drafts_table: str = "drafts") -> str:
         f"NOT ({d}.is_top_spender = 1 OR EXISTS (SELECT 1 FROM fan_context c WHERE c.creator_uuid = "
         f"{d}.creator_uuid AND c.fan_uuid = {d}.fan_uuid AND c.status = 'subscriber')), "
     )
+
+
+def insights_unavailable(db: sqlite_utils.Database, creator_uuid: str) -> bool:
+    """Whether the team was told this creator's login cannot read fan insights."""
+    row = db.execute("SELECT 1 FROM fan_context_notices WHERE creator_uuid = ?", [creator_uuid]).fetchone()
+    return row is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import requests
 
 from fanvue.scopes import CHAT_SCOPES
-from slack.fan_context_blocks import NOT_READ, TOP_SPENDER
+from slack.fan_context_blocks import NO_INSIGHTS, NOT_READ, SEPARATOR, TOP_SPENDER
 from standins.fanvue import Sandbox
 from standins.fanvue.agency import ADMIN
 from standins.slack_requests import slash_command_body
@@ -98,7 +98,7 @@ def test_a_login_without_the_insight_scopes_tells_the_channel_once_even_after_a_
             line = context_line(h.card(h.draft_for(fan_uuid)))
         finally:
             h.close()
-        assert line.startswith(TOP_SPENDER)  # what the chat row says is still shown
+        assert line == f"{TOP_SPENDER}{SEPARATOR}{NO_INSIGHTS}"  # what the chat row says is still shown
     [told] = notices(slack)
     assert f"@{sandbox.world.creator['handle']}" in told and "python app.py login" in told
     assert context_requests(sandbox) == [
