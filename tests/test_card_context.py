@@ -170,3 +170,22 @@ def slash_answer(h: Harness, text: str, user: str = "U0ALICE", channel: str = CH
     h.settle()
     (answer,) = h.slack.responses()[before:]
     return "\n".join(b["text"]["text"] for b in answer.get("blocks", []) if b["type"] == "section")
+
+
+def test_fanvue_hanging_on_insights_does_not_hold_the_card_and_a_later_cycle_fills_it_in(harness, sandbox):
+    harness.svc.card_context.wait = 0.1  # the poll waits this long for context, then posts without it
+    sandbox.hang_seconds = 3.0
+    fan = harness.unread_fan_with_text()
+    set_context(sandbox, fan["uuid"], status="subscriber", totalCents=700)
+    sandbox.world.inject_fault("hang", 1, None, "/insights/fans/batch")
+    first = harness.cycle()
+    draft = harness.draft_for(fan["uuid"])
+    card = harness.card(draft)
+    assert first.cards.posted >= 1 and NOT_READ in context_line(card)
+    # The read goes on in the background; once it is over (timed out or answered), the next cycle shows it.
+    reader = harness.svc.card_context._running[sandbox.world.creator["uuid"]]
+    reader.join(60)
+    assert not reader.is_alive()
+    harness.svc.card_context.wait = WAIT
+    harness.cycle()
+    assert "spent $7.00" in context_line(harness.card(draft))

@@ -231,8 +231,14 @@ def test_the_card_is_updated_when_a_note_is_removed(pending_card: PendingCard):
     assert "gone soon" not in card_text(h.card(draft))
 
 
-def test_note_words_without_a_fan_say_how(harness):
+def test_note_without_text_opens_the_box_and_words_without_a_fan_say_how(harness):
     harness.cycle()
+    draft = drafts.with_status(harness.store.db, drafts.PENDING)[0]
+    assert "in the box" in slash_answer(harness, f"note @{draft.fan_handle}", channel=CHANNEL)
+    [opened] = harness.slack.views()
+    assert opened["view"]["callback_id"] == note_blocks.NOTE_VIEW
+    submit_note(harness, opened["view"], "asked for a signed photo", user="U0DANA")
+    [note] = notes.for_fan(harness.store.db, draft.creator_uuid, draft.fan_uuid)
+    assert (note.text, note.author) == ("asked for a signed photo", "U0DANA")
     assert "/fanvue note" in slash_answer(harness, "note")
     assert "No card of a fan @nobody" in slash_answer(harness, "note nobody hello")
-    assert CHANNEL  # the answers above came back in the cards channel
