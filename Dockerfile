@@ -12,7 +12,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-COPY app.py runtime.py runtime_desk.py commands.py settings.py settings_reader.py safe_text.py safe_yaml.py desk.py manifest.yml persona.example.yml desk.example.yml ./
+COPY app.py runtime.py runtime_desk.py commands.py notes_cli.py settings.py settings_reader.py safe_text.py safe_yaml.py desk.py manifest.yml persona.example.yml desk.example.yml ./
 COPY fanvue/ fanvue/
 COPY inbox/ inbox/
 COPY drafting/ drafting/

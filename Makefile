@@ -38,6 +38,7 @@ bench: $(STAMP)
 	-$(BIN)/python -m bench.llm_concurrency
 	-$(BIN)/python -m bench.fan_context
 	-$(BIN)/python -m bench.take_next
+	-$(BIN)/python -m bench.card_context
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,4 +1,4 @@
-"""Command line: `run` (default), `once`, `demo`, `login`, and the `audit` and `stats` reports."""
+"""Command line: `run` (default), `once`, `demo`, `login`, the `audit` and `stats` reports, and `notes`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 import commands
+import notes_cli
 import safe_text
 import settings as settings_module
 from fanvue.login import BROWSER_TIMEOUT
@@ -140,6 +141,16 @@ def parser() -> argparse.ArgumentParser:
     totals.add_argument(
         "--since", default=DEFAULT_STATS_PERIOD, help=f"a period or a date ({DEFAULT_STATS_PERIOD})"
     )
+    kept = add("notes", notes_cli.usage, "the team's notes about fans: export or import (JSON)")
+    kept_subs = kept.add_subparsers(dest="notes_command", metavar="export|import")
+    out = kept_subs.add_parser("export", parents=[env_file], help="every note as JSON on stdout")
+    out.add_argument("--creator", help="only this creator's notes (a Fanvue handle)")
+    out.set_defaults(func=notes_cli.export)
+    into = kept_subs.add_parser(
+        "import", parents=[env_file], help="add the notes of an export (skips duplicates)"
+    )
+    into.add_argument("file", help="a file `notes export` wrote")
+    into.set_defaults(func=notes_cli.import_)
     return top
 
 

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -28,9 +28,11 @@ from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken, TokenProvider
 from fanvue.oauth import LoginRequired, OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
+from inbox.card_context import CardContext
 from inbox.cards import CardPublisher, CardsPort, CardUnavailable
 from inbox.cycle import run_cycle
 from inbox.earnings import scheduled_read
+from inbox.fan_context import fan_card
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
@@ -45,6 +47,7 @@ from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
 from store import drafts, tokens
 from store.db import Store
+from store.fan_context import FanCard
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +221,7 @@ def build(
         post_interval=settings.slack_post_interval,
         channels=book.channel_for if book is not None else None,
         name_creator=book is not None,
+        fan=functools.partial(fan_card_of, store),
     )
     persona = load_persona(settings.persona_file)
     services = Services(
@@ -228,6 +232,7 @@ def build(
             store,
             cards(slack_cards) if cards else slack_cards,
             channel_of=slack_cards.channel_for if book is not None else None,
+            priority=settings.card_priority,
         ),
         creator=Creator(fanvue),
         approvers=settings.slack_approvers,
@@ -237,6 +242,14 @@ def build(
         draft_concurrency=settings.llm_concurrency,
         desk=book,
         take_minutes=settings.take_minutes,
+        card_context=CardContext(
+            ttl=timedelta(minutes=settings.fan_context_ttl_minutes),
+            announce=lambda inbox, text: client.chat_postMessage(
+                channel=inbox.channel
+                or (book.channel_for(inbox.handle) if book else settings.slack_channel_id),
+                text=text,
+            ),
+        ),
     )
     executor = DrainingExecutor(max_workers=CLICK_WORKERS)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
@@ -259,6 +272,11 @@ def build(
         webhooks=webhooks,
         providers=providers,
     )
+
+
+def fan_card_of(store: Store, draft: drafts.Draft) -> FanCard:
+    """What the draft's card shows about its fan, read from the database when the card is rendered."""
+    return fan_card(store.db, draft)
 
 
 def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:

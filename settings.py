@@ -15,7 +15,7 @@ from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from settings_reader import WHERE, Reader
-from store.fan_context import DEFAULT_TTL_MINUTES
+from store.fan_context import DEFAULT_PRIORITY, DEFAULT_TTL_MINUTES, PRIORITIES
 from store.takes import DEFAULT_TAKE_MINUTES
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
@@ -74,6 +74,7 @@ class Settings:
     poll_interval: int = 120
     fan_context_ttl_minutes: int = DEFAULT_TTL_MINUTES
     earnings_interval_minutes: int = 30
+    card_priority: str = DEFAULT_PRIORITY
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
@@ -161,6 +162,7 @@ def from_mapping(
         earnings_interval_minutes=reader.number(
             "EARNINGS_INTERVAL_MINUTES", DEFAULT.earnings_interval_minutes, low=1, high=1440
         ),
+        card_priority=_card_priority(reader),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
         host=reader.host("HOST", DEFAULT.host),
         log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -169,6 +171,14 @@ def from_mapping(
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _card_priority(reader: Reader) -> str:
+    value = (reader.env.get("CARD_PRIORITY") or DEFAULT.card_priority).strip().lower()
+    if value not in PRIORITIES:
+        reader.problems.append(f"CARD_PRIORITY should be one of {', '.join(PRIORITIES)}, got {value!r}")
+        return DEFAULT.card_priority
+    return value
 
 
 def _slack(reader: Reader, env: Mapping[str, str], problems: list[str]) -> dict:

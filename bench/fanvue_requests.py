@@ -76,6 +76,8 @@ def run(sizes: list[int], latency_ms: int, directory: Path) -> list[Cycle]:
             with SlackStandin(bot_token="xoxb-bench") as slack:
                 for approach in ("ours", "naive"):
                     rig = Rig(sandbox, slack, directory / f"{approach}-{chats}")
+                    # Chat reads only: fan context has its own benchmarks (bench.fan_context, bench.card_context).
+                    rig.svc.card_context.enabled = False
                     try:
 
                         def cycle(rig=rig, approach=approach, chats=chats):

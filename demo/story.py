@@ -1,4 +1,4 @@
-"""The walk-through: one poll cycle, the cards it posts, and six moments of a team deciding on them."""
+"""The walk-through: one poll cycle, the cards it posts, six moments of a team deciding on them, and a note."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Any
 from demo.render import mrkdwn_text, render_blocks, without_history
 from demo.stage import CHANNEL, CLICK_TIMEOUT, TEAM, DemoFailed, Stage
 from inbox.cycle import run_cycle
-from slack import blocks
+from slack import blocks, note_blocks
+from standins.slack_requests import view_submission_body
 from store import audit, drafts
 
 EDITED_TEXT = "Hey! Thank you, that means a lot 💕 New set drops Friday, you'll see it first."
 FAN_AGAIN = "also, did you get my last message? 🙈"
+NOTE_TEXT = "Loves the beach sets; promised her a preview of Friday's drop"
 EXPECTED_SENT = 3
 STATUS_WORDS = {drafts.PENDING: "waiting for a decision", drafts.FAILED: "refused by Fanvue"}
 
@@ -83,7 +85,7 @@ def check(condition: bool, failure: str) -> None:
 
 
 def walk(st: Stage, say: Say) -> None:
-    """Run one poll cycle, show the cards, then play the team's six moments; DemoFailed when one goes wrong."""
+    """Run one poll cycle, show the cards, then play the team's seven moments; DemoFailed when one goes wrong."""
     blocked = _blocked_fan_waiting(st)
     say("== The poll cycle reads the Fanvue sandbox and posts cards to the Slack stand-in")
     report = run_cycle(st.runtime.services, max_posts=st.runtime.settings.slack_max_posts_per_cycle)
@@ -158,6 +160,15 @@ def walk(st: Stage, say: Say) -> None:
     check(
         after.version == before.version + 1 and after.draft_text, "step 6: the card does not show a new draft"
     )
+    tour.step(
+        7,
+        f"Bob clicks Note on card 5 and writes what the team should remember about @{before.fan_handle}",
+        cards[4],
+        lambda: _note(st, say, bob, cards[4]),
+        Expect(0, drafts.PENDING),
+    )
+    _, card = st.card(cards[4])
+    check(NOTE_TEXT in str(card.blocks), "step 7: the card does not show the team's note")
 
 
 def _blocked_fan_waiting(st: Stage) -> dict:
@@ -216,6 +227,20 @@ def _fan_writes_then_send(st: Stage, say: Say, user: str, draft: drafts.Draft) -
     st.sandbox.world.add_fan_message(draft.fan_uuid, FAN_AGAIN)
     say(f"  In Fanvue, @{draft.fan_handle} writes: {FAN_AGAIN!r}")
     st.click(user, draft.id, blocks.SEND)
+
+
+def _note(st: Stage, say: Say, user: str, draft_id: int) -> None:
+    opened = len(st.slack.views())
+    st.click(user, draft_id, note_blocks.NOTE)
+    st.settle()
+    views = st.slack.views()[opened:]
+    check(len(views) == 1, f"step 7: {len(views)} note windows opened for {TEAM[user]}, expected 1")
+    view = views[0]["view"]
+    say(f"  A modal {view['title']['text']!r} opens for {TEAM[user]}: {NOTE_TEXT!r}")
+    values = {
+        note_blocks.NOTE_BLOCK: {note_blocks.NOTE_INPUT: {"type": "plain_text_input", "value": NOTE_TEXT}}
+    }
+    st._post(user, view_submission_body(user_id=user, user_name=TEAM[user].lower(), view=view, values=values))
 
 
 def print_audit(st: Stage, say: Say) -> None:

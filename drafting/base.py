@@ -50,6 +50,8 @@ class Conversation:
     turns: tuple[Turn, ...]
     style_examples: tuple[StyleExample, ...] = ()
     variant: int = 0
+    # What the creator's team knows about the fan (Fanvue's insights, the team's notes): facts, never orders.
+    fan_facts: tuple[str, ...] = ()
 
     def unanswered(self) -> tuple[Turn, ...]:
         """The fan's turns since the creator last wrote to this fan (mass and automatic messages do not count)."""

@@ -13,6 +13,7 @@ from typing import Protocol
 from store import drafts
 from store.db import Store
 from store.drafts import Draft
+from store.fan_context import DEFAULT_PRIORITY
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,18 @@ class PublishReport:
 class CardPublisher:
     """Renders drafts to Slack one at a time per draft, so two threads never race an older card in."""
 
-    def __init__(self, store: Store, port: CardsPort, *, channel_of: Callable[[Draft], str] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        port: CardsPort,
+        *,
+        channel_of: Callable[[Draft], str] | None = None,
+        priority: str = DEFAULT_PRIORITY,
+    ):
         self.store = store
         self.port = port
+        # CARD_PRIORITY: which new cards go first when more wait than a cycle may post.
+        self.priority = priority
         # Where each card goes; Slack paces posts per channel, so channels are published side by side.
         self.channel_of = channel_of
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
@@ -119,9 +129,10 @@ class CardPublisher:
             return PUBLISHED
 
     def publish_due(self, max_posts: int) -> PublishReport:
-        """Updates first, then new cards oldest-waiting first, at most `max_posts` new ones per channel;
-        each channel on its own thread when cards go to several."""
-        due = drafts.cards_to_publish(self.store.db)
+        """Updates first, then new cards oldest-waiting first (top spenders and subscribers before them with
+        CARD_PRIORITY=value), at most `max_posts` new ones per channel; each channel on its own thread when
+        cards go to several."""
+        due = drafts.cards_to_publish(self.store.db, self.priority)
         if self.channel_of is None:
             return self._publish_channel(due, max_posts)
         by_channel: dict[str, list[Draft]] = {}

@@ -12,6 +12,7 @@ from drafting.base import StyleExample, is_personal
 from fanvue.errors import FanvueError, NotFoundError
 from fanvue.models import Chat, ChatMessages
 from inbox import conversation as conv
+from inbox.card_context import refresh_for_cards
 from inbox.cards import PublishReport
 from inbox.creators import AgencyCreatorClient, CreatorInbox
 from inbox.redraft import new_draft, save_redraft, style_examples
@@ -96,6 +97,7 @@ def poll_creator(
         for row in rows:
             if row.user.uuid not in unread_fans:
                 _triage(svc, inbox, row, report, count_known=False)
+    refresh_for_cards(svc, inbox)  # fan context for the waiting cards: bounded wait, never raises
 
 
 def _triage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,8 +12,9 @@ import sqlite_utils
 
 from fanvue.errors import FanvueError, MissingScopeError
 from fanvue.insights import LASTING_ERRORS, MAX_BATCH_INSIGHTS, ChatStatus, FanInsights, InsightsClient
-from store import fan_context
-from store.fan_context import FanContext
+from store import fan_context, notes
+from store.drafts import Draft
+from store.fan_context import FanCard, FanContext
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +74,17 @@ def refresh_context(
             )
             for uuid in known
         ]
+        changed = [c.fan_uuid for c in contexts if _shown_differently(db, c)]
         stored += fan_context.save(db, contexts)
+        # Cards already in Slack show the context they were posted with: those whose fan's changed are shown
+        # again (a card posted while Fanvue was slow or down gets its context this way).
+        fan_context.touch_cards(db, creator_uuid, changed)
     return RefreshReport(stale=len(stale), stored=stored)
+
+
+def _shown_differently(db: sqlite_utils.Database, fresh: FanContext) -> bool:
+    before = fan_context.load(db, fresh.creator_uuid, fresh.fan_uuid)
+    return before is None or dataclasses.replace(before, fetched_at=fresh.fetched_at) != fresh
 
 
 def context_for(db: sqlite_utils.Database, creator_uuid: str, fan_uuid: str) -> FanContext | None:
@@ -109,3 +120,36 @@ def _context(
         online=online,
         last_seen_at=last_seen_at,
     )
+
+
+def fan_card(db: sqlite_utils.Database, draft: Draft) -> FanCard:
+    """What the draft's card shows about its fan: the creator's cached context and newest team notes."""
+    context = fan_context.load(db, draft.creator_uuid, draft.fan_uuid)
+    return FanCard(
+        context=context,
+        is_top_spender=draft.is_top_spender,
+        notes=notes.for_fan(db, draft.creator_uuid, draft.fan_uuid, notes.SHOWN_ON_CARD),
+        no_insights=context is None and fan_context.insights_unavailable(db, draft.creator_uuid),
+    )
+
+
+def drafting_facts(
+    db: sqlite_utils.Database, creator_uuid: str, fan_uuid: str, is_top_spender: bool
+) -> tuple[str, ...]:
+    """What the drafter is told about the fan, one fact a line: Fanvue's context and the team's newest notes.
+    Text from Fanvue or a teammate is kept as it is; the prompt quotes it as data."""
+    facts = ["The fan is one of the creator's top spenders."] if is_top_spender else []
+    ctx = fan_context.load(db, creator_uuid, fan_uuid)
+    if ctx is not None and ctx.has_insights:
+        facts.append(f"Fanvue status: {ctx.status}")
+        if ctx.renews_at is not None:
+            renew = "on" if ctx.auto_renew else "off"
+            facts.append(f"Subscription renews on {ctx.renews_at:%Y-%m-%d} (auto-renew {renew})")
+        total, biggest = ctx.total_spend_cents or 0, ctx.biggest_payment_cents or 0
+        facts.append(f"Spent ${total / 100:,.2f} in total; biggest single payment ${biggest / 100:,.2f}")
+        if ctx.last_purchase_at is not None:
+            facts.append(f"Last purchase on {ctx.last_purchase_at:%Y-%m-%d}")
+    facts += [
+        f"Team note: {note.text}" for note in notes.for_fan(db, creator_uuid, fan_uuid, notes.SHOWN_ON_CARD)
+    ]
+    return tuple(facts)

@@ -11,6 +11,7 @@ from drafting.base import StyleExample
 from fanvue.models import Message, User
 from inbox import conversation as conv
 from inbox.creators import CreatorInbox
+from inbox.fan_context import drafting_facts
 from inbox.services import Services
 from store import audit, drafts
 from store.clock import to_iso
@@ -38,7 +39,8 @@ def new_draft(
     """The draft for the fan's latest message in `history` with the creator of `inbox`, in that creator's
     voice; None when the fan has not written.
 
-    With `examples` given it reads nothing from the database, so it can run on any thread.
+    With `examples` given it reads only the fan's context and notes from the database (each thread has its
+    own connection), so it can run on any thread.
     """
     latest = conv.latest_fan_message(history, inbox.uuid)
     if latest is None:
@@ -50,6 +52,7 @@ def new_draft(
         conv.conversation(inbox.name, fan.name, fan.handle, turns),
         style_examples=examples,
         variant=variant,
+        fan_facts=drafting_facts(svc.store.db, inbox.uuid, fan.uuid, fan.is_top_spender),
     )
     drafted = inbox.drafter.draft(conversation)
     return NewDraft(
@@ -71,6 +74,7 @@ def new_draft(
         completion_tokens=drafted.completion_tokens,
         fallback_reason=drafted.fallback_reason,
         flags=[flag.to_dict() for flag in inbox.guard.check(drafted.text)],
+        is_top_spender=fan.is_top_spender,
     )
 
 
@@ -119,4 +123,7 @@ def save_redraft(
 
 
 def fan_of(draft: Draft) -> User:
-    return User(uuid=draft.fan_uuid, handle=draft.fan_handle, display_name=draft.fan_name, nickname=None)
+    flag = {"isTopSpender": True} if draft.is_top_spender else {}
+    return User(
+        uuid=draft.fan_uuid, handle=draft.fan_handle, display_name=draft.fan_name, nickname=None, extra=flag
+    )

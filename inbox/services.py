@@ -10,6 +10,7 @@ from drafting.base import Drafter
 from drafting.guardrails import Guardrails
 from fanvue.client import FanvueClient
 from fanvue.models import Me
+from inbox.card_context import CardContext
 from inbox.cards import CardPublisher
 from inbox.creators import CreatorInbox, NoInbox
 from store.db import Store
@@ -69,6 +70,7 @@ class Services:
     desk: CreatorSource | None = None
     claimed: set[str] = field(default_factory=set)  # creators whose older rows were claimed (cycle.py)
     take_minutes: int = DEFAULT_TAKE_MINUTES  # a taken card nobody acts on is free again after this
+    card_context: CardContext = field(default_factory=CardContext)  # fan context for the cards
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""

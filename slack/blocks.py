@@ -7,14 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from safe_text import cut, mention, mrkdwn, mrkdwn_once, one_line, slack_name, visible
+from slack.fan_context_blocks import fan_blocks
 from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
 from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the edit modal's, for listeners
 from slack.layout import context, json_size, local_time, pack, section
 from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
+from slack.note_blocks import NOTE
 from slack.take_blocks import take_button, taker_line
 from store import drafts
 from store.clock import from_iso
 from store.drafts import Draft
+from store.fan_context import FanCard
 
 SEND, EDIT, SKIP, REGENERATE = "draft_send", "draft_edit", "draft_skip", "draft_regenerate"
 EDIT_VIEW = "draft_edit_submit"
@@ -32,14 +35,17 @@ DIVIDER = {"type": "divider"}
 _MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙️ voice note", "gif": "🎞️ gif"}
 
 
-def card(draft: Draft, now: datetime, *, creator: str | None = None) -> dict[str, Any]:
+def card(
+    draft: Draft, now: datetime, *, creator: str | None = None, fan: FanCard | None = None
+) -> dict[str, Any]:
     """The whole message for a draft in its current state: `text` fallback plus blocks.
 
     The draft is shown whole, over several sections when it is long; when it cannot be (its escaped text
     is longer than one message holds), the card says so and has no Send button: the teammate reads and
-    sends it from the editor. The chat above the draft gets the room that is left.
+    sends it from the editor. The chat above the draft gets the room that is left. `fan`: what the team
+    knows about the fan (context line and notes), under the header.
     """
-    head = [_header(draft, now, creator)]
+    head = [_header(draft, now, creator), *(fan_blocks(fan, now) if fan is not None else [])]
     if draft.status == drafts.PENDING:
         body = _pending(draft, head)
     else:
@@ -248,7 +254,7 @@ def _actions(draft: Draft, *, send: bool) -> dict[str, Any]:
         if draft.flags:
             button["confirm"] = confirm_send(draft.flags, draft.fan_name)
         buttons.append(button)
-    for action_id, label in ((EDIT, "Edit"), (REGENERATE, "Regenerate"), (SKIP, "Skip")):
+    for action_id, label in ((EDIT, "Edit"), (REGENERATE, "Regenerate"), (SKIP, "Skip"), (NOTE, "Note")):
         buttons.append(
             {
                 "type": "button",

@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from inbox.services import Services
 from slack import home, listeners, shape
 from slack.commands import register_commands
+from slack.notes import register_notes
 from slack.replay import ReplayGuard
 
 # How long stopping waits for the clicks in progress to finish.
@@ -145,4 +146,5 @@ def build_app(
         app, svc, executor.submit, after=home.register(app, svc, executor.submit).after_decision
     )
     register_commands(app, svc, executor.submit)
+    register_notes(app, svc, executor.submit)
     return app

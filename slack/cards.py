@@ -17,6 +17,7 @@ from slack import blocks
 from slack.limits import MESSAGE_TEXT_MAX
 from store.clock import utcnow
 from store.drafts import Draft
+from store.fan_context import FanCard
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class SlackCards:
         clock: Callable[[], datetime] = utcnow,
         channels: Callable[[str], str] | None = None,
         name_creator: bool = False,
+        fan: Callable[[Draft], FanCard] | None = None,
     ):
         self.client = client
         self.channel = channel
@@ -55,6 +57,7 @@ class SlackCards:
         self.clock = clock
         self._channels = channels
         self._name_creator = name_creator
+        self._fan = fan  # what the team knows about the card's fan, read when the card is rendered
         self._last_post: dict[str, float] = {}
         self._paces: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -66,7 +69,8 @@ class SlackCards:
         return self._channels(draft.creator_handle) if self._channels is not None else self.channel
 
     def _card(self, draft: Draft) -> dict:
-        return blocks.card(draft, self.clock(), creator=draft.creator_handle if self._name_creator else None)
+        creator = draft.creator_handle if self._name_creator else None
+        return blocks.card(draft, self.clock(), creator=creator, fan=self._fan(draft) if self._fan else None)
 
     def _pace(self, channel: str) -> threading.Lock:
         # Slack's posting limit is per channel: cards to different channels do not wait for each other.

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from fanvue.errors import FanvueError
 from fanvue.models import UnreadCounts
 from inbox.services import Services
-from slack import command_blocks, home
+from slack import command_blocks, home, note_command
 from slack.handoff import RunLater, acknowledge_then
 from store import earnings, filters, queries
 from store.clock import utcnow
@@ -31,7 +31,9 @@ def register_commands(app: App, svc: Services, run_later: RunLater) -> None:
 
     def answer(body: dict[str, Any], command: dict[str, Any], respond, client: WebClient) -> None:
         text, channel, user = command.get("text") or "", command.get("channel_id"), command.get("user_id")
-        message = answer_for(svc, client, text, utcnow(), channel, user=user)
+        message = note_command.answer(svc, client, command, _channel_creator(svc, channel)) or answer_for(
+            svc, client, text, utcnow(), channel, user=user
+        )
         respond(**message, response_type="ephemeral", replace_original=False)
 
     app.command(COMMAND)(acknowledge_then(run_later, answer))
@@ -94,7 +96,9 @@ def unread(svc: Services, client: WebClient, now: datetime, creator: str | None 
     except FanvueError as exc:
         logger.warning("/fanvue: Fanvue's unread counts are unavailable: %s", exc)
         problem = str(exc)
-    backlog = queries.backlog(svc.store.db, limit=WAITING_LISTED, creator=creator)
+    backlog = queries.backlog(
+        svc.store.db, limit=WAITING_LISTED, creator=creator, priority=svc.cards.priority
+    )
     links = {
         card.draft_id: link for card in backlog.oldest if (link := permalink(client, card.channel, card.ts))
     }

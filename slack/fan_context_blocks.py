@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from safe_text import slack_name
+from safe_text import mention, slack_name
 from slack.layout import context
-from store.fan_context import FanContext
+from store.fan_context import FanCard, FanContext
+from store.notes import Note
 
 SEPARATOR = " · "
 TOP_SPENDER = "⭐ top spender"
 NOT_READ = "fan context not read yet"
+NO_INSIGHTS = "no fan insights with this Fanvue login"
 STATUS_MAX = 40  # a status Fanvue adds without notice is shown, cut to this
 # "Online now" only while the reading is this recent; after that the line says when they were seen online.
 ONLINE_FRESH = timedelta(minutes=5)
@@ -21,12 +23,14 @@ _UNAVAILABLE = {
 }
 
 
-def context_line(ctx: FanContext | None, is_top_spender: bool, now: datetime) -> str:
+def context_line(
+    ctx: FanContext | None, is_top_spender: bool, now: datetime, *, no_insights: bool = False
+) -> str:
     """E.g. `⭐ top spender · subscriber, renews 12 Jan (auto-renew on) · spent $1,234.00, biggest $200.00,
     last purchase 3 days ago · online now`. Anything Fanvue sends as text is shown escaped, on one line."""
     parts = [TOP_SPENDER] if is_top_spender else []
     if ctx is None:
-        return SEPARATOR.join([*parts, NOT_READ])
+        return SEPARATOR.join([*parts, NO_INSIGHTS if no_insights else NOT_READ])
     if ctx.has_insights:
         parts += [_status(ctx, now), _spending(ctx, now)]
     else:
@@ -37,9 +41,30 @@ def context_line(ctx: FanContext | None, is_top_spender: bool, now: datetime) ->
     return SEPARATOR.join(parts)
 
 
-def context_block(ctx: FanContext | None, is_top_spender: bool, now: datetime) -> dict[str, Any]:
+def context_block(
+    ctx: FanContext | None, is_top_spender: bool, now: datetime, *, no_insights: bool = False
+) -> dict[str, Any]:
     """The line as a Block Kit context block, for the card."""
-    return context([context_line(ctx, is_top_spender, now)])
+    return context([context_line(ctx, is_top_spender, now, no_insights=no_insights)])
+
+
+NOTE_SHOWN_MAX = 300  # characters of a note on a card; `/fanvue notes` shows them whole
+NOTES_LABEL = "📝 *Team notes* (written by the team, not the fan):"
+
+
+def fan_blocks(fan: FanCard, now: datetime) -> list[dict[str, Any]]:
+    """The context line, then the team's newest notes, one line each, as context blocks."""
+    shown = [context_block(fan.context, fan.is_top_spender, now, no_insights=fan.no_insights)]
+    if fan.notes:
+        shown.append(context(["\n".join([NOTES_LABEL, *(note_line(note) for note in fan.notes)])]))
+    return shown
+
+
+def note_line(note: Note, *, limit: int = NOTE_SHOWN_MAX, with_id: bool = False) -> str:
+    """One note on one line, escaped: `“likes cats” — @author, 3 Jan` (with its id for `/fanvue notes`)."""
+    number = f"`#{note.id}` " if with_id else ""
+    day = note.created_at[:10]
+    return f"{number}“{slack_name(note.text, limit)}” — {mention(note.author)}, {day}"
 
 
 def money(cents: int) -> str:

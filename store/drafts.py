@@ -11,6 +11,7 @@ import sqlite_utils
 from store import audit
 from store.clock import utcnow_iso
 from store.db import write
+from store.fan_context import priority_order
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
     "pending",
@@ -67,12 +68,14 @@ class Draft:
     taker: str | None = None  # the teammate who took the card (store.takes), if anyone has it
     taken_at: str | None = None
     take_active_at: str | None = None  # the taker's last action on it; the take lapses after TAKE_MINUTES
+    is_top_spender: bool = False  # the chat row's flag when the draft was made
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Draft:
         values = dict(row)
         values["context"] = json.loads(values["context"])
         values["flags"] = json.loads(values.get("flags") or "[]")
+        values["is_top_spender"] = bool(values.get("is_top_spender"))
         return cls(**values)
 
 
@@ -98,6 +101,7 @@ class NewDraft:
     fallback_reason: str | None = None
     flags: list[dict[str, str]] = field(default_factory=list)
     creator_handle: str = ""
+    is_top_spender: bool = False
 
     def metadata(self) -> list[Any]:
         """The drafting columns, in the order of _METADATA_COLUMNS."""
@@ -108,10 +112,19 @@ class NewDraft:
             self.completion_tokens,
             self.fallback_reason,
             _json(self.flags),
+            int(self.is_top_spender),
         ]
 
 
-_METADATA_COLUMNS = ("model", "latency_ms", "prompt_tokens", "completion_tokens", "fallback_reason", "flags")
+_METADATA_COLUMNS = (
+    "model",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "fallback_reason",
+    "flags",
+    "is_top_spender",
+)
 
 
 def get(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
@@ -150,11 +163,12 @@ def with_status(db: sqlite_utils.Database, *statuses: str) -> list[Draft]:
     return [Draft.from_row(row) for row in rows]
 
 
-def cards_to_publish(db: sqlite_utils.Database) -> list[Draft]:
-    """Cards whose Slack message is behind the database: updates first, then new posts, oldest wait first."""
+def cards_to_publish(db: sqlite_utils.Database, priority: str = "wait") -> list[Draft]:
+    """Cards whose Slack message is behind the database: updates first, then new posts, oldest wait first
+    (valued fans first with `priority` "value", see store.fan_context.priority_order)."""
     rows = db.query(
         "SELECT * FROM drafts WHERE card_rev > card_synced_rev AND (ts IS NOT NULL OR status = ?) "
-        "ORDER BY ts IS NULL, waiting_since, id",
+        f"ORDER BY ts IS NULL, {priority_order(priority)}waiting_since, id",
         [PENDING],
     )
     return [Draft.from_row(row) for row in rows]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
 from store.clock import from_iso, to_iso
 from store.db import write
+from store.notes import Note
 
 # How long fan context is trusted before it is read again (FAN_CONTEXT_TTL_MINUTES).
 DEFAULT_TTL_MINUTES = 60
+# CARD_PRIORITY: "wait" posts the longest-waiting cards first; "value" puts top spenders and active
+# subscribers ahead of the others (then by wait) when more cards wait than a cycle may post.
+PRIORITIES = ("wait", "value")
+DEFAULT_PRIORITY = "wait"
 # SQLite's default limit of parameters per statement is 999 on older builds; stay well under it.
 _CHUNK = 500
 
@@ -38,6 +43,16 @@ class FanContext:
     @property
     def has_insights(self) -> bool:
         return self.status is not None
+
+
+@dataclass(frozen=True)
+class FanCard:
+    """What a card shows about its fan besides the chat: Fanvue's context, the flag and the team's notes."""
+
+    context: FanContext | None
+    is_top_spender: bool
+    notes: list[Note] = field(default_factory=list)  # newest first
+    no_insights: bool = False  # the creator's login cannot read fan insights (agency, missing scopes)
 
 
 _COLUMNS = (
@@ -121,3 +136,37 @@ def _context(row: dict) -> FanContext:
         if row[column] is not None:
             row[column] = bool(row[column])
     return FanContext(**row)
+
+
+def touch_cards(db: sqlite_utils.Database, creator_uuid: str, fan_uuids: Sequence[str]) -> int:
+    """The waiting cards of these fans are shown again (their context or notes changed); how many."""
+    touched = 0
+    wanted = list(dict.fromkeys(fan_uuids))
+    with write(db):
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            touched += db.execute(
+                f"UPDATE drafts SET card_rev = card_rev + 1 WHERE creator_uuid = ? AND fan_uuid IN ({marks}) "
+                "AND status = 'pending' AND ts IS NOT NULL AND card_rev <= card_synced_rev",
+                [creator_uuid, *chunk],
+            ).rowcount
+    return touched
+
+
+def priority_order(priority: str, drafts_table: str = "drafts") -> str:
+    """The ORDER BY terms that put valued fans' cards first under CARD_PRIORITY=value ('' for wait): a
+    top spender by the chat row, or a fan whose stored context says they subscribe now."""
+    if priority != "value":
+        return ""
+    d = drafts_table
+    return (
+        f"NOT ({d}.is_top_spender = 1 OR EXISTS (SELECT 1 FROM fan_context c WHERE c.creator_uuid = "
+        f"{d}.creator_uuid AND c.fan_uuid = {d}.fan_uuid AND c.status = 'subscriber')), "
+    )
+
+
+def insights_unavailable(db: sqlite_utils.Database, creator_uuid: str) -> bool:
+    """Whether the team was told this creator's login cannot read fan insights."""
+    row = db.execute("SELECT 1 FROM fan_context_notices WHERE creator_uuid = ?", [creator_uuid]).fetchone()
+    return row is not None

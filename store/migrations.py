@@ -323,3 +323,30 @@ def m011_card_takes(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE drafts ADD COLUMN taken_at TEXT")
     db.execute("ALTER TABLE drafts ADD COLUMN take_active_at TEXT")
     db.execute("CREATE INDEX idx_drafts_taker ON drafts (taker) WHERE taker IS NOT NULL")
+
+
+@migrations()
+def m012_fan_notes(db: sqlite_utils.Database) -> None:
+    # The chat row's top-spender flag, kept with the draft: the card shows it even without fan insights.
+    db.execute("ALTER TABLE drafts ADD COLUMN is_top_spender INTEGER NOT NULL DEFAULT 0")
+    # What the team knows about a fan of a creator (likes, boundaries, promises), written by teammates.
+    db.execute(
+        """
+        CREATE TABLE fan_notes (
+            id INTEGER PRIMARY KEY,
+            creator_uuid TEXT NOT NULL,
+            creator_handle TEXT NOT NULL DEFAULT '',
+            fan_uuid TEXT NOT NULL,
+            fan_handle TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_fan_notes_fan ON fan_notes (creator_uuid, fan_uuid, created_at)")
+    # Creators whose login cannot read fan insights, and when the team was told (once per creator).
+    db.execute(
+        "CREATE TABLE fan_context_notices (creator_uuid TEXT PRIMARY KEY, reason TEXT NOT NULL, "
+        "told_at TEXT, checked_at TEXT NOT NULL)"
+    )

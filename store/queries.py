@@ -12,6 +12,7 @@ import sqlite_utils
 
 from store import drafts
 from store.clock import from_iso
+from store.fan_context import priority_order
 from store.filters import AuditFilter
 
 REPLY_ACTIONS = ("sent", "edited-and-sent")
@@ -96,15 +97,18 @@ class TeamStats:
     creators: list[TeammateStats] = field(default_factory=list)  # `actor` is the creator's handle
 
 
-def backlog(db: sqlite_utils.Database, limit: int = 10, creator: str | None = None) -> Backlog:
-    """Pending drafts (of one creator, by handle), oldest wait first (index drafts(status, waiting_since))."""
+def backlog(
+    db: sqlite_utils.Database, limit: int = 10, creator: str | None = None, priority: str = "wait"
+) -> Backlog:
+    """Pending drafts (of one creator, by handle), oldest wait first (index drafts(status, waiting_since)),
+    in the order cards are posted (`priority`, CARD_PRIORITY)."""
     only, args = (" AND creator_handle = ?", [creator]) if creator else ("", [])
     pending = db.execute(
         f"SELECT COUNT(*) FROM drafts WHERE status = ?{only}", [drafts.PENDING, *args]
     ).fetchone()[0]
     rows = db.query(
         f"SELECT id, fan_name, fan_handle, waiting_since, channel, ts FROM drafts WHERE status = ?{only} "
-        "ORDER BY waiting_since, id LIMIT ?",
+        f"ORDER BY {priority_order(priority)}waiting_since, id LIMIT ?",
         [drafts.PENDING, *args, limit],
     )
     oldest = [

@@ -46,7 +46,7 @@ def test_cycle_posts_one_card_per_unread_fan_chat(harness: Harness):
     assert report.drafted == len(expected) == len(posted) == report.cards.posted
     assert {harness.draft_for(u).ts for u in expected} == {m.ts for m in posted}
     for msg in posted:
-        assert _actions(msg) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP, TAKE]
+        assert _actions(msg) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP, blocks.NOTE, TAKE]
         assert msg.text  # the notification fallback
         for block in msg.blocks:
             Block.parse(block).to_dict()  # slack_sdk validates Block Kit limits when serialising
@@ -172,6 +172,7 @@ def test_ambiguous_send_that_did_not_arrive_goes_back_to_the_team(pending_card: 
         blocks.EDIT,
         blocks.REGENERATE,
         blocks.SKIP,
+        blocks.NOTE,
         TAKE,
     ] and "⚠️" in _card_text(card)
     harness.click(draft, blocks.SEND)

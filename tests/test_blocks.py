@@ -99,6 +99,7 @@ def test_pending_card_offers_send_edit_regenerate_skip_with_the_version_in_each_
         (blocks.EDIT, "Edit", None),
         (blocks.REGENERATE, "Regenerate", None),
         (blocks.SKIP, "Skip", None),
+        (blocks.NOTE, "Note", None),
         (TAKE, "I'll take it", None),
     ]
     assert "confirm" not in buttons[0]  # nothing flagged: one click sends

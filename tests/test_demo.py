@@ -31,8 +31,9 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
     assert demo.main() == 0
 
     out = capsys.readouterr().out
-    for number in range(1, 7):
+    for number in range(1, 8):
         assert f"== Step {number}:" in out
+    assert "Team notes" in out and story.NOTE_TEXT in out and "spent $" in out  # step 7, and fan context
     assert "[Send] [Edit] [Regenerate] [Skip]" in out
     assert "Sent by @Alice" in out
     assert out.count("Fanvue got, for @") == 3
@@ -47,7 +48,7 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
     assert "Audit log (oldest first)" in out and "edited-and-sent" in out
     assert "Summary: 3 messages reached Fanvue (expected 3)" in out
     assert out.rstrip().endswith("Every step behaved as expected.")
-    assert len(out.splitlines()) < 170
+    assert len(out.splitlines()) < 195  # six moments, a note and the context line of each card
     assert list(demo_tmp.iterdir()) == []
     left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
     assert left == []
