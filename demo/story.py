@@ -12,7 +12,7 @@ from demo.render import mrkdwn_text, render_blocks, without_history
 from demo.stage import CHANNEL, CLICK_TIMEOUT, TEAM, DemoFailed, Stage
 from inbox.cycle import run_cycle
 from slack import blocks, note_blocks
-from standins.slack_requests import view_submission_body
+from standins.slack_requests import view_submission_payload
 from store import audit, drafts
 
 EDITED_TEXT = "Hey! Thank you, that means a lot 💕 New set drops Friday, you'll see it first."
@@ -240,7 +240,12 @@ def _note(st: Stage, say: Say, user: str, draft_id: int) -> None:
     values = {
         note_blocks.NOTE_BLOCK: {note_blocks.NOTE_INPUT: {"type": "plain_text_input", "value": NOTE_TEXT}}
     }
-    st._post(user, view_submission_body(user_id=user, user_name=TEAM[user].lower(), view=view, values=values))
+    st._post(
+        user,
+        view_submission_payload(
+            user_id=user, user_name=TEAM[user].lower(), view=view, values=values, view_id=view.get("id", "V1")
+        ),
+    )
 
 
 def print_audit(st: Stage, say: Say) -> None:
