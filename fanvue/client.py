@@ -7,30 +7,30 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from urllib.parse import quote
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from fanvue.errors import (
     FanvueError,
     FanvueUnavailable,
-    InvalidMessage,
     MalformedResponse,
     SendOutcomeUnknown,
     retry_after_seconds,
 )
-from fanvue.message_text import text_problem
 from fanvue.models import Chat, ChatMessages, Me, Message, UnreadCounts, page_items
 from fanvue.ratelimit import RateBudget
 from fanvue.tokens import TokenProvider
+from fanvue.wire import MIN_PRICE_CENTS as MIN_PRICE_CENTS
+from fanvue.wire import check_message as _check_message
+from fanvue.wire import header_number as _header_number
+from fanvue.wire import never_sent as never_sent
+from fanvue.wire import segment as _segment
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.fanvue.com"
 DEFAULT_API_VERSION = "2025-06-26"
 DEFAULT_TIMEOUT = 10.0
-MIN_PRICE_CENTS = 300
 MAX_PAGE_SIZE = 50
 MAX_BATCH_CHATS = 50
 MAX_RETRY_AFTER = 60.0
@@ -275,46 +275,3 @@ class FanvueClient:
                 f"Fanvue answered {resp.status_code} on {what} with a body that is not JSON",
                 status=resp.status_code,
             ) from exc
-
-
-def _check_message(text: str, price_cents: int | None) -> None:
-    problem = text_problem(text)
-    if problem:
-        raise InvalidMessage(problem)
-    if price_cents is not None and (
-        isinstance(price_cents, bool) or not isinstance(price_cents, int) or price_cents < MIN_PRICE_CENTS
-    ):
-        raise InvalidMessage(f"A price is a whole number of cents, at least {MIN_PRICE_CENTS}")
-
-
-def _segment(user_uuid: str) -> str:
-    if not isinstance(user_uuid, str) or not user_uuid:
-        raise ValueError("user_uuid must be a non-empty string")
-    return quote(user_uuid, safe="")
-
-
-def never_sent(exc: BaseException) -> bool:
-    """True when the request certainly never left: the connection itself could not be made."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    seen: BaseException | None = exc
-    for _ in range(6):
-        if seen is None:
-            return False
-        if isinstance(seen, NewConnectionError):
-            return True
-        inner = getattr(seen, "reason", None)
-        if not isinstance(inner, BaseException) and seen.args and isinstance(seen.args[0], BaseException):
-            inner = seen.args[0]
-        seen = inner if isinstance(inner, BaseException) else seen.__cause__
-    return False
-
-
-def _header_number(resp: requests.Response, name: str) -> float | None:
-    value = resp.headers.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None

@@ -1,0 +1,58 @@
+"""What the Fanvue clients check and read around a request: the message, the path, the failure, headers."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from fanvue.errors import InvalidMessage
+from fanvue.message_text import text_problem
+
+MIN_PRICE_CENTS = 300
+
+
+def check_message(text: str, price_cents: int | None) -> None:
+    """Refuse a message Fanvue would refuse, before it costs a request: its text, and a price in cents."""
+    problem = text_problem(text)
+    if problem:
+        raise InvalidMessage(problem)
+    if price_cents is not None and (
+        isinstance(price_cents, bool) or not isinstance(price_cents, int) or price_cents < MIN_PRICE_CENTS
+    ):
+        raise InvalidMessage(f"A price is a whole number of cents, at least {MIN_PRICE_CENTS}")
+
+
+def segment(user_uuid: str) -> str:
+    """A uuid as one escaped path segment."""
+    if not isinstance(user_uuid, str) or not user_uuid:
+        raise ValueError("user_uuid must be a non-empty string")
+    return quote(user_uuid, safe="")
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when the request certainly never left: the connection itself could not be made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, NewConnectionError):
+            return True
+        inner = getattr(seen, "reason", None)
+        if not isinstance(inner, BaseException) and seen.args and isinstance(seen.args[0], BaseException):
+            inner = seen.args[0]
+        seen = inner if isinstance(inner, BaseException) else seen.__cause__
+    return False
+
+
+def header_number(resp: requests.Response, name: str) -> float | None:
+    value = resp.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
