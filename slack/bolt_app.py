@@ -140,7 +140,8 @@ def build_app(
         _SECRETS[app] = signing_secret
     # After Bolt's own checks (signature, authorize): only Slack's requests are judged and remembered.
     app.use(shape.middleware)
-    app.use(ReplayGuard(lambda: svc.store.db))
-    listeners.register(app, svc, executor.submit)
-    register_commands(app, svc, executor.submit)
+    guard = ReplayGuard(lambda: svc.store.db)
+    app.use(guard)
+    listeners.register(app, svc, guard.run_later(executor.submit))
+    register_commands(app, svc, guard.run_later(executor.submit))
     return app
