@@ -6,101 +6,25 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 import safe_yaml
-from drafting.persona import PersonaError, load_persona
-from fanvue.client import MIN_PRICE_CENTS
+from desk_entries import KEYS as KEYS
+from desk_entries import MAX_SLA_MINUTES as MAX_SLA_MINUTES
+from desk_entries import CreatorDesk as CreatorDesk
+from desk_entries import Desk as Desk
+from desk_entries import DeskError as DeskError
+from desk_entries import default_creator as default_creator
+from desk_entries import normalise_handle as normalise_handle
+from desk_reader import DeskReader
 
 # A creator takes a few lines: a megabyte holds thousands, and refuses a mistaken file before it costs time.
 MAX_DESK_BYTES = 1024 * 1024
 MAX_DEPTH = 6  # the file's own structure is 5 deep: creators, a creator, its approvers, one approver
-MAX_SLA_MINUTES = 7 * 24 * 60
-# Every key a creator's entry may have, in the order README and desk.example.yml give them.
-KEYS = (
-    "channel",
-    "persona",
-    "approvers",
-    "enabled",
-    "webhook_secret",
-    "webhook_secret_env",
-    "sla_minutes",
-    "ppv_max_price_cents",
-)
-_CHANNEL = re.compile(r"[CG][A-Z0-9]{1,20}")
-_USER = re.compile(r"[UW][A-Z0-9]{1,20}")
-_GROUP = re.compile(r"S[A-Z0-9]{1,20}")
-_HANDLE = re.compile(r"[a-z0-9_.-]{1,100}")
 _CHANNEL_NAME = re.compile(r"[\w-]{1,80}")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_ENV_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-
-
-class DeskError(Exception):
-    """The desk file is missing or wrong; `problems` lists every one, each with its line."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"The app cannot start; fix the desk file {source} (README: Desk file):\n{lines}")
-
-
-@dataclass(frozen=True)
-class CreatorDesk:
-    """Where one creator's cards go, who decides them, and the creator's own limits."""
-
-    handle: str
-    channel: str
-    persona_file: Path | None
-    approvers: frozenset[str]
-    approver_group: str | None
-    enabled: bool
-    webhook_secret: str | None = field(repr=False)
-    sla_minutes: int | None
-    ppv_max_price_cents: int | None
-
-
-@dataclass(frozen=True)
-class Desk:
-    """Every creator the desk file names, by lowercase handle; `lines` says where each one starts."""
-
-    creators: dict[str, CreatorDesk]
-    source: str = "desk file"
-    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-
-    def for_handle(self, handle: str, default: CreatorDesk) -> CreatorDesk:
-        """The creator's entry, or `default` (SLACK_CHANNEL_ID, PERSONA_FILE, SLACK_APPROVERS) if none."""
-        return self.creators.get(normalise_handle(handle), default)
-
-    def where(self, handle: str) -> str:
-        line = self.lines.get(handle)
-        return f"{self.source} line {line}" if line else self.source
-
-
-def default_creator(
-    handle: str, channel: str, persona_file: Path | None = None, approvers: frozenset[str] = frozenset()
-) -> CreatorDesk:
-    """A creator the desk file does not list: SLACK_CHANNEL_ID, PERSONA_FILE and SLACK_APPROVERS."""
-    return CreatorDesk(
-        handle=normalise_handle(handle),
-        channel=channel,
-        persona_file=persona_file,
-        approvers=approvers,
-        approver_group=None,
-        enabled=True,
-        webhook_secret=None,
-        sla_minutes=None,
-        ppv_max_price_cents=None,
-    )
-
-
-def normalise_handle(handle: str) -> str:
-    return handle.strip().removeprefix("@").lower()
 
 
 def load_desk(path: Path, environ: Mapping[str, str] | None = None) -> Desk:
@@ -119,7 +43,7 @@ def load_desk(path: Path, environ: Mapping[str, str] | None = None) -> Desk:
         raise DeskError(
             source, [f"{source}{f' line {exc.line}' if exc.line else ''}: {exc.problem}"]
         ) from None
-    reader = _Reader(source, path.parent, os.environ if environ is None else environ)
+    reader = DeskReader(source, path.parent, os.environ if environ is None else environ)
     desk = reader.desk(node)
     if reader.problems:
         raise DeskError(source, reader.problems)
@@ -178,187 +102,4 @@ def _channel_problem(client: WebClient, channel: str) -> str | None:
         return (
             f"{name} does not have the bot in it: invite it there (/invite @Fanvue Inbox, or your app's name)"
         )
-    return None
-
-
-class _Reader(safe_yaml.NodeReader):
-    """Reads the desk's node tree, so that every problem names its line and all are reported at once."""
-
-    def __init__(self, source: str, folder: Path, environ: Mapping[str, str]):
-        super().__init__(source, noun="a desk setting")
-        self.folder = folder
-        self.environ = environ
-        self.personas: dict[Path, str | None] = {}  # each persona file loaded once, with its problem
-
-    def desk(self, node: yaml.Node | None) -> Desk:
-        if node is None:
-            self.add(None, "the file", "is empty; it needs `creators:` (see desk.example.yml)")
-            return Desk({}, self.source)
-        top = self.mapping(node, "the file", ("creators",))
-        if not isinstance(node, yaml.MappingNode):
-            return Desk({}, self.source)
-        creators: dict[str, CreatorDesk] = {}
-        lines: dict[str, int] = {}
-        if "creators" in top:
-            key, value = top["creators"]
-            if isinstance(value, yaml.MappingNode):
-                for handle_node, creator_node in value.value:
-                    self.creator(handle_node, creator_node, creators, lines)
-            elif not safe_yaml.is_null(value):
-                self.add(value, "creators", "should be a mapping of Fanvue handles, such as `mia:`")
-        else:
-            self.add(
-                node, "the file", "needs `creators:`, a mapping of Fanvue handles (see desk.example.yml)"
-            )
-        return Desk(creators, self.source, lines)
-
-    def creator(self, key: yaml.Node, node: yaml.Node, creators: dict, lines: dict) -> None:
-        # The key as written: `0123` or `yes` is a handle here, not a number or a bool.
-        raw = key.value if isinstance(key, yaml.ScalarNode) else None
-        handle = normalise_handle(raw) if isinstance(raw, str) else ""
-        if not _HANDLE.fullmatch(handle):
-            shown = safe_yaml.shown(key if raw is None else raw)
-            self.add(key, "creators:", f"{shown} is not a Fanvue handle (letters, digits, _ . and -)")
-            return
-        where = f"creators.{handle}"
-        if handle in lines:
-            self.add(key, where, f"is listed twice (first on line {lines[handle]}; handles ignore case)")
-            return
-        lines[handle] = key.start_mark.line + 1
-        fields = self.mapping(node, where, KEYS)
-        if not isinstance(node, yaml.MappingNode):
-            return
-        channel = self.channel(fields, where, key)
-        approvers, group = self.approvers(fields, where)
-        creator = CreatorDesk(
-            handle=handle,
-            channel=channel or "",
-            persona_file=self.persona(fields, where),
-            approvers=approvers,
-            approver_group=group,
-            enabled=self.flag(fields, "enabled", where, default=True),
-            webhook_secret=self.secret(fields, where),
-            sla_minutes=self.number(fields, "sla_minutes", where, low=1, high=MAX_SLA_MINUTES),
-            ppv_max_price_cents=self.price(fields, where),
-        )
-        creators[handle] = creator
-
-    def channel(self, fields: dict, where: str, handle: yaml.Node) -> str | None:
-        node, value = self.value(fields, "channel")
-        if node is None or value is None:
-            self.add(
-                node or handle,
-                f"{where}.channel",
-                "is missing: the channel's ID (C… or G…), at the bottom of its details in Slack "
-                "(a # starts a comment in YAML, so #name reads as nothing)",
-            )
-            return None
-        text = value.strip() if isinstance(value, str) else None
-        if text is None or not _CHANNEL.fullmatch(text):
-            shown = safe_yaml.shown(text if text is not None else value)
-            self.add(node, f"{where}.channel", f"should be a Slack channel ID (C… or G…), not {shown}")
-            return None
-        return text
-
-    def approvers(self, fields: dict, where: str) -> tuple[frozenset[str], str | None]:
-        node, value = self.value(fields, "approvers")
-        if node is None or value is None:
-            return frozenset(), None
-        items: list[tuple[yaml.Node, object]] | None = [(node, value)] if isinstance(value, str) else None
-        if isinstance(node, yaml.SequenceNode):
-            items = [(n, safe_yaml.scalar(n) if isinstance(n, yaml.ScalarNode) else n) for n in node.value]
-        if items is None:
-            self.add(node, f"{where}.approvers", "should be a user ID, a user group ID, or a list of them")
-            return frozenset(), None
-        users: set[str] = set()
-        groups: list[str] = []
-        for item_node, item in items:
-            text = item.strip() if isinstance(item, str) else ""
-            if _USER.fullmatch(text):
-                users.add(text)
-            elif _GROUP.fullmatch(text):
-                groups.append(text)
-            else:
-                hint = (
-                    " (a name: use the member ID from the profile's ⋮ menu)" if text.startswith("@") else ""
-                )
-                self.add(
-                    item_node,
-                    f"{where}.approvers",
-                    "should hold Slack user IDs (U… or W…) or one user group ID (S…), "
-                    f"not {safe_yaml.shown(item)}{hint}",
-                )
-        if len(groups) > 1:
-            self.add(node, f"{where}.approvers", f"names {len(groups)} user groups; one at most")
-        return frozenset(users), groups[0] if groups else None
-
-    def persona(self, fields: dict, where: str) -> Path | None:
-        node, value = self.value(fields, "persona")
-        if node is None or value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.add(node, f"{where}.persona", "should be the path of a persona file")
-            return None
-        path = self.folder / Path(value.strip()).expanduser()
-        if path not in self.personas:
-            self.personas[path] = _persona_problem(path)
-        if self.personas[path]:
-            self.add(node, f"{where}.persona", f"{value.strip()}: {self.personas[path]}")
-        return path
-
-    def price(self, fields: dict, where: str) -> int | None:
-        node, value = self.value(fields, "ppv_max_price_cents")
-        if isinstance(value, float):
-            self.add(
-                node,
-                f"{where}.ppv_max_price_cents",
-                f"is in cents, a whole number (999 for 9.99), not {value}",
-            )
-            return None
-        why = " (Fanvue's lowest price, in cents)"
-        return self.number(fields, "ppv_max_price_cents", where, low=MIN_PRICE_CENTS, why=why)
-
-    def secret(self, fields: dict, where: str) -> str | None:
-        """`webhook_secret` written out, or the environment variable `webhook_secret_env` names.
-        A secret's value never appears in a problem."""
-        node, value = self.value(fields, "webhook_secret")
-        env_node, env_name = self.value(fields, "webhook_secret_env")
-        if node is not None and env_node is not None:
-            self.add(env_node, f"{where}.webhook_secret_env", "and webhook_secret are both set; keep one")
-            return None
-        if env_node is not None and env_name is not None:
-            if not isinstance(env_name, str) or not _ENV_NAME.fullmatch(env_name.strip()):
-                self.add(
-                    env_node, f"{where}.webhook_secret_env", "should be the name of an environment variable"
-                )
-                return None
-            secret = (self.environ.get(env_name.strip()) or "").strip()
-            if not secret:
-                self.add(
-                    env_node, f"{where}.webhook_secret_env", f"names {env_name.strip()}, which is not set"
-                )
-            return secret or None
-        if node is None or value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.add(node, f"{where}.webhook_secret", "should be text (or use webhook_secret_env: NAME)")
-            return None
-        reference = _ENV_REFERENCE.fullmatch(value.strip())
-        if reference:
-            self.add(
-                node,
-                f"{where}.webhook_secret",
-                f"is not expanded from the environment: write `webhook_secret_env: {reference[1]}` instead",
-            )
-            return None
-        return value.strip()
-
-
-def _persona_problem(path: Path) -> str | None:
-    if not path.is_file():
-        return f"no persona file at {path} (a relative path starts at the desk file's folder)"
-    try:
-        load_persona(path)
-    except PersonaError as exc:
-        return f"the persona does not load: {exc}"
     return None

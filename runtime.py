@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import signal
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,14 +19,13 @@ import runtime_desk
 from desk import Desk
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
-from drafting.llm import LlmConfig, OpenAIChatDrafter
-from drafting.persona import Persona, load_persona
-from drafting.template import TemplateDrafter
-from fanvue import FanvueClient, StaticToken, TokenProvider
-from fanvue.oauth import LoginRequired, OAuthConfig, TokenEndpoint
+from drafting.llm import OpenAIChatDrafter
+from drafting.persona import load_persona
+from fanvue import StaticToken, TokenProvider
+from fanvue.oauth import LoginRequired, TokenEndpoint
 from fanvue.ratelimit import RateBudget
 from inbox.card_context import CardContext
-from inbox.cards import CardPublisher, CardsPort, CardUnavailable
+from inbox.cards import CardPublisher, CardsPort
 from inbox.cycle import run_cycle
 from inbox.earnings import scheduled_read
 from inbox.fan_context import fan_card
@@ -40,22 +36,27 @@ from inbox.services import Creator, Services
 from inbox.stored_login import RefreshingToken
 from inbox.webhook_http import webhook_routes
 from inbox.webhook_intake import WebhookIntake
-from settings import Settings, SettingsError
+from runtime_parts import fanvue_client as fanvue_client
+from runtime_parts import oauth_config as oauth_config
+from runtime_parts import settings_drafter as settings_drafter
+from runtime_parts import token_provider as token_provider
+from runtime_parts import webhook_secrets as webhook_secrets
+from runtime_parts import webhook_stored
+from runtime_process import StartFailed as StartFailed
+from runtime_process import once as once
+from runtime_process import run as run
+from settings import Settings
 from slack import socket_mode
 from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
-from store import drafts, tokens
+from store import drafts
 from store.db import Store
 from store.fan_context import FanCard
 
 logger = logging.getLogger(__name__)
 
 CLICK_WORKERS = 16  # Bolt's pool for click handlers; a click is acknowledged before it waits for one
-
-
-class StartFailed(Exception):
-    """The app cannot start; the message says why and what to do, on one line."""
 
 
 @dataclass
@@ -260,7 +261,7 @@ def build(
         )
     webhooks = None
     if settings.fanvue_webhook_secrets:
-        webhooks = WebhookIntake(store, webhook_secrets(settings), on_webhook or _webhook_stored)
+        webhooks = WebhookIntake(store, webhook_secrets(settings), on_webhook or webhook_stored)
     return Runtime(
         settings,
         services,
@@ -277,76 +278,6 @@ def build(
 def fan_card_of(store: Store, draft: drafts.Draft) -> FanCard:
     """What the draft's card shows about its fan, read from the database when the card is rendered."""
     return fan_card(store.db, draft)
-
-
-def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:
-    """The secrets a creator's webhook deliveries are signed with: FANVUE_WEBHOOK_SECRET for every creator."""
-    return lambda recipient_uuid: list(settings.fanvue_webhook_secrets)
-
-
-def _webhook_stored(event_id: int) -> None:
-    # The stored event waits for the workflow to read its chat; until then the poll cycle finds the message.
-    logger.debug("Webhook event %d stored", event_id)
-
-
-def fanvue_client(
-    settings: Settings,
-    token: TokenProvider,
-    *,
-    session: requests.Session | None = None,
-    budget: RateBudget | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> FanvueClient:
-    return FanvueClient(
-        settings.fanvue_api_base,
-        token,
-        api_version=settings.fanvue_api_version,
-        timeout=settings.fanvue_timeout,
-        budget=budget or RateBudget(settings.fanvue_rate_limit, settings.fanvue_rate_window, sleep=sleep),
-        session=session,
-        sleep=sleep,
-    )
-
-
-def settings_drafter(settings: Settings, persona: Persona) -> Drafter:
-    """DRAFTER=template, or an OpenAI-compatible endpoint with the template standing in when it fails."""
-    template = TemplateDrafter(persona)
-    if settings.drafter != "openai":
-        return template
-    config = LlmConfig(
-        settings.llm_base_url or "",
-        settings.llm_model or "",
-        api_key=settings.llm_api_key,
-        timeout=settings.llm_timeout,
-        concurrency=settings.llm_concurrency,
-        context_messages=settings.draft_context_messages,
-        max_chars=settings.draft_max_chars,
-    )
-    return OpenAIChatDrafter(config, persona, fallback=template)
-
-
-def oauth_config(settings: Settings) -> OAuthConfig:
-    return OAuthConfig(
-        settings.fanvue_client_id or "",
-        settings.fanvue_client_secret or "",
-        auth_base=settings.fanvue_auth_base,
-        redirect_uri=settings.fanvue_redirect_uri,
-        timeout=settings.fanvue_timeout,
-    )
-
-
-def token_provider(settings: Settings, store: Store) -> TokenProvider:
-    """The stored login when there is one (renewed before it expires), else FANVUE_ACCESS_TOKEN."""
-    if tokens.load(store.db) is not None:
-        return RefreshingToken(store.path, TokenEndpoint(oauth_config(settings)))
-    if settings.fanvue_access_token:
-        return StaticToken(settings.fanvue_access_token)
-    raise SettingsError(
-        [
-            f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {store.path}: run "
-            "`python app.py login`, or set FANVUE_ACCESS_TOKEN"
-        ]
-    )
 
 
 def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
@@ -375,74 +306,3 @@ def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
         coalesce=True,
     )
     return scheduler
-
-
-def run(runtime: Runtime) -> int:
-    """Poll and serve Slack until SIGTERM or Ctrl-C, then finish the clicks and the cycle in progress."""
-    stopping = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
-    try:
-        runtime.start()
-    except StartFailed as exc:
-        runtime.stop()
-        print(exc, file=sys.stderr)
-        return 2
-    stopping.wait()
-    logger.info("Stopping: finishing the clicks and the cycle in progress")
-    runtime.stop()
-    return 0
-
-
-def once(runtime: Runtime) -> int:
-    """One cycle; 1 with one line when it failed for a reason the operator must fix, or was stopped.
-
-    No recover(): a `run` process may be serving clicks on the same database, and a send it has just
-    claimed is not a crash's leftover; the cycle settles `sending` drafts once they are stale. SIGTERM or
-    Ctrl-C lets the cycle end at a safe point: no new card goes to Slack, the ones due wait for the next
-    cycle, and every step already taken is recorded (each is one transaction)."""
-    stopped: list[str] = []
-
-    def stop(signum: int, _frame: object) -> None:
-        if not stopped:
-            stopped.append(signal.Signals(signum).name)
-            logger.warning("Stopping (%s): no new cards; the cycle ends at its next safe point", stopped[0])
-            runtime.services.cards.port = _Stopping(runtime.services.cards.port)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        report = run_cycle(runtime.services, max_posts=runtime.settings.slack_max_posts_per_cycle)
-    except Exception as exc:
-        problem = cycle_problem(exc, runtime.token)
-        if problem is None:
-            raise
-        print(problem, file=sys.stderr)
-        return 1
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(report.summary())
-    if stopped:
-        print(
-            f"Stopped by {stopped[0]} before the cycle was done: what it did is recorded, and the cards not "
-            "yet in Slack go out with the next cycle.",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
-
-
-class _Stopping:
-    """The cards port once `once` is asked to stop: cards stay due (as when Slack is away), none is half-sent."""
-
-    def __init__(self, port: CardsPort):
-        self._port = port
-
-    def post(self, draft: drafts.Draft) -> tuple[str, str]:
-        raise CardUnavailable("stopping")
-
-    def update(self, draft: drafts.Draft) -> None:
-        raise CardUnavailable("stopping")
-
-    def notify(self, draft: drafts.Draft, user: str, text: str) -> None:
-        self._port.notify(draft, user, text)

@@ -7,26 +7,25 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from urllib.parse import quote
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from fanvue.errors import (
     FanvueError,
     FanvueUnavailable,
-    InvalidMessage,
     MalformedResponse,
     NotContactableError,
     PaidMessageRefused,
     SendOutcomeUnknown,
     retry_after_seconds,
 )
-from fanvue.message_text import MIN_PRICE_CENTS as MIN_PRICE_CENTS  # where the desk file reads it
-from fanvue.message_text import price_problem, text_problem
 from fanvue.models import Chat, ChatMessages, Me, Message, UnreadCounts, page_items
 from fanvue.ratelimit import RateBudget
 from fanvue.tokens import TokenProvider
+from fanvue.wire import check_message as _check_message
+from fanvue.wire import header_number as _header_number
+from fanvue.wire import never_sent as never_sent
+from fanvue.wire import segment as _segment
 
 logger = logging.getLogger(__name__)
 
@@ -295,49 +294,3 @@ class FanvueClient:
                 f"Fanvue answered {resp.status_code} on {what} with a body that is not JSON",
                 status=resp.status_code,
             ) from exc
-
-
-def _check_message(
-    text: str,
-    price_cents: int | None,
-    media_uuids: Sequence[str] = (),
-    max_price_cents: int | None = None,
-) -> None:
-    if isinstance(media_uuids, str) or not all(isinstance(m, str) and m for m in media_uuids):
-        raise InvalidMessage("media_uuids must be a sequence of media uuids, not one string")
-    problem = text_problem(text) or price_problem(price_cents, media_uuids, max_price_cents)
-    if problem:
-        raise InvalidMessage(problem)
-
-
-def _segment(user_uuid: str) -> str:
-    if not isinstance(user_uuid, str) or not user_uuid:
-        raise ValueError("user_uuid must be a non-empty string")
-    return quote(user_uuid, safe="")
-
-
-def never_sent(exc: BaseException) -> bool:
-    """True when the request certainly never left: the connection itself could not be made."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    seen: BaseException | None = exc
-    for _ in range(6):
-        if seen is None:
-            return False
-        if isinstance(seen, NewConnectionError):
-            return True
-        inner = getattr(seen, "reason", None)
-        if not isinstance(inner, BaseException) and seen.args and isinstance(seen.args[0], BaseException):
-            inner = seen.args[0]
-        seen = inner if isinstance(inner, BaseException) else seen.__cause__
-    return False
-
-
-def _header_number(resp: requests.Response, name: str) -> float | None:
-    value = resp.headers.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None

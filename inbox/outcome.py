@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import safe_text
 from inbox.services import Services
-from store import audit, clock, drafts, takes
+from store import clock, drafts, takes
 from store.drafts import Draft
 
 # The decisions a teammate's take reserves for them; Skip keeps its own rules.
@@ -62,15 +62,7 @@ def load_for_decision(svc: Services, draft_id: int, version: int, actor: str, ac
     if draft is None:
         return Outcome(Kind.MISSING, "This card is not in the database any more; nothing was done.")
     if not svc.may_decide(actor, draft.creator_handle):
-        audit.record(
-            svc.store.db,
-            action="denied",
-            actor=actor,
-            draft_id=draft.id,
-            fan_uuid=draft.fan_uuid,
-            fan_handle=draft.fan_handle,
-            details={"attempted": action},
-        )
+        drafts.record(svc.store.db, draft, action="denied", actor=actor, details={"attempted": action})
         return Outcome(
             Kind.DENIED, "Only the team's approvers can decide on replies; nothing was done.", draft
         )
@@ -125,3 +117,41 @@ def decided(draft: Draft) -> Outcome:
         drafts.SUPERSEDED: "The creator already answered this fan in Fanvue.",
     }.get(draft.status, f"This card is {draft.status}.")
     return Outcome(Kind.DECIDED, message, draft)
+
+
+# How a send that was tried ends in the database: the draft's new status, and the audit action unless named.
+_SEND_ENDS = {
+    Kind.SENT: (drafts.SENT, "sent"),
+    Kind.FAILED: (drafts.FAILED, "failed"),
+    Kind.RELEASED: (drafts.PENDING, "send-failed"),
+    Kind.UNKNOWN: (drafts.UNKNOWN, "unknown"),
+}
+
+
+def end_send(
+    svc: Services,
+    draft: Draft,
+    kind: Kind,
+    *,
+    actor: str,
+    details: dict[str, object] | None = None,
+    from_statuses: tuple[str, ...] = (drafts.SENDING,),
+    action: str | None = None,
+    error: str | None = None,
+    message_uuid: str | None = None,
+) -> Draft | None:
+    """Close a send as `kind` (sent, failed for good, released to wait again) or mark it unknown; the draft
+    as stored now."""
+    status, default_action = _SEND_ENDS[kind]
+    drafts.finish(
+        svc.store.db,
+        draft,
+        to_status=status,
+        from_statuses=from_statuses,
+        action=action or default_action,
+        actor=actor,
+        error=error,
+        fanvue_message_uuid=message_uuid,
+        details=details,
+    )
+    return drafts.get(svc.store.db, draft.id)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fanvue.errors import FanvueError, NotFoundError
 from inbox import conversation as conv
-from inbox.outcome import Kind, Outcome
+from inbox.outcome import Kind, Outcome, end_send
 from inbox.services import Services
 from store import audit, drafts
 from store.clock import to_iso, utcnow
@@ -26,17 +26,7 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
             "This chat no longer exists in Fanvue, so whether the reply arrived cannot be checked; "
             "it will not be sent again."
         )
-        drafts.finish(
-            svc.store.db,
-            draft,
-            to_status=drafts.FAILED,
-            from_statuses=drafts.IN_FLIGHT,
-            action="failed",
-            actor=actor,
-            error=error,
-            details={"error": error, "reconciled": True},
-        )
-        return Outcome(Kind.FAILED, error, drafts.get(svc.store.db, draft.id))
+        return _settle(svc, draft, Kind.FAILED, actor, error)
     except FanvueError as exc:
         logger.warning("Draft %s: could not check whether the send arrived: %s", draft.id, exc)
         return Outcome(
@@ -51,29 +41,29 @@ def reconcile(svc: Services, draft: Draft, *, actor: str = audit.SCHEDULER) -> O
     )
     if found is not None:
         action = "edited-and-sent" if text != draft.draft_text.strip() else "sent"
-        drafts.finish(
-            svc.store.db,
+        details = {"text": text, "message_uuid": found.uuid, "reconciled": True}
+        sent = end_send(
+            svc,
             draft,
-            to_status=drafts.SENT,
-            from_statuses=drafts.IN_FLIGHT,
-            action=action,
+            Kind.SENT,
             actor=actor,
-            fanvue_message_uuid=found.uuid,
-            details={"text": text, "message_uuid": found.uuid, "reconciled": True},
+            action=action,
+            message_uuid=found.uuid,
+            details=details,
+            from_statuses=drafts.IN_FLIGHT,
         )
-        return Outcome(Kind.SENT, None, drafts.get(svc.store.db, draft.id))
+        return Outcome(Kind.SENT, None, sent)
     error = "The send was interrupted and the message is not in the chat, so it was not delivered. Try again."
-    drafts.finish(
-        svc.store.db,
-        draft,
-        to_status=drafts.PENDING,
-        from_statuses=drafts.IN_FLIGHT,
-        action="send-failed",
-        actor=actor,
-        error=error,
-        details={"error": error, "reconciled": True},
+    return _settle(svc, draft, Kind.RELEASED, actor, error)
+
+
+def _settle(svc: Services, draft: Draft, kind: Kind, actor: str, error: str) -> Outcome:
+    """The send did not arrive: `kind` says whether it may be tried again."""
+    details = {"error": error, "reconciled": True}
+    ended = end_send(
+        svc, draft, kind, actor=actor, error=error, details=details, from_statuses=drafts.IN_FLIGHT
     )
-    return Outcome(Kind.RELEASED, error, drafts.get(svc.store.db, draft.id))
+    return Outcome(kind, error, ended)
 
 
 STUCK_AFTER = timedelta(minutes=10)

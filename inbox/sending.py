@@ -14,7 +14,7 @@ from fanvue.errors import (
 )
 from fanvue.message_text import text_problem
 from inbox import conversation as conv
-from inbox.outcome import Kind, Outcome, changed_meanwhile, load_for_decision, plain
+from inbox.outcome import Kind, Outcome, changed_meanwhile, end_send, load_for_decision, plain
 from inbox.reconcile import reconcile
 from inbox.redraft import redraft_from_history
 from inbox.services import Services
@@ -35,6 +35,7 @@ NOT_FINISHED = (
     "Could not record what became of this send in the app's database ({reason}); the reply may have "
     "gone out. The card is checked against the chat once the database can be written again."
 )
+INTERRUPTED = "Sending was interrupted by an internal error; checking whether the reply reached Fanvue."
 
 
 def send(svc: Services, draft_id: int, version: int, actor: str, text: str | None = None) -> Outcome:
@@ -63,15 +64,7 @@ def send(svc: Services, draft_id: int, version: int, actor: str, text: str | Non
     except Exception:
         # Whether the reply left is not known: `unknown` lets reconciling look in the chat instead of
         # leaving the card stuck in `sending`, and the error still reaches the app's error handler.
-        drafts.finish(
-            svc.store.db,
-            claimed,
-            to_status=drafts.UNKNOWN,
-            from_statuses=(drafts.SENDING,),
-            action="unknown",
-            actor=actor,
-            error="Sending was interrupted by an internal error; checking whether the reply reached Fanvue.",
-        )
+        end_send(svc, claimed, Kind.UNKNOWN, actor=actor, error=INTERRUPTED)
         svc.cards.publish(draft.id)
         raise
     svc.cards.publish(draft.id)
@@ -146,15 +139,8 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
         return _fail(svc, draft, actor, VANISHED, exc)
     except (SendOutcomeUnknown, MalformedResponse) as exc:
         # MalformedResponse here is a 2xx whose body lacks the message's uuid: Fanvue took the message.
-        drafts.finish(
-            svc.store.db,
-            draft,
-            to_status=drafts.UNKNOWN,
-            from_statuses=(drafts.SENDING,),
-            action="unknown",
-            actor=actor,
-            error=str(exc),
-            details={"error": str(exc), "text": text},
+        end_send(
+            svc, draft, Kind.UNKNOWN, actor=actor, error=str(exc), details={"error": str(exc), "text": text}
         )
         return reconcile(svc, _stored(svc, draft.id), actor=actor)
     except FanvueError as exc:
@@ -168,27 +154,18 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     flags = svc.guard_for(draft).check(text)
     if flags:
         details["flags"] = [flag.rule for flag in flags]  # sent after a teammate confirmed the warning
-    drafts.finish(
-        svc.store.db,
-        draft,
-        to_status=drafts.SENT,
-        from_statuses=(drafts.SENDING,),
-        action=action,
-        actor=actor,
-        fanvue_message_uuid=message_uuid,
-        details=details,
+    sent = end_send(
+        svc, draft, Kind.SENT, actor=actor, action=action, message_uuid=message_uuid, details=details
     )
-    return Outcome(Kind.SENT, None, drafts.get(svc.store.db, draft.id))
+    return Outcome(Kind.SENT, None, sent)
 
 
 def _fail(svc: Services, draft: Draft, actor: str, reason: str, exc: FanvueError) -> Outcome:
     """Fanvue will not take this reply however often it is tried: the card closes with the reason."""
-    drafts.finish(
-        svc.store.db,
+    end_send(
+        svc,
         draft,
-        to_status=drafts.FAILED,
-        from_statuses=(drafts.SENDING,),
-        action="failed",
+        Kind.FAILED,
         actor=actor,
         error=reason,
         details={"error": _reason(exc), "text": draft.final_text},
@@ -198,17 +175,8 @@ def _fail(svc: Services, draft: Draft, actor: str, reason: str, exc: FanvueError
 
 def _release(svc: Services, draft: Draft, actor: str, error: str) -> Outcome:
     """Nothing reached the fan: the card goes back to waiting, with the reason shown."""
-    drafts.finish(
-        svc.store.db,
-        draft,
-        to_status=drafts.PENDING,
-        from_statuses=(drafts.SENDING,),
-        action="send-failed",
-        actor=actor,
-        error=error,
-        details={"error": error},
-    )
-    return Outcome(Kind.RELEASED, plain(error), drafts.get(svc.store.db, draft.id))
+    released = end_send(svc, draft, Kind.RELEASED, actor=actor, error=error, details={"error": error})
+    return Outcome(Kind.RELEASED, plain(error), released)
 
 
 def _reason(exc: FanvueError) -> str:

@@ -141,10 +141,10 @@ def build_app(
         _SECRETS[app] = signing_secret
     # After Bolt's own checks (signature, authorize): only Slack's requests are judged and remembered.
     app.use(shape.middleware)
-    app.use(ReplayGuard(lambda: svc.store.db))
-    listeners.register(
-        app, svc, executor.submit, after=home.register(app, svc, executor.submit).after_decision
-    )
-    register_commands(app, svc, executor.submit)
-    register_notes(app, svc, executor.submit)
+    guard = ReplayGuard(lambda: svc.store.db)
+    app.use(guard)
+    run_later = guard.run_later(executor.submit)
+    listeners.register(app, svc, run_later, after=home.register(app, svc, run_later).after_decision)
+    register_commands(app, svc, run_later)
+    register_notes(app, svc, run_later)
     return app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
@@ -11,167 +9,25 @@ import sqlite_utils
 from store import audit
 from store.clock import utcnow_iso
 from store.db import write
-from store.fan_context import priority_order
-
-PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
-    "pending",
-    "sending",
-    "sent",
-    "failed",
-    "unknown",
-    "skipped",
-    "superseded",
-)
-IN_FLIGHT = (SENDING, UNKNOWN)
-ANSWERED_IN_FANVUE = "the creator answered in Fanvue"
-FINAL = (SENT, FAILED, SKIPPED, SUPERSEDED)
-IN_PLAY = (PENDING, SENDING, UNKNOWN)
-
-
-@dataclass(frozen=True)
-class Draft:
-    """One card: the fan message it answers, the proposed reply and what became of it."""
-
-    id: int
-    creator_uuid: str
-    fan_uuid: str
-    fan_handle: str
-    fan_name: str
-    fan_message_uuid: str
-    fan_message_at: str
-    waiting_since: str
-    unread_count: int
-    context: list[dict[str, Any]]
-    draft_text: str
-    drafted_by: str
-    version: int
-    final_text: str | None
-    status: str
-    channel: str | None
-    ts: str | None
-    card_rev: int
-    card_synced_rev: int
-    fanvue_message_uuid: str | None
-    decided_by: str | None
-    decided_at: str | None
-    error: str | None
-    notice: str | None
-    created_at: str
-    updated_at: str
-    model: str | None = None
-    latency_ms: int | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    fallback_reason: str | None = None
-    flags: list[dict[str, str]] = field(default_factory=list)
-    creator_handle: str = ""  # for display; the uuid is what keys the draft
-    taker: str | None = None  # the teammate who took the card (store.takes), if anyone has it
-    taken_at: str | None = None
-    take_active_at: str | None = None  # the taker's last action on it; the take lapses after TAKE_MINUTES
-    is_top_spender: bool = False  # the chat row's flag when the draft was made
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Draft:
-        values = dict(row)
-        values["context"] = json.loads(values["context"])
-        values["flags"] = json.loads(values.get("flags") or "[]")
-        values["is_top_spender"] = bool(values.get("is_top_spender"))
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class NewDraft:
-    """What the poll cycle knows when it drafts a reply to a fan's latest message."""
-
-    creator_uuid: str
-    fan_uuid: str
-    fan_handle: str
-    fan_name: str
-    fan_message_uuid: str
-    fan_message_at: str
-    waiting_since: str
-    unread_count: int
-    draft_text: str
-    drafted_by: str = "template"
-    context: list[dict[str, Any]] = field(default_factory=list)
-    model: str | None = None
-    latency_ms: int | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    fallback_reason: str | None = None
-    flags: list[dict[str, str]] = field(default_factory=list)
-    creator_handle: str = ""
-    is_top_spender: bool = False
-
-    def metadata(self) -> list[Any]:
-        """The drafting columns, in the order of _METADATA_COLUMNS."""
-        return [
-            self.model,
-            self.latency_ms,
-            self.prompt_tokens,
-            self.completion_tokens,
-            self.fallback_reason,
-            _json(self.flags),
-            int(self.is_top_spender),
-        ]
-
-
-_METADATA_COLUMNS = (
-    "model",
-    "latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "fallback_reason",
-    "flags",
-    "is_top_spender",
-)
-
-
-def get(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
-    rows = list(db.query("SELECT * FROM drafts WHERE id = ?", [draft_id]))
-    return Draft.from_row(rows[0]) if rows else None
-
-
-def find(
-    db: sqlite_utils.Database, fan_uuid: str, fan_message_uuid: str, creator_uuid: str | None = None
-) -> Draft | None:
-    """The draft that answers this fan message (of this creator), whatever became of it."""
-    sql, params = (
-        "SELECT * FROM drafts WHERE fan_uuid = ? AND fan_message_uuid = ?",
-        [fan_uuid, fan_message_uuid],
-    )
-    if creator_uuid is not None:
-        sql, params = sql + " AND creator_uuid = ?", [*params, creator_uuid]
-    rows = list(db.query(sql + " ORDER BY id LIMIT 1", params))
-    return Draft.from_row(rows[0]) if rows else None
-
-
-def open_for_fan(db: sqlite_utils.Database, fan_uuid: str, creator_uuid: str | None = None) -> Draft | None:
-    """The fan's card (with this creator) still waiting for a decision or being sent, if any."""
-    sql, params = "SELECT * FROM drafts WHERE fan_uuid = ? AND status IN (?, ?, ?)", [fan_uuid, *IN_PLAY]
-    if creator_uuid is not None:
-        sql, params = sql + " AND creator_uuid = ?", [*params, creator_uuid]
-    rows = list(db.query(sql + " ORDER BY id DESC LIMIT 1", params))
-    return Draft.from_row(rows[0]) if rows else None
-
-
-def with_status(db: sqlite_utils.Database, *statuses: str) -> list[Draft]:
-    marks = ", ".join("?" for _ in statuses)
-    rows = db.query(
-        f"SELECT * FROM drafts WHERE status IN ({marks}) ORDER BY waiting_since, id", list(statuses)
-    )
-    return [Draft.from_row(row) for row in rows]
-
-
-def cards_to_publish(db: sqlite_utils.Database, priority: str = "wait") -> list[Draft]:
-    """Cards whose Slack message is behind the database: updates first, then new posts, oldest wait first
-    (valued fans first with `priority` "value", see store.fan_context.priority_order)."""
-    rows = db.query(
-        "SELECT * FROM drafts WHERE card_rev > card_synced_rev AND (ts IS NOT NULL OR status = ?) "
-        f"ORDER BY ts IS NULL, {priority_order(priority)}waiting_since, id",
-        [PENDING],
-    )
-    return [Draft.from_row(row) for row in rows]
+from store.draft_records import ANSWERED_IN_FANVUE as ANSWERED_IN_FANVUE
+from store.draft_records import FAILED as FAILED
+from store.draft_records import FINAL as FINAL
+from store.draft_records import IN_FLIGHT as IN_FLIGHT
+from store.draft_records import IN_PLAY as IN_PLAY
+from store.draft_records import METADATA_COLUMNS, to_json
+from store.draft_records import PENDING as PENDING
+from store.draft_records import SENDING as SENDING
+from store.draft_records import SENT as SENT
+from store.draft_records import SKIPPED as SKIPPED
+from store.draft_records import SUPERSEDED as SUPERSEDED
+from store.draft_records import UNKNOWN as UNKNOWN
+from store.draft_records import Draft as Draft
+from store.draft_records import NewDraft as NewDraft
+from store.draft_records import cards_to_publish as cards_to_publish
+from store.draft_records import find as find
+from store.draft_records import get as get
+from store.draft_records import open_for_fan as open_for_fan
+from store.draft_records import with_status as with_status
 
 
 def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHEDULER) -> Draft | None:
@@ -181,8 +37,8 @@ def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHED
         cursor = db.execute(
             "INSERT OR IGNORE INTO drafts (creator_uuid, creator_handle, fan_uuid, fan_handle, fan_name, fan_message_uuid, "
             "fan_message_at, waiting_since, unread_count, context, draft_text, drafted_by, status, "
-            f"created_at, updated_at, {', '.join(_METADATA_COLUMNS)}) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(_METADATA_COLUMNS)})",
+            f"created_at, updated_at, {', '.join(METADATA_COLUMNS)}) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(METADATA_COLUMNS)})",
             [
                 new.creator_uuid,
                 new.creator_handle,
@@ -193,7 +49,7 @@ def create(db: sqlite_utils.Database, new: NewDraft, *, actor: str = audit.SCHED
                 new.fan_message_at,
                 new.waiting_since,
                 new.unread_count,
-                _json(new.context),
+                to_json(new.context),
                 new.draft_text,
                 new.drafted_by,
                 PENDING,
@@ -237,7 +93,7 @@ def redraft(
 ) -> Draft | None:
     """A new draft on the same card (version + 1): the fan wrote again, or a teammate asked for another."""
     now = utcnow_iso()
-    metadata = ", ".join(f"{column} = ?" for column in _METADATA_COLUMNS)
+    metadata = ", ".join(f"{column} = ?" for column in METADATA_COLUMNS)
     with write(db):
         changed = db.execute(
             "UPDATE drafts SET fan_message_uuid = ?, fan_message_at = ?, unread_count = ?, context = ?, "
@@ -248,7 +104,7 @@ def redraft(
                 new.fan_message_uuid,
                 new.fan_message_at,
                 new.unread_count,
-                _json(new.context),
+                to_json(new.context),
                 new.draft_text,
                 new.drafted_by,
                 PENDING,
@@ -262,13 +118,11 @@ def redraft(
         ).rowcount
         if changed != 1:
             return None
-        audit.record(
+        record(
             db,
+            draft,
             action=action,
             actor=actor,
-            draft_id=draft.id,
-            fan_uuid=draft.fan_uuid,
-            fan_handle=draft.fan_handle,
             at=now,
             details={
                 "reason": reason,
@@ -284,25 +138,7 @@ def redraft(
 
 def claim_for_send(db: sqlite_utils.Database, draft: Draft, version: int, actor: str, text: str) -> bool:
     """pending -> sending for exactly one caller: the one whose UPDATE changed the row."""
-    now = utcnow_iso()
-    with write(db):
-        changed = db.execute(
-            "UPDATE drafts SET status = ?, final_text = ?, decided_by = ?, decided_at = ?, error = NULL, "
-            "notice = NULL, card_rev = card_rev + 1, updated_at = ? WHERE id = ? AND status = ? AND version = ?",
-            [SENDING, text, actor, now, now, draft.id, PENDING, version],
-        ).rowcount
-        if changed == 1:
-            audit.record(
-                db,
-                action="claimed",
-                actor=actor,
-                draft_id=draft.id,
-                fan_uuid=draft.fan_uuid,
-                fan_handle=draft.fan_handle,
-                details={"version": version},
-                at=now,
-            )
-    return changed == 1
+    return _decide(db, draft, version, actor, SENDING, "claimed", {"version": version}, final_text=text)
 
 
 def finish(
@@ -328,13 +164,11 @@ def finish(
             [to_status, error, fanvue_message_uuid, now, draft.id, *from_statuses],
         ).rowcount
         if changed == 1:
-            audit.record(
+            record(
                 db,
+                draft,
                 action=action,
                 actor=actor,
-                draft_id=draft.id,
-                fan_uuid=draft.fan_uuid,
-                fan_handle=draft.fan_handle,
                 details=details,
                 at=now,
             )
@@ -356,24 +190,31 @@ def supersede(db: sqlite_utils.Database, draft: Draft, *, from_status: str, acto
 
 def skip(db: sqlite_utils.Database, draft: Draft, version: int, actor: str) -> bool:
     """pending -> skipped, only for the version the teammate saw."""
+    return _decide(db, draft, version, actor, SKIPPED, "skipped", {"text": draft.draft_text})
+
+
+def _decide(
+    db: sqlite_utils.Database,
+    draft: Draft,
+    version: int,
+    actor: str,
+    to_status: str,
+    action: str,
+    details: dict[str, Any],
+    *,
+    final_text: str | None = None,
+) -> bool:
+    """A teammate's decision on the pending version they saw; the text to send when there is one."""
     now = utcnow_iso()
     with write(db):
         changed = db.execute(
-            "UPDATE drafts SET status = ?, decided_by = ?, decided_at = ?, error = NULL, notice = NULL, "
-            "card_rev = card_rev + 1, updated_at = ? WHERE id = ? AND status = ? AND version = ?",
-            [SKIPPED, actor, now, now, draft.id, PENDING, version],
+            "UPDATE drafts SET status = ?, final_text = COALESCE(?, final_text), decided_by = ?, "
+            "decided_at = ?, error = NULL, notice = NULL, card_rev = card_rev + 1, updated_at = ? "
+            "WHERE id = ? AND status = ? AND version = ?",
+            [to_status, final_text, actor, now, now, draft.id, PENDING, version],
         ).rowcount
         if changed == 1:
-            audit.record(
-                db,
-                action="skipped",
-                actor=actor,
-                draft_id=draft.id,
-                fan_uuid=draft.fan_uuid,
-                fan_handle=draft.fan_handle,
-                details={"text": draft.draft_text},
-                at=now,
-            )
+            record(db, draft, action=action, actor=actor, details=details, at=now)
     return changed == 1
 
 
@@ -390,15 +231,35 @@ def mark_card(db: sqlite_utils.Database, draft: Draft, *, channel: str, ts: str,
             "UPDATE drafts SET card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?", [rev, draft.id]
         )
         if first_post:
-            audit.record(
+            record(
                 db,
+                draft,
                 action="posted",
                 actor=audit.SCHEDULER,
-                draft_id=draft.id,
-                fan_uuid=draft.fan_uuid,
-                fan_handle=draft.fan_handle,
                 details={"channel": channel, "ts": ts},
             )
+
+
+def record(
+    db: sqlite_utils.Database,
+    draft: Draft,
+    *,
+    action: str,
+    actor: str,
+    details: dict[str, Any] | None = None,
+    at: str | None = None,
+) -> int:
+    """The audit row of something done to `draft`; inside the transaction of the change it describes."""
+    return audit.record(
+        db,
+        action=action,
+        actor=actor,
+        draft_id=draft.id,
+        fan_uuid=draft.fan_uuid,
+        fan_handle=draft.fan_handle,
+        details=details,
+        at=at,
+    )
 
 
 def _about(new: NewDraft) -> dict[str, Any]:
@@ -424,7 +285,3 @@ def forget_card(db: sqlite_utils.Database, draft_id: int) -> None:
 def mark_synced(db: sqlite_utils.Database, draft_id: int, rev: int) -> None:
     """Nothing more to show for revision `rev` (its card is gone and the draft is decided)."""
     db.execute("UPDATE drafts SET card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?", [rev, draft_id])
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -45,11 +45,17 @@ ENTRY_POINTS = (
     "settings.py",
     "settings_reader.py",
     "runtime.py",
+    "runtime_parts.py",
+    "runtime_process.py",
     "runtime_desk.py",
+    "cli_options.py",
+    "notes_cli.py",
     "commands.py",
     "safe_text.py",
     "safe_yaml.py",
     "desk.py",
+    "desk_entries.py",
+    "desk_reader.py",
 )
 NOT_PRODUCT = {"standins", "demo", "bench", "tests"}
 

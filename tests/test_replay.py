@@ -150,6 +150,31 @@ def test_a_replay_reaching_another_process_on_the_same_database_is_not_acted_on(
         one.close()
 
 
+def test_a_replayed_click_reaching_another_process_does_not_send(tmp_path, sandbox, slack):
+    """A click is acknowledged on the process's memory alone; the database decides in the worker."""
+    one = Harness(tmp_path / "shared.db", sandbox, slack)
+    two = Harness(tmp_path / "shared.db", sandbox, slack)
+    try:
+        one.cycle()
+        fan = one.unread_fan_with_text()
+        draft = one.draft_for(fan["uuid"])
+        send_path = f"/chats/{fan['uuid']}/message"
+        sandbox.world.inject_fault("503", count=1, method="POST", path=send_path)
+        body = _send_body(one, draft)
+        headers = _signed(one, body)
+        assert one.http.post(one.url, data=body.encode(), headers=headers, timeout=10).status_code == 200
+        one.settle()
+        assert one.draft_for(fan["uuid"]).status == drafts.PENDING  # the refused send released the card
+        # The captured click, sent to the second process: acknowledged there, and nothing sent.
+        assert _replay(two, body, headers) == 200
+        assert sandbox.world.request_count(method="POST", path_prefix=send_path) == 1
+        assert sandbox.world.sent_messages() == []
+        assert two.draft_for(fan["uuid"]).status == drafts.PENDING
+    finally:
+        two.close()
+        one.close()
+
+
 def test_socket_mode_redeliveries_are_acknowledged_once_and_unseen_ones_handled(harness: Harness):
     """Socket Mode has no signatures; Bolt marks a redelivered envelope with x-slack-retry-num."""
     harness.cycle()

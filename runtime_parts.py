@@ -1,0 +1,93 @@
+"""Collaborators built from the settings alone: the Fanvue client and login, the drafter, webhook secrets."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import requests
+
+from drafting.base import Drafter
+from drafting.llm import LlmConfig, OpenAIChatDrafter
+from drafting.persona import Persona
+from drafting.template import TemplateDrafter
+from fanvue import FanvueClient, StaticToken, TokenProvider
+from fanvue.oauth import OAuthConfig, TokenEndpoint
+from fanvue.ratelimit import RateBudget
+from inbox.stored_login import RefreshingToken
+from settings import Settings, SettingsError
+from store import tokens
+from store.db import Store
+
+logger = logging.getLogger(__name__)
+
+
+def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:
+    """The secrets a creator's webhook deliveries are signed with: FANVUE_WEBHOOK_SECRET for every creator."""
+    return lambda recipient_uuid: list(settings.fanvue_webhook_secrets)
+
+
+def webhook_stored(event_id: int) -> None:
+    # The stored event waits for the workflow to read its chat; until then the poll cycle finds the message.
+    logger.debug("Webhook event %d stored", event_id)
+
+
+def fanvue_client(
+    settings: Settings,
+    token: TokenProvider,
+    *,
+    session: requests.Session | None = None,
+    budget: RateBudget | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FanvueClient:
+    return FanvueClient(
+        settings.fanvue_api_base,
+        token,
+        api_version=settings.fanvue_api_version,
+        timeout=settings.fanvue_timeout,
+        budget=budget or RateBudget(settings.fanvue_rate_limit, settings.fanvue_rate_window, sleep=sleep),
+        session=session,
+        sleep=sleep,
+    )
+
+
+def settings_drafter(settings: Settings, persona: Persona) -> Drafter:
+    """DRAFTER=template, or an OpenAI-compatible endpoint with the template standing in when it fails."""
+    template = TemplateDrafter(persona)
+    if settings.drafter != "openai":
+        return template
+    config = LlmConfig(
+        settings.llm_base_url or "",
+        settings.llm_model or "",
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        concurrency=settings.llm_concurrency,
+        context_messages=settings.draft_context_messages,
+        max_chars=settings.draft_max_chars,
+    )
+    return OpenAIChatDrafter(config, persona, fallback=template)
+
+
+def oauth_config(settings: Settings) -> OAuthConfig:
+    return OAuthConfig(
+        settings.fanvue_client_id or "",
+        settings.fanvue_client_secret or "",
+        auth_base=settings.fanvue_auth_base,
+        redirect_uri=settings.fanvue_redirect_uri,
+        timeout=settings.fanvue_timeout,
+    )
+
+
+def token_provider(settings: Settings, store: Store) -> TokenProvider:
+    """The stored login when there is one (renewed before it expires), else FANVUE_ACCESS_TOKEN."""
+    if tokens.load(store.db) is not None:
+        return RefreshingToken(store.path, TokenEndpoint(oauth_config(settings)))
+    if settings.fanvue_access_token:
+        return StaticToken(settings.fanvue_access_token)
+    raise SettingsError(
+        [
+            f"FANVUE_ACCESS_TOKEN is missing and no Fanvue login is stored in {store.path}: run "
+            "`python app.py login`, or set FANVUE_ACCESS_TOKEN"
+        ]
+    )
