@@ -39,7 +39,14 @@ def take(db: sqlite_utils.Database, draft: Draft, version: int, actor: str, take
             [actor, now, now, now, draft.id, drafts.PENDING, version, lapse_before(take_minutes)],
         ).rowcount
         if changed == 1:
-            _audit(db, draft, TAKEN, actor, {"version": version, "before": draft.taker}, now)
+            drafts.record(
+                db,
+                draft,
+                action=TAKEN,
+                actor=actor,
+                details={"version": version, "before": draft.taker},
+                at=now,
+            )
     return changed == 1
 
 
@@ -53,7 +60,8 @@ def take_over(db: sqlite_utils.Database, draft: Draft, version: int, actor: str,
             [actor, now, now, now, draft.id, drafts.PENDING, version, previous],
         ).rowcount
         if changed == 1:
-            _audit(db, draft, TAKEN_OVER, actor, {"version": version, "from": previous, "to": actor}, now)
+            details = {"version": version, "from": previous, "to": actor}
+            drafts.record(db, draft, action=TAKEN_OVER, actor=actor, details=details, at=now)
     return changed == 1
 
 
@@ -88,7 +96,7 @@ def release_lapsed(db: sqlite_utils.Database, take_minutes: int) -> list[int]:
             ).rowcount
             if changed == 1:
                 details = {"taker": draft.taker, "taken_at": draft.taken_at, "minutes": take_minutes}
-                _audit(db, draft, RELEASED, audit.SCHEDULER, details, now)
+                drafts.record(db, draft, action=RELEASED, actor=audit.SCHEDULER, details=details, at=now)
                 released.append(draft.id)
     return released
 
@@ -123,16 +131,3 @@ def held_by(db: sqlite_utils.Database, actor: str, take_minutes: int) -> list[Dr
         [drafts.PENDING, actor, lapse_before(take_minutes)],
     )
     return [Draft.from_row(row) for row in rows]
-
-
-def _audit(db: sqlite_utils.Database, draft: Draft, action: str, actor: str, details: dict, at: str) -> None:
-    audit.record(
-        db,
-        action=action,
-        actor=actor,
-        draft_id=draft.id,
-        fan_uuid=draft.fan_uuid,
-        fan_handle=draft.fan_handle,
-        details=details,
-        at=at,
-    )
