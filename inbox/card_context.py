@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Longest a creator's poll waits for its fans' context; a slower read goes on in the background, the cards
-# are posted without it and shown again once it is stored.
-CONTEXT_WAIT_SECONDS = 5.0
+# Longest a creator's poll waits for its fans' context (a healthy Fanvue answers for 500 fans well within it);
+# a slower read goes on in the background, the cards are posted without it and shown again once it is stored.
+CONTEXT_WAIT_SECONDS = 1.0
 MAX_FANS_PER_CYCLE = 500  # waiting cards (oldest first) whose fans' context one cycle may read per creator
 AGENCY = "agency"
 NO_SCOPE = "scope"
