@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -18,24 +18,28 @@ from slack_bolt import App
 from slack_sdk.errors import SlackClientError
 
 import runtime_desk
-from desk import Desk
+from desk import Desk, normalise_handle
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
 from drafting.llm import LlmConfig, OpenAIChatDrafter
 from drafting.persona import Persona, load_persona
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken, TokenProvider
+from fanvue.errors import FanvueError
 from fanvue.oauth import LoginRequired, OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
 from inbox.cards import CardPublisher, CardsPort, CardUnavailable
 from inbox.cycle import run_cycle
+from inbox.desks import DeskBook
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Creator, Services
 from inbox.stored_login import RefreshingToken
+from inbox.webhook_act import WebhookActor
 from inbox.webhook_http import webhook_routes
 from inbox.webhook_intake import WebhookIntake
+from inbox.webhook_watch import QUIET_INTERVALS
 from settings import Settings, SettingsError
 from slack import socket_mode
 from slack.bolt_app import DrainingExecutor, build_app, web_client
@@ -67,6 +71,7 @@ class Runtime:
     login: LoginWatch | None = None
     host: str | None = None  # where serve() listens; None: the HOST setting
     webhooks: WebhookIntake | None = None  # Fanvue's webhook deliveries; None when no secret is set
+    actor: WebhookActor | None = None  # what a stored webhook event leads to: its chat read, its card
     providers: list[RefreshingToken] = field(default_factory=list)  # every login's, serving several creators
     cycles: CycleHealth = field(default_factory=CycleHealth)
     # Set by serve() and start():
@@ -98,6 +103,30 @@ class Runtime:
             self.cycles.record(started, summary=report.summary())
         if self.login is not None:
             self.login.after_cycle(error)
+        self._pace_polling()
+
+    def poll_interval(self) -> int:
+        """POLL_INTERVAL_SECONDS, or the longer POLL_INTERVAL_WITH_WEBHOOKS_SECONDS while webhooks arrive (one
+        stored within QUIET_INTERVALS of that interval): polling is then the safety net for missed events."""
+        base, relaxed = self.settings.poll_interval, self.settings.poll_interval_with_webhooks
+        last = self.webhooks.last_received_at if self.webhooks is not None else None
+        if last is None or relaxed <= base:
+            return base
+        recent = datetime.now(UTC) - last <= timedelta(seconds=QUIET_INTERVALS * relaxed)
+        return relaxed if recent else base
+
+    def _pace_polling(self) -> None:
+        job = self.scheduler.get_job("poll") if self.scheduler is not None else None
+        if job is None:
+            return
+        seconds = self.poll_interval()
+        if job.trigger.interval != timedelta(seconds=seconds):
+            logger.info(
+                "Polling every %d s from now on (webhooks %s)",
+                seconds,
+                "arrive" if seconds != self.settings.poll_interval else "quiet",
+            )
+            job.reschedule("interval", seconds=seconds)
 
     @property
     def last_cycle(self) -> dict:
@@ -130,6 +159,8 @@ class Runtime:
     def start(self) -> None:
         """Settle what a crash left in flight, poll on schedule, and listen for Slack."""
         self.recover()
+        if self.actor is not None:
+            self.actor.take_up()
         self.scheduler = schedule_polling(self)
         self.scheduler.start()
         if self.settings.socket_mode:
@@ -162,6 +193,8 @@ class Runtime:
         """Release the pool, the connections and the database (also for a runtime never started)."""
         if self.webhooks is not None:
             self.webhooks.close()  # finishes the events already handed on, before the database closes
+        if self.actor is not None:
+            self.actor.close()
         self.executor.shutdown(wait=True)
         if isinstance(self.services.drafter, OpenAIChatDrafter):
             self.services.drafter.close()
@@ -242,9 +275,17 @@ def build(
         watch = LoginWatch(
             store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text)
         )
-    webhooks = None
-    if settings.fanvue_webhook_secrets:
-        webhooks = WebhookIntake(store, webhook_secrets(settings), on_webhook or _webhook_stored)
+    webhooks, actor = None, None
+    if settings.fanvue_webhook_secrets or any(
+        d.webhook_secret for d in (desk.creators.values() if desk else ())
+    ):
+        handed: list[Callable[[int], None]] = []
+        webhooks = WebhookIntake(
+            store, webhook_secrets(settings, book, desk), lambda event_id: handed[0](event_id)
+        )
+        if on_webhook is None:
+            actor = WebhookActor(services, names=webhooks.fan_named, quiet=settings.webhook_quiet_seconds)
+        handed.append(on_webhook or actor or _webhook_stored)
     return Runtime(
         settings,
         services,
@@ -254,13 +295,30 @@ def build(
         login=watch,
         host=host,
         webhooks=webhooks,
+        actor=actor,
         providers=providers,
     )
 
 
-def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:
-    """The secrets a creator's webhook deliveries are signed with: FANVUE_WEBHOOK_SECRET for every creator."""
-    return lambda recipient_uuid: list(settings.fanvue_webhook_secrets)
+def webhook_secrets(
+    settings: Settings, book: DeskBook | None = None, desk: Desk | None = None
+) -> Callable[[str], list[str]]:
+    """The secrets a creator's webhook deliveries are signed with: the desk file's `webhook_secret` for that
+    creator (found by its uuid among the creators served), else FANVUE_WEBHOOK_SECRET."""
+
+    def secrets(recipient_uuid: str) -> list[str]:
+        if book is not None and desk is not None:
+            try:
+                inbox = book.inbox_for(recipient_uuid)
+            except FanvueError as exc:
+                logger.warning("Could not tell which creator a webhook is for (%s)", type(exc).__name__)
+                inbox = None
+            entry = desk.creators.get(normalise_handle(inbox.handle)) if inbox is not None else None
+            if entry is not None and entry.webhook_secret:
+                return [entry.webhook_secret]
+        return list(settings.fanvue_webhook_secrets)
+
+    return secrets
 
 
 def _webhook_stored(event_id: int) -> None:
@@ -329,12 +387,13 @@ def token_provider(settings: Settings, store: Store) -> TokenProvider:
 
 
 def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
-    """A cycle at start and every POLL_INTERVAL_SECONDS; never two at once, missed runs folded into one."""
+    """A cycle at start and every POLL_INTERVAL_SECONDS (longer while webhooks arrive: Runtime.poll_interval);
+    never two at once, missed runs folded into one."""
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         runtime.cycle,
         "interval",
-        seconds=runtime.settings.poll_interval,
+        seconds=runtime.poll_interval(),
         id="poll",
         max_instances=1,
         coalesce=True,

@@ -23,6 +23,7 @@ PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
 )
 IN_FLIGHT = (SENDING, UNKNOWN)
 ANSWERED_IN_FANVUE = "the creator answered in Fanvue"
+COMING = "coming"  # drafted_by of a card posted before its draft is written (a webhook's burst)
 FINAL = (SENT, FAILED, SKIPPED, SUPERSEDED)
 IN_PLAY = (PENDING, SENDING, UNKNOWN)
 
@@ -411,3 +412,14 @@ def mark_synced(db: sqlite_utils.Database, draft_id: int, rev: int) -> None:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def set_notice(db: sqlite_utils.Database, draft: Draft, notice: str) -> bool:
+    """Show a notice on a waiting card (version unchanged, so its buttons stay valid); False if it moved on."""
+    with write(db):
+        changed = db.execute(
+            "UPDATE drafts SET notice = ?, card_rev = card_rev + 1, updated_at = ? "
+            "WHERE id = ? AND status = ? AND version = ?",
+            [notice, utcnow_iso(), draft.id, PENDING, draft.version],
+        ).rowcount
+    return changed == 1
