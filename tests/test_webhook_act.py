@@ -3,21 +3,28 @@ card through the cycle's own steps, with no cycle run; polling still catches wha
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from datetime import timedelta
 
 import pytest
 import requests
 
+import runtime
+from desk import Desk
 from drafting.llm import LlmConfig, OpenAIChatDrafter
 from drafting.persona import load_persona
 from drafting.template import TemplateDrafter
 from inbox.cycle import run_cycle
+from inbox.webhook_watch import QUIET_INTERVALS
+from standins.fanvue import Sandbox
 from standins.llm import LlmStandin
 from store import drafts, webhook_events
 from store.clock import utcnow
 from store.webhook_events import NewEvent
-from tests.webhook_act_rig import ActingApp, wait_for
+from tests.test_many_creators import creator_desk
+from tests.webhook_act_rig import READ_PATH, RECEIVED_PATH, WEBHOOK_SECRET, ActingApp, wait_for
 
 
 @pytest.fixture
@@ -219,3 +226,50 @@ def test_with_an_llm_a_burst_gets_a_draft_coming_card_then_one_llm_call_after_th
         assert "hello??" in json.dumps(llm.requests[0].messages)
     finally:
         app.close()
+
+
+def test_a_creator_with_its_own_secret_in_the_desk_file_is_checked_with_it_the_others_with_the_default(
+    tmp_path, slack
+):
+    with Sandbox(creators=2, fans=4, seed=11) as sb:
+        luna, milo = (w.creator["handle"] for w in sb.worlds)
+        desk = Desk(
+            {
+                luna: dataclasses.replace(creator_desk(luna, "C0LUNA"), webhook_secret="whsec-luna"),
+                milo: creator_desk(milo, "C0MILO"),
+            }
+        )
+        logins = [("creator", sb.creator_token(h)) for h in (luna, milo)]
+        app = ActingApp(tmp_path / "bridge.db", sb, slack, desk=desk, logins=logins, register=False)
+        try:
+            received, read = app.base + RECEIVED_PATH, app.base + READ_PATH
+            fans = [w.fans()[0]["uuid"] for w in sb.worlds]
+            sb.webhooks.register(received, read, "whsec-luna")
+            for world, fan in zip(sb.worlds, fans, strict=True):
+                world.add_fan_message(fan, "signed with luna's secret")
+            app.settle()
+            sb.webhooks.register(received, read, WEBHOOK_SECRET)
+            for world, fan in zip(sb.worlds, fans, strict=True):
+                world.add_fan_message(fan, "signed with the default secret")
+            app.settle()
+            statuses = [(d["body"]["recipientUuid"], d["status"]) for d in sb.webhooks.deliveries()]
+            cards = {d.creator_handle: d for d in (app.fan_drafts(fans[0]) + app.fan_drafts(fans[1]))}
+        finally:
+            app.close()
+    uuids = [w.creator["uuid"] for w in sb.worlds]
+    assert (uuids[0], 200) in statuses and (uuids[1], 200) in statuses
+    assert (uuids[1], 401) in statuses and (uuids[0], 401) in statuses
+    assert set(cards) == {luna.lower(), milo.lower()}
+
+
+def test_polling_slows_while_webhooks_arrive_and_is_back_to_its_interval_when_they_stop(app, sandbox):
+    settings = app.runtime.settings
+    assert app.runtime.poll_interval() == settings.poll_interval  # none arrived yet
+    app.fan_writes(_fan(sandbox), "hi")
+    app.settle()
+    assert app.runtime.poll_interval() == settings.poll_interval_with_webhooks == 600
+    scheduler = runtime.schedule_polling(app.runtime)
+    assert scheduler.get_job("poll").trigger.interval == timedelta(seconds=600)
+    quiet_for = timedelta(seconds=QUIET_INTERVALS * settings.poll_interval_with_webhooks + 1)
+    app.runtime.webhooks._last_received_at = utcnow() - quiet_for
+    assert app.runtime.poll_interval() == settings.poll_interval

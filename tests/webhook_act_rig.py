@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import requests
@@ -19,7 +19,7 @@ from standins.fanvue import Sandbox
 from standins.slack_api import Msg, SlackStandin
 from store import drafts
 from store.drafts import Draft
-from tests.harness import BOT_TOKEN, CHANNEL, SECRET
+from tests.harness import BOT_TOKEN, CHANNEL, SECRET, store_logins
 
 WEBHOOK_SECRET = "whsec-act-secret"
 RECEIVED_PATH, READ_PATH = PATHS.values()
@@ -50,8 +50,14 @@ class ActingApp:
         env: dict[str, str] | None = None,
         desk: Desk | None = None,
         register: bool = True,
+        logins: Sequence[tuple[str, str]] = (),
     ):
+        store_logins(db_path, logins)
+        oauth = sandbox.world.oauth
         values = {
+            "FANVUE_AUTH_BASE": sandbox.url,
+            "FANVUE_CLIENT_ID": oauth.client_id,
+            "FANVUE_CLIENT_SECRET": oauth.client_secret,
             "FANVUE_API_BASE": sandbox.url,
             "FANVUE_ACCESS_TOKEN": sandbox.token,
             "SLACK_API_URL": slack.api_url,
