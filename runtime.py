@@ -286,6 +286,7 @@ def build(
         if on_webhook is None:
             actor = WebhookActor(services, names=webhooks.fan_named, quiet=settings.webhook_quiet_seconds)
         handed.append(on_webhook or actor or _webhook_stored)
+        services.webhook_health = webhooks.health
     return Runtime(
         settings,
         services,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,6 +68,7 @@ class Services:
     # Several creators (agency mode, several logins or a desk file); None: the one creator of `fanvue`.
     desk: CreatorSource | None = None
     claimed: set[str] = field(default_factory=set)  # creators whose older rows were claimed (cycle.py)
+    webhook_health: Callable[[], dict] | None = None  # the webhook intake's counts, for /fanvue; None: off
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""

@@ -18,6 +18,7 @@ from drafting.persona import load_persona
 from drafting.template import TemplateDrafter
 from inbox.cycle import run_cycle
 from inbox.webhook_watch import QUIET_INTERVALS
+from slack import commands
 from standins.fanvue import Sandbox
 from standins.llm import LlmStandin
 from store import drafts, webhook_events
@@ -273,3 +274,12 @@ def test_polling_slows_while_webhooks_arrive_and_is_back_to_its_interval_when_th
     quiet_for = timedelta(seconds=QUIET_INTERVALS * settings.poll_interval_with_webhooks + 1)
     app.runtime.webhooks._last_received_at = utcnow() - quiet_for
     assert app.runtime.poll_interval() == settings.poll_interval
+
+
+def test_fanvue_command_says_when_the_last_webhook_arrived_and_how_many_were_refused(app, sandbox):
+    app.fan_writes(_fan(sandbox), "hi")
+    app.settle()
+    assert app.post_unsigned().status_code == 401
+    answer = commands.unread(app.svc, app.runtime.bolt.client, utcnow())
+    [line] = [b["text"]["text"] for b in answer["blocks"] if "*Webhooks*" in b["text"]["text"]]
+    assert "the last arrived" in line and "1 delivery refused" in line

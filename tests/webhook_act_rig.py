@@ -89,6 +89,10 @@ class ActingApp:
         assert reply.status_code == 201
         return reply.json()
 
+    def post_unsigned(self) -> requests.Response:
+        """A delivery without a signature, as anyone on the internet could send."""
+        return requests.post(self.base + RECEIVED_PATH, data=b"{}", timeout=5)
+
     def faults(self, **faults: object) -> None:
         answer = requests.post(f"{self.sandbox.url}/_sandbox/webhooks/faults", json=faults, timeout=5)
         assert answer.status_code == 200
