@@ -14,6 +14,7 @@ import sqlite_utils
 
 import runtime as app_runtime
 import settings as settings_module
+from inbox.webhook_http import PATHS
 from slack import blocks
 from slack.server import EVENTS_PATH
 from standins.fanvue import Sandbox
@@ -25,6 +26,8 @@ from store.drafts import Draft
 CHANNEL = "C0DEMO"
 BOT_TOKEN = "xoxb-demo"
 SIGNING_SECRET = "demo-signing-secret"
+WEBHOOK_SECRET = "demo-webhook-secret"
+CARD_TIMEOUT = 10.0  # how long the demo waits for a webhook's card
 TEAM = {"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol", "U0DANA": "Dana"}
 CLICK_TIMEOUT = 20.0
 
@@ -41,6 +44,7 @@ class Stage:
     slack: SlackStandin
     runtime: app_runtime.Runtime
     events_url: str
+    base_url: str = ""
     sessions: dict[str, requests.Session] = field(default_factory=dict)
 
     @property
@@ -58,6 +62,11 @@ class Stage:
         """Wait until the app has finished every click it acknowledged."""
         if not self.runtime.executor.drain(CLICK_TIMEOUT):
             raise DemoFailed(f"clicks were still being handled after {CLICK_TIMEOUT:.0f} s")
+
+    def listen_for_webhooks(self) -> None:
+        """Register the app's webhook URLs with the sandbox, as in Fanvue's Events tab: deliveries start."""
+        received, read = PATHS.values()
+        self.sandbox.webhooks.register(self.base_url + received, self.base_url + read, WEBHOOK_SECRET)
 
     def click(self, user: str, draft_id: int, action_id: str) -> None:
         """The block_actions request Slack sends when `user` presses a button on the card."""
@@ -128,6 +137,7 @@ def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "DATABASE_PATH": str(tmp / "bridge.db"),
                 "LOG_LEVEL": "WARNING",
+                "FANVUE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             }
         )
         # No pacing between posts: the stand-in does not rate-limit, and the demo should take seconds.
@@ -136,7 +146,9 @@ def stage(fans: int = 12, seed: int = 1) -> Iterator[Stage]:
         )
         stack.callback(runtime.stop, CLICK_TIMEOUT)
         server = runtime.serve()
-        the_stage = Stage(sandbox, slack, runtime, f"http://127.0.0.1:{server.port}{EVENTS_PATH}")
+        base = f"http://127.0.0.1:{server.port}"
+        the_stage = Stage(sandbox, slack, runtime, base + EVENTS_PATH, base)
+        stack.callback(sandbox.webhooks.unregister)
         stack.callback(_close_sessions, the_stage)
         yield the_stage
 

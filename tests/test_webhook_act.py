@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import tempfile
 from datetime import timedelta
 
 import pytest
 import requests
 
+import demo
 import runtime
 from desk import Desk
 from drafting.llm import LlmConfig, OpenAIChatDrafter
@@ -283,3 +285,12 @@ def test_fanvue_command_says_when_the_last_webhook_arrived_and_how_many_were_ref
     answer = commands.unread(app.svc, app.runtime.bolt.client, utcnow())
     [line] = [b["text"]["text"] for b in answer["blocks"] if "*Webhooks*" in b["text"]["text"]]
     assert "the last arrived" in line and "1 delivery refused" in line
+
+
+def test_the_demo_shows_a_card_brought_by_a_webhook_without_a_cycle(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert demo.main() == 0
+    out = capsys.readouterr().out
+    step = out[out.index("== Step 7:") :]
+    assert "no poll cycle runs" in step and "posted its card" in step and "[Send]" in step
+    assert out.count("== The poll cycle") == 1
