@@ -17,7 +17,7 @@ def test_webhook_benchmark_cards_every_chat_with_one_read_per_message_and_the_cy
     polled = webhooks.polling(4, 0.5, tmp_path / "polling")
     assert polled.carded == 4 and all(latency >= 0 for latency in polled.latencies)
     dropped = webhooks.spread(5, 0.5, tmp_path / "dropped", drop_share=0.4)
-    assert dropped.carded == dropped.chats == 5 and "2 events dropped" in dropped.note
-    assert "counted 2 as not announced" in dropped.note
+    assert dropped.carded == dropped.chats == 5 and "2 events dropped; 1 cycle(s)" in dropped.note
+    assert "counting 2 as not announced" in dropped.note
     print(webhooks.report([spread, burst, polled, dropped]))
     assert "| run | messages | chats carded |" in capsys.readouterr().out
