@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,13 @@ logger = logging.getLogger(__name__)
 
 BATCH = 50
 T = TypeVar("T")
+# Saving a chat's draft holds one of these (by creator and fan): the cycle and a webhook may draft one chat at
+# the same moment, and the second must see the first's card rather than open another.
+_CHAT_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+def chat_lock(creator_uuid: str, fan_uuid: str) -> threading.Lock:
+    return _CHAT_LOCKS[hash((creator_uuid, fan_uuid)) % len(_CHAT_LOCKS)]
 
 
 @dataclass
@@ -239,12 +247,8 @@ def _save_draft(
     saved: Draft | None = None
     try:
         fresh = composing.result()
-        if fresh is not None and open_draft is None:
-            saved = drafts.create(svc.store.db, fresh)
-            report.drafted += saved is not None
-        elif fresh is not None and open_draft is not None and _newer(fresh, open_draft):
-            saved = save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER)
-            report.redrafted += saved is not None and open_draft.drafted_by != drafts.COMING
+        with chat_lock(inbox.uuid, chat.user.uuid):
+            saved = _save(svc, inbox, chat, open_draft, fresh, report)
     except (FanvueError, ValueError) as exc:
         logger.exception("Skipping the chat with %s this cycle: %s", chat.user.handle, exc)
         report.troubled += 1
@@ -255,6 +259,30 @@ def _save_draft(
         report.unannounced += 1
         logger.info("The cycle found a message of @%s's fan that no webhook announced", inbox.handle)
     return saved.id if saved is not None else None
+
+
+def _save(
+    svc: Services,
+    inbox: CreatorInbox,
+    chat: Chat,
+    open_draft: Draft | None,
+    fresh: NewDraft | None,
+    report: CycleReport,
+) -> Draft | None:
+    """Under the chat's lock: a new card, or a newer draft on the card as it is now (a webhook or the cycle
+    may have opened or changed it since triage)."""
+    if fresh is None:
+        return None
+    open_draft = drafts.open_for_fan(svc.store.db, chat.user.uuid, inbox.uuid) or open_draft
+    if open_draft is None:
+        saved = drafts.create(svc.store.db, fresh)
+        report.drafted += saved is not None
+        return saved
+    if not _newer(fresh, open_draft):
+        return None
+    saved = save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER)
+    report.redrafted += saved is not None and open_draft.drafted_by != drafts.COMING
+    return saved
 
 
 def _newer(fresh: NewDraft, open_draft: Draft) -> bool:

@@ -13,7 +13,7 @@ from drafting.template import TemplateDrafter
 from fanvue.errors import FanvueError
 from fanvue.models import Chat, ChatMessages, User
 from fanvue.webhooks import Event
-from inbox.creator_poll import CycleReport, poll_chat
+from inbox.creator_poll import CycleReport, chat_lock, poll_chat
 from inbox.creators import CreatorInbox
 from inbox.redraft import fan_of, save_redraft
 from inbox.services import Services
@@ -21,7 +21,7 @@ from inbox.webhook_chat import chat_row, coming_draft, read_chat
 from inbox.webhook_watch import BURST_MAX_SECONDS
 from store import audit, drafts, webhook_events
 from store.clock import utcnow
-from store.drafts import Draft
+from store.drafts import Draft, NewDraft
 from store.webhook_events import StoredEvent
 
 logger = logging.getLogger(__name__)
@@ -203,6 +203,10 @@ class WebhookActor:
             new = coming_draft(inbox, chat.user, history.messages)
             if new is None:
                 return None
+            with chat_lock(inbox.uuid, chat.user.uuid):
+                return save_coming(new, drafts.open_for_fan(self.svc.store.db, chat.user.uuid, inbox.uuid))
+
+        def save_coming(new: NewDraft, open_draft: Draft | None) -> int | None:
             if open_draft is None:
                 saved = drafts.create(self.svc.store.db, new)
                 return saved.id if saved is not None else None
