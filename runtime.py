@@ -78,9 +78,12 @@ class Runtime:
     server: HttpServer | None = field(default=None, init=False)
     scheduler: BackgroundScheduler | None = field(default=None, init=False)
     _socket: Any = field(default=None, init=False, repr=False)  # the Socket Mode connection
+    _last_cycle: float | None = field(default=None, init=False, repr=False)  # monotonic start of the last
 
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
+        if not self.cycle_due():
+            return
         started = datetime.now(UTC)
         if self.login is not None and self.login.holds_polling():
             self.cycles.record(started, error="LoginRequired", paused=True)
@@ -103,7 +106,6 @@ class Runtime:
             self.cycles.record(started, summary=report.summary())
         if self.login is not None:
             self.login.after_cycle(error)
-        self._pace_polling()
 
     def poll_interval(self) -> int:
         """POLL_INTERVAL_SECONDS, or the longer POLL_INTERVAL_WITH_WEBHOOKS_SECONDS while webhooks arrive (one
@@ -115,18 +117,15 @@ class Runtime:
         recent = datetime.now(UTC) - last <= timedelta(seconds=QUIET_INTERVALS * relaxed)
         return relaxed if recent else base
 
-    def _pace_polling(self) -> None:
-        job = self.scheduler.get_job("poll") if self.scheduler is not None else None
-        if job is None:
-            return
-        seconds = self.poll_interval()
-        if job.trigger.interval != timedelta(seconds=seconds):
-            logger.info(
-                "Polling every %d s from now on (webhooks %s)",
-                seconds,
-                "arrive" if seconds != self.settings.poll_interval else "quiet",
-            )
-            job.reschedule("interval", seconds=seconds)
+    def cycle_due(self) -> bool:
+        """Whether this tick of the scheduler (every POLL_INTERVAL_SECONDS) runs a cycle: while webhooks arrive
+        only every poll_interval(); the scheduler itself is never changed from its own job."""
+        now, last, interval = time.monotonic(), self._last_cycle, self.poll_interval()
+        relaxed = interval > self.settings.poll_interval
+        if relaxed and last is not None and now - last + self.settings.poll_interval / 2 < interval:
+            return False
+        self._last_cycle = now
+        return True
 
     @property
     def last_cycle(self) -> dict:
@@ -388,13 +387,13 @@ def token_provider(settings: Settings, store: Store) -> TokenProvider:
 
 
 def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
-    """A cycle at start and every POLL_INTERVAL_SECONDS (longer while webhooks arrive: Runtime.poll_interval);
-    never two at once, missed runs folded into one."""
+    """A cycle at start and every POLL_INTERVAL_SECONDS (while webhooks arrive, Runtime.cycle_due lets only
+    every POLL_INTERVAL_WITH_WEBHOOKS_SECONDS through); never two at once, missed runs folded into one."""
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         runtime.cycle,
         "interval",
-        seconds=runtime.poll_interval(),
+        seconds=runtime.settings.poll_interval,
         id="poll",
         max_instances=1,
         coalesce=True,
