@@ -39,6 +39,7 @@ bench: $(STAMP)
 	-$(BIN)/python -m bench.fan_context
 	-$(BIN)/python -m bench.take_next
 	-$(BIN)/python -m bench.card_context
+	-$(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache

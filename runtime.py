@@ -34,8 +34,10 @@ from inbox.login_state import LoginWatch
 from inbox.reconcile import reconcile_in_flight
 from inbox.services import Creator, Services
 from inbox.stored_login import RefreshingToken
+from inbox.webhook_act import WebhookActor
 from inbox.webhook_http import webhook_routes
 from inbox.webhook_intake import WebhookIntake
+from inbox.webhook_watch import QUIET_INTERVALS
 from runtime_parts import fanvue_client as fanvue_client
 from runtime_parts import oauth_config as oauth_config
 from runtime_parts import settings_drafter as settings_drafter
@@ -73,15 +75,19 @@ class Runtime:
     login: LoginWatch | None = None
     host: str | None = None  # where serve() listens; None: the HOST setting
     webhooks: WebhookIntake | None = None  # Fanvue's webhook deliveries; None when no secret is set
+    actor: WebhookActor | None = None  # what a stored webhook event leads to: its chat read, its card
     providers: list[RefreshingToken] = field(default_factory=list)  # every login's, serving several creators
     cycles: CycleHealth = field(default_factory=CycleHealth)
     # Set by serve() and start():
     server: HttpServer | None = field(default=None, init=False)
     scheduler: BackgroundScheduler | None = field(default=None, init=False)
     _socket: Any = field(default=None, init=False, repr=False)  # the Socket Mode connection
+    _last_cycle: float | None = field(default=None, init=False, repr=False)  # monotonic start of the last
 
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
+        if not self.cycle_due():
+            return
         started = datetime.now(UTC)
         if self.login is not None and self.login.holds_polling():
             self.cycles.record(started, error="LoginRequired", paused=True)
@@ -104,6 +110,26 @@ class Runtime:
             self.cycles.record(started, summary=report.summary())
         if self.login is not None:
             self.login.after_cycle(error)
+
+    def poll_interval(self) -> int:
+        """POLL_INTERVAL_SECONDS, or the longer POLL_INTERVAL_WITH_WEBHOOKS_SECONDS while webhooks arrive (one
+        stored within QUIET_INTERVALS of that interval): polling is then the safety net for missed events."""
+        base, relaxed = self.settings.poll_interval, self.settings.poll_interval_with_webhooks
+        last = self.webhooks.last_received_at if self.webhooks is not None else None
+        if last is None or relaxed <= base:
+            return base
+        recent = datetime.now(UTC) - last <= timedelta(seconds=QUIET_INTERVALS * relaxed)
+        return relaxed if recent else base
+
+    def cycle_due(self) -> bool:
+        """Whether this tick of the scheduler (every POLL_INTERVAL_SECONDS) runs a cycle: while webhooks arrive
+        only every poll_interval(); the scheduler itself is never changed from its own job."""
+        now, last, interval = time.monotonic(), self._last_cycle, self.poll_interval()
+        relaxed = interval > self.settings.poll_interval
+        if relaxed and last is not None and now - last + self.settings.poll_interval / 2 < interval:
+            return False
+        self._last_cycle = now
+        return True
 
     @property
     def last_cycle(self) -> dict:
@@ -136,6 +162,8 @@ class Runtime:
     def start(self) -> None:
         """Settle what a crash left in flight, poll on schedule, and listen for Slack."""
         self.recover()
+        if self.actor is not None:
+            self.actor.take_up()
         self.scheduler = schedule_polling(self)
         self.scheduler.start()
         if self.settings.socket_mode:
@@ -168,6 +196,8 @@ class Runtime:
         """Release the pool, the connections and the database (also for a runtime never started)."""
         if self.webhooks is not None:
             self.webhooks.close()  # finishes the events already handed on, before the database closes
+        if self.actor is not None:
+            self.actor.close()
         self.executor.shutdown(wait=True)
         if isinstance(self.services.drafter, OpenAIChatDrafter):
             self.services.drafter.close()
@@ -259,9 +289,18 @@ def build(
         watch = LoginWatch(
             store, lambda text: client.chat_postMessage(channel=settings.slack_channel_id, text=text)
         )
-    webhooks = None
-    if settings.fanvue_webhook_secrets:
-        webhooks = WebhookIntake(store, webhook_secrets(settings), on_webhook or webhook_stored)
+    webhooks, actor = None, None
+    if settings.fanvue_webhook_secrets or any(
+        d.webhook_secret for d in (desk.creators.values() if desk else ())
+    ):
+        handed: list[Callable[[int], None]] = []
+        webhooks = WebhookIntake(
+            store, webhook_secrets(settings, book, desk), lambda event_id: handed[0](event_id)
+        )
+        if on_webhook is None:
+            actor = WebhookActor(services, names=webhooks.fan_named, quiet=settings.webhook_quiet_seconds)
+        handed.append(on_webhook or actor or webhook_stored)
+        services.webhook_health = webhooks.health
     return Runtime(
         settings,
         services,
@@ -271,6 +310,7 @@ def build(
         login=watch,
         host=host,
         webhooks=webhooks,
+        actor=actor,
         providers=providers,
     )
 
@@ -281,7 +321,8 @@ def fan_card_of(store: Store, draft: drafts.Draft) -> FanCard:
 
 
 def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
-    """A cycle at start and every POLL_INTERVAL_SECONDS; never two at once, missed runs folded into one."""
+    """A cycle at start and every POLL_INTERVAL_SECONDS (while webhooks arrive, Runtime.cycle_due lets only
+    every POLL_INTERVAL_WITH_WEBHOOKS_SECONDS through); never two at once, missed runs folded into one."""
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         runtime.cycle,

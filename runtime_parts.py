@@ -8,13 +8,16 @@ from collections.abc import Callable
 
 import requests
 
+from desk import Desk, normalise_handle
 from drafting.base import Drafter
 from drafting.llm import LlmConfig, OpenAIChatDrafter
 from drafting.persona import Persona
 from drafting.template import TemplateDrafter
 from fanvue import FanvueClient, StaticToken, TokenProvider
+from fanvue.errors import FanvueError
 from fanvue.oauth import OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
+from inbox.desks import DeskBook
 from inbox.stored_login import RefreshingToken
 from settings import Settings, SettingsError
 from store import tokens
@@ -23,9 +26,25 @@ from store.db import Store
 logger = logging.getLogger(__name__)
 
 
-def webhook_secrets(settings: Settings) -> Callable[[str], list[str]]:
-    """The secrets a creator's webhook deliveries are signed with: FANVUE_WEBHOOK_SECRET for every creator."""
-    return lambda recipient_uuid: list(settings.fanvue_webhook_secrets)
+def webhook_secrets(
+    settings: Settings, book: DeskBook | None = None, desk: Desk | None = None
+) -> Callable[[str], list[str]]:
+    """The secrets a creator's webhook deliveries are signed with: the desk file's `webhook_secret` for that
+    creator (found by its uuid among the creators served), else FANVUE_WEBHOOK_SECRET."""
+
+    def secrets(recipient_uuid: str) -> list[str]:
+        if book is not None and desk is not None:
+            try:
+                inbox = book.inbox_for(recipient_uuid)
+            except FanvueError as exc:
+                logger.warning("Could not tell which creator a webhook is for (%s)", type(exc).__name__)
+                inbox = None
+            entry = desk.creators.get(normalise_handle(inbox.handle)) if inbox is not None else None
+            if entry is not None and entry.webhook_secret:
+                return [entry.webhook_secret]
+        return list(settings.fanvue_webhook_secrets)
+
+    return secrets
 
 
 def webhook_stored(event_id: int) -> None:

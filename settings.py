@@ -14,6 +14,7 @@ from drafting.persona import PersonaError, load_persona
 from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
+from inbox.webhook_watch import BURST_MAX_SECONDS
 from settings_reader import WHERE, Reader
 from store.fan_context import DEFAULT_PRIORITY, DEFAULT_TTL_MINUTES, PRIORITIES
 from store.takes import DEFAULT_TAKE_MINUTES
@@ -59,6 +60,8 @@ class Settings:
     # public address of this app that Fanvue delivers to.
     fanvue_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     public_url: str | None = None
+    webhook_quiet_seconds: float = 3.0  # an LLM draft waits for this long without a new message in the chat
+    poll_interval_with_webhooks: int = 600  # the cycle's interval while webhooks arrive
     drafter: str = "template"
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
@@ -154,6 +157,12 @@ def from_mapping(
         fanvue_timeout=reader.seconds("FANVUE_TIMEOUT_SECONDS", DEFAULT.fanvue_timeout, high=300),
         fanvue_webhook_secrets=_webhook_secrets(reader),
         public_url=_public_url(reader),
+        webhook_quiet_seconds=reader.seconds(
+            "WEBHOOK_QUIET_SECONDS", DEFAULT.webhook_quiet_seconds, high=BURST_MAX_SECONDS
+        ),
+        poll_interval_with_webhooks=reader.number(
+            "POLL_INTERVAL_WITH_WEBHOOKS_SECONDS", DEFAULT.poll_interval_with_webhooks, low=10, high=86_400
+        ),
         database_path=database_path_from(env),
         poll_interval=reader.number("POLL_INTERVAL_SECONDS", DEFAULT.poll_interval, low=10, high=86_400),
         fan_context_ttl_minutes=reader.number(

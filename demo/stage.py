@@ -15,6 +15,7 @@ import sqlite_utils
 
 import runtime as app_runtime
 import settings as settings_module
+from inbox.webhook_http import PATHS
 from slack import blocks
 from slack import socket_mode as slack_socket_mode
 from slack.server import EVENTS_PATH
@@ -28,6 +29,8 @@ from store.drafts import Draft
 CHANNEL = "C0DEMO"
 BOT_TOKEN = "xoxb-demo"
 SIGNING_SECRET = "demo-signing-secret"
+WEBHOOK_SECRET = "demo-webhook-secret"
+CARD_TIMEOUT = 10.0  # how long the demo waits for a webhook's card
 TEAM = {"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol", "U0DANA": "Dana"}
 CLICK_TIMEOUT = 20.0
 # The Socket Mode client's keep-alive: short, so a connection that broke is noticed at once.
@@ -46,6 +49,7 @@ class Stage:
     slack: SlackStandin
     runtime: app_runtime.Runtime
     events_url: str | None  # None in Socket Mode: the clicks arrive as envelopes on the app's connection
+    base_url: str = ""  # the app's HTTP address (Fanvue's webhooks; in HTTP mode also Slack's)
     sessions: dict[str, requests.Session] = field(default_factory=dict)
 
     @property
@@ -63,6 +67,11 @@ class Stage:
         """Wait until the app has finished every click it acknowledged."""
         if not self.runtime.executor.drain(CLICK_TIMEOUT):
             raise DemoFailed(f"clicks were still being handled after {CLICK_TIMEOUT:.0f} s")
+
+    def listen_for_webhooks(self) -> None:
+        """Register the app's webhook URLs with the sandbox, as in Fanvue's Events tab: deliveries start."""
+        received, read = PATHS.values()
+        self.sandbox.webhooks.register(self.base_url + received, self.base_url + read, WEBHOOK_SECRET)
 
     def click(self, user: str, draft_id: int, action_id: str) -> None:
         """The block_actions request Slack sends when `user` presses a button on the card."""
@@ -148,6 +157,7 @@ def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterat
                 ),
                 "DATABASE_PATH": str(tmp / "bridge.db"),
                 "LOG_LEVEL": "WARNING",
+                "FANVUE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             }
         )
         # No pacing between posts: the stand-in does not rate-limit, and the demo should take seconds.
@@ -155,6 +165,11 @@ def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterat
             dataclasses.replace(settings, slack_post_interval=0.0, port=0), host="127.0.0.1"
         )
         stack.callback(runtime.stop, CLICK_TIMEOUT)
+        server = (
+            runtime.serve()
+        )  # Slack's requests in HTTP mode; in both modes /healthz and Fanvue's webhooks
+        base = f"http://127.0.0.1:{server.port}"
+        stack.callback(sandbox.webhooks.unregister)
         if socket_mode:
             handler = slack_socket_mode.handler(
                 runtime.bolt, runtime.settings.slack_app_token or "", ping_interval=PING_INTERVAL
@@ -162,10 +177,9 @@ def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterat
             handler.connect()
             stack.callback(close_clients, slack.socket, handler.client)
             slack.socket.wait_until(handler.client.is_connected, CLICK_TIMEOUT, "the app's connection")
-            the_stage = Stage(sandbox, slack, runtime, None)
+            the_stage = Stage(sandbox, slack, runtime, None, base)
         else:
-            server = runtime.serve()
-            the_stage = Stage(sandbox, slack, runtime, f"http://127.0.0.1:{server.port}{EVENTS_PATH}")
+            the_stage = Stage(sandbox, slack, runtime, base + EVENTS_PATH, base)
         stack.callback(_close_sessions, the_stage)
         yield the_stage
 

@@ -1,15 +1,17 @@
-"""The walk-through: one poll cycle, the cards it posts, six moments of a team deciding on them, and a note."""
+"""The walk-through: one poll cycle, the cards it posts, six moments of a team deciding on them, a note,
+and a card brought by a webhook."""
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from demo.render import mrkdwn_text, render_blocks, without_history
-from demo.stage import CHANNEL, CLICK_TIMEOUT, TEAM, DemoFailed, Stage
+from demo.stage import CARD_TIMEOUT, CHANNEL, CLICK_TIMEOUT, TEAM, DemoFailed, Stage
 from inbox.cycle import run_cycle
 from slack import blocks, note_blocks
 from standins.slack_requests import view_submission_payload
@@ -18,6 +20,7 @@ from store import audit, drafts
 EDITED_TEXT = "Hey! Thank you, that means a lot 💕 New set drops Friday, you'll see it first."
 FAN_AGAIN = "also, did you get my last message? 🙈"
 NOTE_TEXT = "Loves the beach sets; promised her a preview of Friday's drop"
+FAN_NEW = "just subscribed, hi! 👋"
 EXPECTED_SENT = 3
 STATUS_WORDS = {drafts.PENDING: "waiting for a decision", drafts.FAILED: "refused by Fanvue"}
 
@@ -169,6 +172,33 @@ def walk(st: Stage, say: Say) -> None:
     )
     _, card = st.card(cards[4])
     check(NOTE_TEXT in str(card.blocks), "step 7: the card does not show the team's note")
+    _webhook_step(st, say, tour)
+
+
+def _webhook_step(st: Stage, say: Say, tour: Tour) -> None:
+    """Fanvue's webhook is registered; a fan writes and the card is in Slack without a poll cycle."""
+    world = st.sandbox.world
+    carded = {row["fan_uuid"] for row in st.db.query("SELECT fan_uuid FROM drafts")}
+    fan = next(f for f in world.fans() if f["uuid"] not in carded and "blocked" not in f["handle"])
+    say(f"\n== Step 8: Webhooks are on; @{fan['handle']} writes in Fanvue, and no poll cycle runs")
+    st.listen_for_webhooks()
+    started = time.monotonic()
+    world.add_fan_message(fan["uuid"], FAN_NEW)
+    say(
+        f"  In Fanvue, @{fan['handle']} writes: {FAN_NEW!r}; Fanvue posts a signed message.received to the app"
+    )
+    card = None
+    while card is None and time.monotonic() - started < CARD_TIMEOUT:
+        card = next(
+            (d for d in drafts.with_status(st.db, drafts.PENDING) if d.fan_uuid == fan["uuid"] and d.ts), None
+        )
+        time.sleep(0.02)
+    check(card is not None, f"step 8: no card for @{fan['handle']} {CARD_TIMEOUT:.0f} s after the webhook")
+    assert card is not None
+    say(
+        f"  The app read that one chat and posted its card {time.monotonic() - started:.2f} s after the message:"
+    )
+    tour.show_card(card.id, brief=True)
 
 
 def _blocked_fan_waiting(st: Stage) -> dict:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import TypeVar
@@ -12,6 +13,7 @@ from drafting.base import StyleExample, is_personal
 from fanvue.errors import FanvueError, NotFoundError
 from fanvue.models import Chat, ChatMessages
 from inbox import conversation as conv
+from inbox import webhook_watch
 from inbox.card_context import refresh_for_cards
 from inbox.cards import PublishReport
 from inbox.creators import AgencyCreatorClient, CreatorInbox
@@ -24,6 +26,13 @@ logger = logging.getLogger(__name__)
 
 BATCH = 50
 T = TypeVar("T")
+# Saving a chat's draft holds one of these (by creator and fan): the cycle and a webhook may draft one chat at
+# the same moment, and the second must see the first's card rather than open another.
+_CHAT_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+def chat_lock(creator_uuid: str, fan_uuid: str) -> threading.Lock:
+    return _CHAT_LOCKS[hash((creator_uuid, fan_uuid)) % len(_CHAT_LOCKS)]
 
 
 @dataclass
@@ -35,6 +44,8 @@ class CycleReport:
     superseded: int = 0
     troubled: int = 0
     reconciled: int = 0
+    # New drafts for fan messages no stored webhook event announced (only counted while webhooks arrive).
+    unannounced: int = 0
     cards: PublishReport = field(default_factory=PublishReport)
     # Creators not served this cycle, by handle, with why (paused login, unreachable, slow, busy).
     skipped: dict[str, str] = field(default_factory=dict)
@@ -52,6 +63,8 @@ class CycleReport:
             f"cards: {self.cards.posted} posted, {self.cards.updated} updated, "
             f"{self.cards.deferred} waiting for the next cycle, {self.cards.failed} not reachable"
         )
+        if self.unannounced:
+            text += f"; {self.unannounced} found that no webhook announced"
         if self.skipped:
             text += "; not polled: " + ", ".join(f"@{h} ({why})" for h, why in sorted(self.skipped.items()))
         return text
@@ -78,19 +91,7 @@ def poll_creator(
         if work is not None:
             to_draft.append(work)
     if to_draft:
-        examples = style_examples(svc, inbox.uuid)
-        with ThreadPoolExecutor(
-            max_workers=max(1, svc.draft_concurrency), thread_name_prefix="draft"
-        ) as pool:
-            for batch in _chunks(to_draft, BATCH):
-                histories = _histories(svc, inbox, [chat.user.uuid for chat, _ in batch])
-                composing = [
-                    _compose(svc, inbox, pool, chat, histories.get(chat.user.uuid), examples, report)
-                    for chat, _ in batch
-                ]
-                for (chat, open_draft), future in zip(batch, composing, strict=True):
-                    if future is not None:
-                        _save_draft(svc, inbox, chat, open_draft, future, report)
+        draft_chats(svc, inbox, to_draft, report)
     if rows is None:
         _check_answered(svc, inbox, unread_fans, report)
     else:
@@ -98,6 +99,59 @@ def poll_creator(
             if row.user.uuid not in unread_fans:
                 _triage(svc, inbox, row, report, count_known=False)
     refresh_for_cards(svc, inbox)  # fan context for the waiting cards: bounded wait, never raises
+
+
+def poll_chat(
+    svc: Services,
+    inbox: CreatorInbox,
+    chat: Chat,
+    history: ChatMessages,
+    report: CycleReport,
+    *,
+    hold: Callable[[Chat, Draft | None], int | None] | None = None,
+) -> int | None:
+    """One chat through the cycle's own steps (triage, draft, save), its history already read: what a
+    webhook leads to. `hold` takes a chat that needs a draft instead of drafting it now. The id of the
+    draft whose card changed, or None."""
+    work = _triage(svc, inbox, chat, report)
+    if work is None:
+        return None
+    if hold is not None:
+        return hold(*work)
+    saved = draft_chats(svc, inbox, [work], report, histories={chat.user.uuid: history})
+    return saved[0] if saved else None
+
+
+def draft_chats(
+    svc: Services,
+    inbox: CreatorInbox,
+    to_draft: Sequence[tuple[Chat, Draft | None]],
+    report: CycleReport,
+    *,
+    histories: dict[str, ChatMessages] | None = None,
+) -> list[int]:
+    """Read the chats' histories (unless given), draft on a pool, save: the ids of the drafts saved."""
+    saved: list[int] = []
+    examples = style_examples(svc, inbox.uuid)
+    with ThreadPoolExecutor(max_workers=max(1, svc.draft_concurrency), thread_name_prefix="draft") as pool:
+        for batch in _chunks(to_draft, BATCH):
+            read = (
+                histories
+                if histories is not None
+                else _histories(svc, inbox, [c.user.uuid for c, _ in batch])
+            )
+            composing = [
+                _compose(svc, inbox, pool, chat, read.get(chat.user.uuid), examples, report)
+                for chat, _ in batch
+            ]
+            for (chat, open_draft), future in zip(batch, composing, strict=True):
+                if future is not None:
+                    draft_id = _save_draft(
+                        svc, inbox, chat, open_draft, future, report, via_webhook=histories is not None
+                    )
+                    if draft_id is not None:
+                        saved.append(draft_id)
+    return saved
 
 
 def _triage(
@@ -123,7 +177,8 @@ def _triage(
         return None
     if not count_known:
         return None  # a read row that does not end in the creator's answer: nothing to do
-    if drafts.find(db, fan_uuid, last.uuid, creator_uuid) is not None:
+    found = drafts.find(db, fan_uuid, last.uuid, creator_uuid)
+    if found is not None and not (found.status == drafts.PENDING and found.drafted_by == drafts.COMING):
         report.known += 1
         chats.mark_handled(db, fan_uuid, last.uuid, creator_uuid)
         return None
@@ -187,25 +242,60 @@ def _save_draft(
     open_draft: Draft | None,
     composing: Future[NewDraft | None],
     report: CycleReport,
-) -> None:
+    *,
+    via_webhook: bool = False,
+) -> int | None:
+    """Save the draft; the id of the draft saved, or None."""
+    saved: Draft | None = None
     try:
         fresh = composing.result()
-        if fresh is not None and open_draft is None:
-            if drafts.create(svc.store.db, fresh) is not None:
-                report.drafted += 1
-        elif (
-            fresh is not None
-            and open_draft is not None
-            and open_draft.fan_message_uuid != fresh.fan_message_uuid
-        ):
-            if save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER):
-                report.redrafted += 1
+        with chat_lock(inbox.uuid, chat.user.uuid):
+            saved = _save(svc, inbox, chat, open_draft, fresh, report)
     except (FanvueError, ValueError) as exc:
         logger.exception("Skipping the chat with %s this cycle: %s", chat.user.handle, exc)
         report.troubled += 1
-        return
+        return None
     if chat.last_message is not None and chat.last_message.uuid is not None:  # triage saw both
         chats.mark_handled(svc.store.db, chat.user.uuid, chat.last_message.uuid, inbox.uuid)
+    if saved is not None and not via_webhook and webhook_watch.unannounced(svc.store.db, saved):
+        report.unannounced += 1
+        logger.info("The cycle found a message of @%s's fan that no webhook announced", inbox.handle)
+    return saved.id if saved is not None else None
+
+
+def _save(
+    svc: Services,
+    inbox: CreatorInbox,
+    chat: Chat,
+    open_draft: Draft | None,
+    fresh: NewDraft | None,
+    report: CycleReport,
+) -> Draft | None:
+    """Under the chat's lock: a new card, or a newer draft on the card as it is now (a webhook or the cycle
+    may have opened or changed it since triage)."""
+    if fresh is None:
+        return None
+    open_draft = drafts.open_for_fan(svc.store.db, chat.user.uuid, inbox.uuid) or open_draft
+    if open_draft is None:
+        saved = drafts.create(svc.store.db, fresh)
+        report.drafted += saved is not None
+        return saved
+    if not _newer(fresh, open_draft):
+        return None
+    saved = save_redraft(svc, open_draft, fresh, from_status=drafts.PENDING, actor=audit.SCHEDULER)
+    report.redrafted += saved is not None and open_draft.drafted_by != drafts.COMING
+    return saved
+
+
+def _newer(fresh: NewDraft, open_draft: Draft) -> bool:
+    """A draft for another fan message, never an older one than the card shows (deliveries and reads race),
+    or the draft a "draft coming" card waits for."""
+    if open_draft.drafted_by == drafts.COMING:
+        return fresh.fan_message_at >= open_draft.fan_message_at
+    return (
+        fresh.fan_message_uuid != open_draft.fan_message_uuid
+        and fresh.fan_message_at >= open_draft.fan_message_at
+    )
 
 
 def _check_answered(svc: Services, inbox: CreatorInbox, unread_fans: set[str], report: CycleReport) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -71,6 +72,7 @@ class Services:
     claimed: set[str] = field(default_factory=set)  # creators whose older rows were claimed (cycle.py)
     take_minutes: int = DEFAULT_TAKE_MINUTES  # a taken card nobody acts on is free again after this
     card_context: CardContext = field(default_factory=CardContext)  # fan context for the cards
+    webhook_health: Callable[[], dict] | None = None  # the webhook intake's counts, for /fanvue; None: off
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""

@@ -6,12 +6,14 @@ import hashlib
 import logging
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from fanvue import webhooks
+from fanvue.models import User
 from fanvue.webhooks import Event, MessageReceived, PayloadError, SignatureError, WebhookEvent
 from store import webhook_events
 from store.clock import to_iso, utcnow
@@ -20,6 +22,7 @@ from store.webhook_events import NewEvent
 
 logger = logging.getLogger(__name__)
 
+SENDERS_KEPT = 10_000
 SecretsFor = Callable[[str], Sequence[str]]  # recipient (creator) uuid -> the secrets its deliveries may use
 
 
@@ -77,6 +80,8 @@ class WebhookIntake:
         self._lock = threading.Lock()
         self._last_received_at: datetime | None = None
         self._counts = {"stored": 0, "repeated": 0, "refused": 0}
+        # Who sent the latest messages, by (creator, fan): the store keeps no names, a card shows them.
+        self._senders: OrderedDict[tuple[str, str], User] = OrderedDict()
 
     def receive(self, kind: Event, raw_body: bytes, signature: str | None) -> Answer:
         """Check the signature over the exact bytes, store the event, and say what to answer."""
@@ -97,7 +102,25 @@ class WebhookIntake:
             event = webhooks.parse(kind, document)
         except PayloadError as exc:
             return self.refuse(400, str(exc), kind)
+        if isinstance(event, MessageReceived) and event.sender.handle:
+            self._remember(event)
         return self._store_event(kind, event, raw_body)
+
+    def _remember(self, event: MessageReceived) -> None:
+        sender = event.sender
+        user = User(
+            uuid=sender.uuid, handle=sender.handle or "", display_name=sender.display_name, nickname=None
+        )
+        with self._lock:
+            self._senders[(event.recipient_uuid, sender.uuid)] = user
+            self._senders.move_to_end((event.recipient_uuid, sender.uuid))
+            while len(self._senders) > SENDERS_KEPT:
+                self._senders.popitem(last=False)
+
+    def fan_named(self, creator_uuid: str, fan_uuid: str) -> User | None:
+        """The fan as the latest delivery named them, if one did since the start."""
+        with self._lock:
+            return self._senders.get((creator_uuid, fan_uuid))
 
     def _store_event(self, kind: Event, event: WebhookEvent, raw_body: bytes) -> Answer:
         now = self._clock()
@@ -137,6 +160,12 @@ class WebhookIntake:
             self._on_event(event_id)
         except Exception:
             logger.exception("Handling webhook event %d failed; it stays stored unhandled", event_id)
+
+    @property
+    def last_received_at(self) -> datetime | None:
+        """When the last event was stored (a repeat counts: Fanvue is delivering)."""
+        with self._lock:
+            return self._last_received_at
 
     def health(self) -> dict:
         with self._lock:

@@ -62,6 +62,13 @@ def _pending(draft: Draft, head: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ] + _drafting_notes(draft)
     after = [*([flag_list(draft.flags)] if draft.flags else []), *([context(notes)] if notes else [])]
     after += taker_line(draft)
+    if draft.drafted_by == drafts.COMING:  # the fan is still writing: the draft follows, Send with it
+        return [
+            DIVIDER,
+            section("✍️ *A draft is coming* once the fan stops writing."),
+            *after,
+            _actions(draft, send=False),
+        ]
     whole = _actions(draft, send=True)
     room = MESSAGE_BLOCKS_JSON_MAX - json_size([*head, DIVIDER, *after, whole, _too_long(draft)])
     shown, complete = _quoted_sections(

@@ -44,6 +44,20 @@ USAGE = (
 )
 
 
+def _webhook_line(health: dict | None, now: datetime) -> list[dict[str, Any]]:
+    if health is None:
+        return []
+    last = health.get("last_received_at")
+    when = f"the last arrived {duration((now - from_iso(last)).total_seconds())} ago" if last else "none yet"
+    refused = health.get("refused", 0)
+    warn = "⚠️ " if refused else ""
+    return [
+        section(
+            f"{warn}*Webhooks*: {when}; {_plural(refused, 'delivery', 'deliveries')} refused since the start."
+        )
+    ]
+
+
 def usage(problem: str | None = None) -> dict[str, Any]:
     """How to use the command, after what was wrong with the last try when there was something."""
     said = mrkdwn(one_line(cut(problem, PROBLEM_MAX))) if problem else None
@@ -58,8 +72,11 @@ def unread(
     backlog: Backlog,
     links: dict[int, str],
     now: datetime,
+    *,
+    webhooks: dict | None = None,
 ) -> dict[str, Any]:
-    """Fanvue's unread counts (or why they are missing) and the cards waiting longest, linked."""
+    """Fanvue's unread counts (or why they are missing) and the cards waiting longest, linked; with
+    `webhooks` (the intake's health), when the last webhook arrived and how many were refused."""
     if counts is not None:
         fanvue = (
             f"*Fanvue*: {_plural(counts.chats, 'unread chat')}, {_plural(counts.messages, 'unread message')}."
@@ -79,7 +96,7 @@ def unread(
     lines = [_waiting_line(card, links.get(card.draft_id), now) for card in backlog.oldest]
     if backlog.pending > len(backlog.oldest):
         lines.append(f"…and {backlog.pending - len(backlog.oldest)} more.")
-    blocks = [section(fanvue), section(cards), *_sections(lines)]
+    blocks = [section(fanvue), section(cards), *_sections(lines), *_webhook_line(webhooks, now)]
     fallback = f"{fanvue} {cards}" if counts is not None else f"Fanvue is unreachable. {cards}"
     return {"text": _plain(fallback), "blocks": blocks}
 

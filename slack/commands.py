@@ -102,7 +102,8 @@ def unread(svc: Services, client: WebClient, now: datetime, creator: str | None 
     links = {
         card.draft_id: link for card in backlog.oldest if (link := permalink(client, card.channel, card.ts))
     }
-    return command_blocks.unread(counts, problem, backlog, links, now)
+    webhooks = svc.webhook_health() if svc.webhook_health is not None else None
+    return command_blocks.unread(counts, problem, backlog, links, now, webhooks=webhooks)
 
 
 def _fanvue_counts(svc: Services, creator: str | None) -> UnreadCounts:

@@ -21,6 +21,7 @@ PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED, SUPERSEDED = (
 )
 IN_FLIGHT = (SENDING, UNKNOWN)
 ANSWERED_IN_FANVUE = "the creator answered in Fanvue"
+COMING = "coming"  # drafted_by of a card posted before its draft is written (a webhook's burst)
 FINAL = (SENT, FAILED, SKIPPED, SUPERSEDED)
 IN_PLAY = (PENDING, SENDING, UNKNOWN)
 

@@ -10,6 +10,7 @@ from store import audit
 from store.clock import utcnow_iso
 from store.db import write
 from store.draft_records import ANSWERED_IN_FANVUE as ANSWERED_IN_FANVUE
+from store.draft_records import COMING as COMING
 from store.draft_records import FAILED as FAILED
 from store.draft_records import FINAL as FINAL
 from store.draft_records import IN_FLIGHT as IN_FLIGHT
@@ -285,3 +286,14 @@ def forget_card(db: sqlite_utils.Database, draft_id: int) -> None:
 def mark_synced(db: sqlite_utils.Database, draft_id: int, rev: int) -> None:
     """Nothing more to show for revision `rev` (its card is gone and the draft is decided)."""
     db.execute("UPDATE drafts SET card_synced_rev = MAX(card_synced_rev, ?) WHERE id = ?", [rev, draft_id])
+
+
+def set_notice(db: sqlite_utils.Database, draft: Draft, notice: str) -> bool:
+    """Show a notice on a waiting card (version unchanged, so its buttons stay valid); False if it moved on."""
+    with write(db):
+        changed = db.execute(
+            "UPDATE drafts SET notice = ?, card_rev = card_rev + 1, updated_at = ? "
+            "WHERE id = ? AND status = ? AND version = ?",
+            [notice, utcnow_iso(), draft.id, PENDING, draft.version],
+        ).rowcount
+    return changed == 1
