@@ -89,11 +89,12 @@ def test_python_app_py_demo_exits_zero():
 
 def _comparable(out: str) -> list[str]:
     """The demo's lines with what differs from run to run in either mode masked: the drafts' wording (the
-    sandbox's ids seed the template), clock times, and which of Alice and Bob wins their race in step 4."""
+    sandbox's ids seed the template), clock times and durations, and which of Alice and Bob wins their race in step 4."""
     masks = [
         (r"^(\s*> ).*$", r"\1…"),
         (r"(Fanvue got, for @\S+:) .*$", r"\1 …"),
         (r"\b\d\d:\d\d(:\d\d)?\b", "hh:mm"),
+        (r"\b\d+\.\d\d s after\b", "n s after"),  # how fast a webhook's card came
         (r"(text: ).*$", r"\1…"),
         (r"Only (Alice|Bob) sees: .*$", "Only Alice or Bob sees: …"),
         (r"\b(Alice|Bob)\b( +)?", lambda m: "Alice or Bob" + (" " if m.group(2) else "")),  # and padding
