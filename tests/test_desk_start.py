@@ -107,4 +107,6 @@ def test_healthz_lists_a_paused_login_and_fails_only_when_every_login_is_paused(
         h.close()
     assert status == 503 and report["ok"] is False
     assert report["paused_accounts"] == [f"@{a}", f"@{b}"]
-    assert f"every Fanvue login (@{a}, @{b})" in report["reason"] and "python app.py login" in report["reason"]
+    assert (
+        f"every Fanvue login (@{a}, @{b})" in report["reason"] and "python app.py login" in report["reason"]
+    )
