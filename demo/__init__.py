@@ -19,6 +19,7 @@ def main() -> int:
         "Offline demo: the real app against a local Fanvue sandbox and a Slack stand-in on 127.0.0.1;\n"
         "no settings needed, nothing leaves this machine. Alice, Bob, Carol and Dana are the team; their\n"
         "clicks reach the app as signed Slack requests, and each card is shown as Slack would show it.\n"
+        "Two creators are served, each with its own channel (a desk file).\n"
     )
     with stage() as st:
         try:

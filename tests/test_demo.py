@@ -40,6 +40,8 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
         for line in out.splitlines()
     )
     assert "Skipped by @Carol" in out
+    # Two creators, each in its own channel, and every card names the creator it answers for.
+    assert "cards went to its own channel C0DEMO2, not C0DEMO" in out and "💬 to *@" in out
     assert "Only Dana sees: Fanvue refused the message" in out
     assert "wrote again since this draft, so nothing was sent" in out
     assert "(v2)" in out
