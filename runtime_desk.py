@@ -18,10 +18,10 @@ from drafting.persona import Persona, load_persona
 from fanvue import FanvueClient, StaticToken
 from fanvue.agency import AgencyClient
 from fanvue.oauth import TokenEndpoint
-from fanvue.ratelimit import RateBudget
 from inbox.approver_groups import ApproverGroups
 from inbox.desks import AccountLink, DeskBook
 from inbox.login_state import LoginWatch
+from inbox.poll_wait import PollBudget
 from inbox.polling import Polls
 from inbox.stored_login import RefreshingToken
 from settings import Settings
@@ -116,19 +116,21 @@ def desk_book(
     for account in accounts.all_accounts(store.db):
         token = RefreshingToken(store.path, endpoint(), account_id=account.id)
         providers.append(token)
-        client = _client(settings, account.mode, token, session, sleep)
+        budget = PollBudget(settings.fanvue_rate_limit, settings.fanvue_rate_window, sleep=sleep)
+        client = _client(settings, account.mode, token, session, budget, sleep)
         watch = LoginWatch(
             store,
             functools.partial(_notify_account, notify, channel_of, account.id),
             account_id=account.id,
             label=functools.partial(label_of, account.id),
         )
-        links.append(AccountLink(account.id, account.mode, client, watch=watch))
+        links.append(AccountLink(account.id, account.mode, client, watch=watch, budget=budget))
     if not links and settings.fanvue_access_token:
+        budget = PollBudget(settings.fanvue_rate_limit, settings.fanvue_rate_window, sleep=sleep)
         client = _client(
-            settings, accounts.CREATOR, StaticToken(settings.fanvue_access_token), session, sleep
+            settings, accounts.CREATOR, StaticToken(settings.fanvue_access_token), session, budget, sleep
         )
-        links.append(AccountLink(None, accounts.CREATOR, client))
+        links.append(AccountLink(None, accounts.CREATOR, client, budget=budget))
     book = DeskBook(
         store,
         links,
@@ -149,6 +151,7 @@ def _client(
     mode: str,
     token,
     session: requests.Session | None,
+    budget: PollBudget,
     sleep: Callable[[float], None],
 ) -> FanvueClient | AgencyClient:
     # Each login has its own budget: Fanvue counts requests per app and user (and agency routes per creator).
@@ -158,7 +161,7 @@ def _client(
         token,
         api_version=settings.fanvue_api_version,
         timeout=settings.fanvue_timeout,
-        budget=RateBudget(settings.fanvue_rate_limit, settings.fanvue_rate_window, sleep=sleep),
+        budget=budget,
         session=session,
         sleep=sleep,
     )

@@ -21,6 +21,7 @@ from fanvue.oauth import LoginRequired
 from inbox.approver_groups import ApproverGroups, GroupUnknown
 from inbox.creators import AgencyCreatorClient, CreatorInbox, InboxClient
 from inbox.login_state import LoginWatch
+from inbox.poll_wait import PollBudget
 from store import accounts
 from store.db import Store
 
@@ -54,6 +55,7 @@ class AccountLink:
     admin: bool | None = None  # agency logins: whether /agencies/chats answers (None: not tried yet)
     unreachable: set[str] = field(default_factory=set)  # creators refused (403/404) since the list was read
     dead: LoginRequired | None = None  # set by a poll that found the login dead; its watch pauses it
+    budget: PollBudget | None = None  # the login's rate budget, which says when Fanvue asked it to wait
 
     @property
     def label(self) -> str:
@@ -139,6 +141,13 @@ class DeskBook:
         except GroupUnknown as exc:
             return str(exc)
         return None if user_id in members else NOT_AN_APPROVER
+
+    def rate_limited(self, inbox: CreatorInbox) -> bool:
+        """Whether the login serving this creator is waiting out a 429 now."""
+        for link in self.links:
+            if link.id == inbox.account_id and link.mode == inbox.mode and link.budget is not None:
+                return link.budget.held()
+        return False
 
     def channel_for(self, creator_handle: str) -> str:
         return self.desk_of(creator_handle).channel
