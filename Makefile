@@ -37,6 +37,7 @@ bench: $(STAMP)
 	-$(BIN)/python -m bench.memory
 	-$(BIN)/python -m bench.llm_concurrency
 	-$(BIN)/python -m bench.fan_context
+	-$(BIN)/python -m bench.many_creators
 
 clean:
 	rm -rf $(VENV) .pytest_cache
