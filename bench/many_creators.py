@@ -240,7 +240,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 creators × 20 chats, no latency")
     parser.add_argument("--no-rss", action="store_true", help="skip running app.py as a process")
     args = parser.parse_args(argv)
-    logging.getLogger().setLevel(logging.ERROR)  # the 429s' warnings are the point here, not news
     if args.quick:
         args.creators, args.chats, args.latency_ms = 3, 20, 0
     header(
@@ -262,4 +261,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR)  # the 429s' warnings are the point here, not news
     raise SystemExit(main())
