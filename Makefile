@@ -27,7 +27,7 @@ lint: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python app.py run
 
-# Every benchmark in turn (about ten minutes; one missing its target does not stop the others).
+# Every benchmark in turn (about twenty minutes; one missing its target does not stop the others).
 # docs/performance.md lists each command and its last results.
 bench: $(STAMP)
 	-$(BIN)/python -m bench.fanvue_requests
@@ -40,6 +40,7 @@ bench: $(STAMP)
 	-$(BIN)/python -m bench.take_next
 	-$(BIN)/python -m bench.card_context
 	-$(BIN)/python -m bench.webhooks
+	-$(BIN)/python -m bench.many_creators
 
 clean:
 	rm -rf $(VENV) .pytest_cache

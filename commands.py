@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlite_utils
 
 import runtime
+import runtime_desk
 import safe_text
 import settings as settings_module
 from fanvue import FanvueError
@@ -61,12 +62,14 @@ def once(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _checked(settings: Settings, *, socket: bool = False) -> runtime.Runtime | int:
-    """The app, built once Slack has accepted the bot token (and with `socket`, the app-level token);
-    2 when it has not."""
+    """The app, built once Slack has accepted the bot token (and with `socket`, the app-level token) and
+    the desk file's creators and channels are served; 2 when not."""
     app = runtime.build(settings)
     problem = check_token(app.bolt.client)
     if not problem and socket and settings.slack_app_token:
         problem = socket_mode.check_app_token(app.bolt.client, settings.slack_app_token)
+    if not problem:
+        problem = runtime_desk.start_problem(app.services.desk, app.bolt.client)
     if problem:
         app.close()
         print(problem, file=sys.stderr)

@@ -24,6 +24,7 @@ from drafting.persona import load_persona
 from fanvue import StaticToken, TokenProvider
 from fanvue.oauth import LoginRequired, TokenEndpoint
 from fanvue.ratelimit import RateBudget
+from inbox.approver_groups import ApproverGroups
 from inbox.card_context import CardContext
 from inbox.cards import CardPublisher, CardsPort
 from inbox.cycle import run_cycle
@@ -136,8 +137,12 @@ class Runtime:
         return self.cycles.last
 
     def health(self) -> dict:
-        """What /healthz answers: `ok` false, with a `reason`, when polling is paused or keeps failing."""
-        report = self.cycles.report(login_paused=self.login is not None and self.login.paused)
+        """What /healthz answers: `ok` false, with a `reason`, when polling is paused (every login, serving
+        several creators; the paused ones are listed) or keeps failing."""
+        paused, logins = runtime_desk.paused_logins(self.services.desk)
+        report = self.cycles.report(
+            login_paused=self.login is not None and self.login.paused, paused_accounts=paused, logins=logins
+        )
         if self.webhooks is not None:
             report["webhooks"] = self.webhooks.health()
         return report
@@ -241,6 +246,7 @@ def build(
             notify=lambda channel, text: client.chat_postMessage(channel=channel, text=text),
             session=session,
             sleep=sleep,
+            groups=ApproverGroups(client),
         )
         token: TokenProvider = providers[0] if providers else StaticToken(settings.fanvue_access_token or "")
     else:

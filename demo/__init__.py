@@ -26,7 +26,8 @@ def main(socket_mode: bool = False) -> int:
     print(
         "Offline demo: the real app against a local Fanvue sandbox and a Slack stand-in on 127.0.0.1;\n"
         "no settings needed, nothing leaves this machine. Alice, Bob, Carol and Dana are the team; their\n"
-        "clicks reach the app as Slack sends them, and each card is shown as Slack would show it."
+        "clicks reach the app as Slack sends them, and each card is shown as Slack would show it.\n"
+        "Two creators are served, each with its own channel (a desk file)."
     )
     print(MODE_LINES[socket_mode] + "\n")
     with stage(socket_mode=socket_mode) as st:

@@ -8,6 +8,7 @@ import dataclasses
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -15,6 +16,8 @@ import sqlite_utils
 
 import runtime as app_runtime
 import settings as settings_module
+from desk import Desk, default_creator
+from fanvue.tokens import TokenPair
 from inbox.webhook_http import PATHS
 from slack import blocks
 from slack import socket_mode as slack_socket_mode
@@ -23,10 +26,13 @@ from standins.fanvue import Sandbox
 from standins.slack_api import Msg, SlackStandin
 from standins.slack_requests import block_action_payload, payload_body, sign_request, view_submission_payload
 from standins.socket_clients import close_clients
-from store import drafts
+from store import drafts, tokens
+from store.clock import utcnow
+from store.db import Store, write
 from store.drafts import Draft
 
-CHANNEL = "C0DEMO"
+CHANNEL = "C0DEMO"  # the first creator's cards
+SECOND_CHANNEL = "C0DEMO2"  # the second creator's, as the desk file says
 BOT_TOKEN = "xoxb-demo"
 SIGNING_SECRET = "demo-signing-secret"
 WEBHOOK_SECRET = "demo-webhook-secret"
@@ -138,15 +144,20 @@ def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterat
     """Everything on free ports of 127.0.0.1 with a temporary database; all stopped and removed afterwards.
 
     Slack reaches the app with signed requests to /slack/events, or with `socket_mode` over a WebSocket the
-    app opens with its app-level token, as the manifest's default deployment does."""
+    app opens with its app-level token, as the manifest's default deployment does. Two creators, each
+    logged in to the app, and a desk giving each its own channel."""
     with contextlib.ExitStack() as stack:
-        sandbox = stack.enter_context(Sandbox(fans=fans, seed=seed))
+        sandbox = stack.enter_context(Sandbox(fans=fans, seed=seed, creators=2))
         slack = stack.enter_context(SlackStandin(bot_token=BOT_TOKEN, pace=False))
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanvue-slack-demo-")))
+        _log_in_both(tmp / "bridge.db", sandbox)
         settings = settings_module.from_mapping(
             {
                 "FANVUE_API_BASE": sandbox.url,
-                "FANVUE_ACCESS_TOKEN": sandbox.token,
+                "FANVUE_ACCESS_TOKEN": sandbox.token,  # unused: the stored logins serve
+                "FANVUE_AUTH_BASE": sandbox.url,
+                "FANVUE_CLIENT_ID": sandbox.world.oauth.client_id,
+                "FANVUE_CLIENT_SECRET": sandbox.world.oauth.client_secret,
                 "SLACK_API_URL": slack.api_url,
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_CHANNEL_ID": CHANNEL,
@@ -162,12 +173,13 @@ def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterat
         )
         # No pacing between posts: the stand-in does not rate-limit, and the demo should take seconds.
         runtime = app_runtime.build(
-            dataclasses.replace(settings, slack_post_interval=0.0, port=0), host="127.0.0.1"
+            dataclasses.replace(settings, slack_post_interval=0.0, port=0),
+            host="127.0.0.1",
+            desk=two_channel_desk(sandbox),
         )
         stack.callback(runtime.stop, CLICK_TIMEOUT)
-        server = (
-            runtime.serve()
-        )  # Slack's requests in HTTP mode; in both modes /healthz and Fanvue's webhooks
+        # Slack's requests in HTTP mode; in both modes /healthz and Fanvue's webhooks.
+        server = runtime.serve()
         base = f"http://127.0.0.1:{server.port}"
         stack.callback(sandbox.webhooks.unregister)
         if socket_mode:
@@ -187,3 +199,27 @@ def stage(fans: int = 12, seed: int = 1, *, socket_mode: bool = False) -> Iterat
 def _close_sessions(the_stage: Stage) -> None:
     for session in the_stage.sessions.values():
         session.close()
+
+
+def creator_handles(sandbox: Sandbox) -> tuple[str, str]:
+    first, second = (world.creator["handle"] for world in sandbox.worlds)
+    return first, second
+
+
+def two_channel_desk(sandbox: Sandbox) -> Desk:
+    """What a desk file giving each creator its channel says."""
+    first, second = creator_handles(sandbox)
+    return Desk({first: default_creator(first, CHANNEL), second: default_creator(second, SECOND_CHANNEL)})
+
+
+def _log_in_both(database: Path, sandbox: Sandbox) -> None:
+    """Each creator's login stored as `app.py login` stores it (the sandbox's tokens stand in)."""
+    store = Store(database)
+    try:
+        with write(store.db):
+            for handle in creator_handles(sandbox):
+                token = sandbox.creator_token(handle)
+                pair = TokenPair(token, f"refresh-{handle}", utcnow() + timedelta(days=30), "")
+                tokens.add(store.db, pair, mode="creator")
+    finally:
+        store.close()

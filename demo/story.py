@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from demo.render import mrkdwn_text, render_blocks, without_history
-from demo.stage import CARD_TIMEOUT, CHANNEL, CLICK_TIMEOUT, TEAM, DemoFailed, Stage
+from demo.stage import (
+    CARD_TIMEOUT,
+    CHANNEL,
+    CLICK_TIMEOUT,
+    SECOND_CHANNEL,
+    TEAM,
+    DemoFailed,
+    Stage,
+    creator_handles,
+)
 from inbox.cycle import run_cycle
 from slack import blocks, note_blocks
 from standins.slack_requests import view_submission_payload
@@ -113,6 +122,7 @@ def walk(st: Stage, say: Say) -> None:
         tour.show_card(draft_id)
     say(f"-- The card of @{blocked['handle']}, who cannot be messaged")
     tour.show_card(blocked_card)
+    _second_creator(st, say)
     handle = {d.id: d.fan_handle for d in posted}
     alice, bob, carol, dana = TEAM
 
@@ -199,6 +209,21 @@ def _webhook_step(st: Stage, say: Say, tour: Tour) -> None:
         f"  The app read that one chat and posted its card {time.monotonic() - started:.2f} s after the message:"
     )
     tour.show_card(card.id, brief=True)
+
+
+def _second_creator(st: Stage, say: Say) -> None:
+    """The second creator's cards went to its own channel, each naming its creator; none crossed over."""
+    first, second = creator_handles(st.sandbox)
+    theirs = [m for m in st.slack.messages(SECOND_CHANNEL) if m.blocks]
+    crossed = [m for m in st.slack.messages(CHANNEL) if m.blocks and f"@{second}*" in str(m.blocks[0])]
+    check(
+        bool(theirs) and not crossed and all(f"*@{second}*" in str(m.blocks[0]) for m in theirs),
+        f"@{second}'s cards did not all go to its own channel {SECOND_CHANNEL}, naming it",
+    )
+    say(
+        f"-- @{second}'s {len(theirs)} cards went to its own channel {SECOND_CHANNEL}, not {CHANNEL}; the first:"
+    )
+    say("    " + render_blocks(theirs[0].blocks[:1], TEAM)[0])
 
 
 def _blocked_fan_waiting(st: Stage) -> dict:
@@ -300,6 +325,6 @@ def short_details(details: dict[str, Any], width: int = 48) -> str:
 def summary(st: Stage) -> tuple[str, int]:
     """The closing line, and how many messages reached Fanvue."""
     counts = dict(st.db.execute("SELECT status, COUNT(*) FROM drafts GROUP BY status").fetchall())
-    sent = len(st.sandbox.world.sent_messages())
+    sent = sum(len(world.sent_messages()) for world in st.sandbox.worlds)
     cards = ", ".join(f"{n} {STATUS_WORDS.get(status, status)}" for status, n in sorted(counts.items()))
     return f"Summary: {sent} messages reached Fanvue (expected {EXPECTED_SENT}); cards: {cards}.", sent

@@ -18,8 +18,10 @@ from fanvue.client import FanvueClient
 from fanvue.errors import FanvueError
 from fanvue.models import Me
 from fanvue.oauth import LoginRequired
+from inbox.approver_groups import ApproverGroups, GroupUnknown
 from inbox.creators import AgencyCreatorClient, CreatorInbox, InboxClient
 from inbox.login_state import LoginWatch
+from inbox.poll_wait import PollBudget
 from store import accounts
 from store.db import Store
 
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 # An agency's creator list is read again every this many cycles (and whenever a chat row names a creator
 # not on it), so a quiet cycle costs no more than the chat list itself.
 CREATOR_LIST_CYCLES = 30
+
+NOT_AN_APPROVER = "Only the team's approvers can decide on replies; nothing was done."
 
 Voice = Callable[[Path | None], tuple[Drafter, Guardrails]]
 
@@ -51,6 +55,7 @@ class AccountLink:
     admin: bool | None = None  # agency logins: whether /agencies/chats answers (None: not tried yet)
     unreachable: set[str] = field(default_factory=set)  # creators refused (403/404) since the list was read
     dead: LoginRequired | None = None  # set by a poll that found the login dead; its watch pauses it
+    budget: PollBudget | None = None  # the login's rate budget, which says when Fanvue asked it to wait
 
     @property
     def label(self) -> str:
@@ -73,8 +78,10 @@ class DeskBook:
         voice: Voice,
         notify: Callable[[str, str], object],
         polls: Polls,
+        groups: ApproverGroups | None = None,
     ) -> None:
         self.store = store
+        self.groups = groups  # reads the members of the desk file's approver groups (None: no Slack)
         self.notify = notify  # (channel, text): a notice in a channel
         self.polls = polls
         self._reported: set[str] = set()
@@ -105,6 +112,11 @@ class DeskBook:
             self._find_once()
             return [i for i in self._inboxes.values() if self.desk_of(i.handle).enabled]
 
+    def found(self) -> list[CreatorInbox]:
+        """Every creator found so far, the disabled ones too."""
+        with self._lock:
+            return list(self._inboxes.values())
+
     def inbox_for(self, creator_uuid: str) -> CreatorInbox | None:
         with self._lock:
             self._find_once()
@@ -113,6 +125,29 @@ class DeskBook:
     def approvers_for(self, creator_handle: str) -> frozenset[str]:
         desk = self.desk_of(creator_handle)
         return desk.approvers or self.default.approvers
+
+    def refusal(self, user_id: str, creator_handle: str) -> str | None:
+        """Why this teammate may not decide on this creator's cards; None when they may. A creator with an
+        approver group takes its members and the users listed beside it; without one, its own approvers,
+        else SLACK_APPROVERS, else anyone."""
+        desk = self.desk_of(creator_handle)
+        if desk.approver_group is None or user_id in desk.approvers:
+            approvers = desk.approvers or self.default.approvers
+            return None if not approvers or user_id in approvers else NOT_AN_APPROVER
+        if self.groups is None:
+            return NOT_AN_APPROVER
+        try:
+            members = self.groups.members(desk.approver_group)
+        except GroupUnknown as exc:
+            return str(exc)
+        return None if user_id in members else NOT_AN_APPROVER
+
+    def rate_limited(self, inbox: CreatorInbox) -> bool:
+        """Whether the login serving this creator is waiting out a 429 now."""
+        for link in self.links:
+            if link.id == inbox.account_id and link.mode == inbox.mode and link.budget is not None:
+                return link.budget.held()
+        return False
 
     def channel_for(self, creator_handle: str) -> str:
         return self.desk_of(creator_handle).channel

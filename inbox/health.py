@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from fanvue import AuthError, StaticToken, TokenProvider
@@ -16,6 +17,7 @@ STATIC_TOKEN_REFUSED = (
     "or run `python app.py login` to store a login that renews itself (README: Fanvue login)."
 )
 LOGIN_PAUSED = "the Fanvue login has expired or was revoked; run `python app.py login`"
+LOGINS_PAUSED = "has expired or was revoked; run `python app.py login` for each"
 
 
 def cycle_problem(error: BaseException, token: TokenProvider) -> str | None:
@@ -44,15 +46,24 @@ class CycleHealth:
         if error is not None:
             self.last["error"] = error
 
-    def report(self, *, login_paused: bool = False) -> dict:
-        """`ok` and, when not ok, the `reason`; the last cycle and the failures in a row either way."""
+    def report(
+        self, *, login_paused: bool = False, paused_accounts: Sequence[str] = (), logins: int = 0
+    ) -> dict:
+        """`ok` and, when not ok, the `reason`; the last cycle and the failures in a row either way.
+
+        Serving several creators: `logins` is how many the app polls with, `paused_accounts` those paused
+        (listed, and unhealthy only when no login serves any more)."""
         reason = None
         if login_paused:
             reason = f"polling is paused: {LOGIN_PAUSED}"
+        elif logins and len(paused_accounts) >= logins:
+            reason = f"polling is paused: every Fanvue login ({', '.join(paused_accounts)}) {LOGINS_PAUSED}"
         elif self.failed_in_a_row >= FAILED_CYCLES_UNHEALTHY:
             what = self.last.get("problem") or self.last.get("error")
             reason = f"the last {self.failed_in_a_row} poll cycles failed ({what})"
         report: dict = {"ok": reason is None}
         if reason:
             report["reason"] = reason
+        if paused_accounts:
+            report["paused_accounts"] = list(paused_accounts)
         return {**report, "last_cycle": self.last or None, "failed_cycles": self.failed_in_a_row}

@@ -61,11 +61,10 @@ def load_for_decision(svc: Services, draft_id: int, version: int, actor: str, ac
     draft = drafts.get(svc.store.db, draft_id)
     if draft is None:
         return Outcome(Kind.MISSING, "This card is not in the database any more; nothing was done.")
-    if not svc.may_decide(actor, draft.creator_handle):
+    refusal = svc.refusal(actor, draft.creator_handle)
+    if refusal is not None:
         drafts.record(svc.store.db, draft, action="denied", actor=actor, details={"attempted": action})
-        return Outcome(
-            Kind.DENIED, "Only the team's approvers can decide on replies; nothing was done.", draft
-        )
+        return Outcome(Kind.DENIED, refusal, draft)
     if draft.status != drafts.PENDING:
         return decided(draft)
     if draft.version != version:

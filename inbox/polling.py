@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from fanvue.agency import AgencyClient
@@ -21,6 +21,7 @@ from fanvue.oauth import LoginRequired
 from inbox.creator_poll import CycleReport, poll_creator
 from inbox.creators import AgencyCreatorClient, CreatorInbox
 from inbox.desks import AccountLink, DeskBook
+from inbox.poll_wait import settle_polls
 from inbox.services import Services
 from store import accounts
 from store.clock import from_iso, to_iso
@@ -90,7 +91,9 @@ def poll_all(svc: Services, book: DeskBook, report: CycleReport) -> None:
                 report.skipped[inbox.handle] = "still busy from an earlier cycle"
             else:
                 started[inbox.uuid] = (inbox, part, future)
-    done, _ = wait([future for _, _, future in started.values()], timeout=polls.deadline)
+    # A creator waiting out Fanvue's 429s goes on in the background; the others' cards do not wait for it.
+    futures = {future: inbox for inbox, _, future in started.values()}
+    done = settle_polls(futures, book.rate_limited, polls.deadline)
     finished: set[str] = set()
     for uuid, (inbox, part, future) in started.items():
         if future not in done:

@@ -14,6 +14,7 @@ from fanvue.models import Me
 from inbox.card_context import CardContext
 from inbox.cards import CardPublisher
 from inbox.creators import CreatorInbox, NoInbox
+from inbox.desks import NOT_AN_APPROVER
 from store.db import Store
 from store.drafts import Draft
 from store.takes import DEFAULT_TAKE_MINUTES
@@ -48,6 +49,8 @@ class CreatorSource(Protocol):
 
     def approvers_for(self, creator_handle: str) -> frozenset[str]: ...
 
+    def refusal(self, user_id: str, creator_handle: str) -> str | None: ...
+
     def creators_in(self, channel: str) -> list[str]: ...
 
     def poll(self, svc: Services, report: Any) -> None: ...
@@ -76,10 +79,14 @@ class Services:
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""
-        approvers = self.approvers
+        return self.refusal(user_id, creator_handle) is None
+
+    def refusal(self, user_id: str, creator_handle: str | None = None) -> str | None:
+        """Why this teammate may not decide on a card of this creator (their approvers, or an approver
+        group whose members Slack cannot tell); None when they may."""
         if self.desk is not None and creator_handle is not None:
-            approvers = self.desk.approvers_for(creator_handle)
-        return not approvers or user_id in approvers
+            return self.desk.refusal(user_id, creator_handle)
+        return None if not self.approvers or user_id in self.approvers else NOT_AN_APPROVER
 
     def guard_for(self, draft: Draft | None) -> Guardrails:
         """The guardrails of the draft's creator (its persona's)."""

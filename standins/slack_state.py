@@ -144,6 +144,10 @@ class SlackState:
         self.known_channels: set[str] | None = None
         self.channels_without_bot: set[str] = set()
         self.archived_channels: set[str] = set()
+        # User groups (S…) and their members' IDs, for usergroups.users.list; `disabled_groups` answer only
+        # with include_disabled, as Slack's do.
+        self.usergroups: dict[str, list[str]] = {}
+        self.disabled_groups: set[str] = set()
         self.lock = threading.Lock()
         self.call_log: list[Call] = []
         self.posted: dict[tuple[str, str], Msg] = {}
@@ -351,6 +355,17 @@ class SlackState:
                 "creator": "U0CREATOR",
             }
         }
+
+    def api_usergroups_users_list(self, args: dict) -> dict:
+        """As Slack answers: the members' IDs of an existing group; `no_such_subteam` for any other ID,
+        and for a disabled group unless `include_disabled` is true."""
+        group = str(args.get("usergroup") or "")
+        if not group:
+            raise ApiError("invalid_arguments")
+        include_disabled = str(args.get("include_disabled", "")).lower() in ("1", "true")
+        if group not in self.usergroups or (group in self.disabled_groups and not include_disabled):
+            raise ApiError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     def _view_answer(self, view: Any, view_id: str) -> dict:
         if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):

@@ -42,13 +42,15 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
         for line in out.splitlines()
     )
     assert "Skipped by @Carol" in out
+    # Two creators, each in its own channel, and every card names the creator it answers for.
+    assert "cards went to its own channel C0DEMO2, not C0DEMO" in out and "💬 to *@" in out
     assert "Only Dana sees: Fanvue refused the message" in out
     assert "wrote again since this draft, so nothing was sent" in out
     assert "(v2)" in out
     assert "Audit log (oldest first)" in out and "edited-and-sent" in out
     assert "Summary: 3 messages reached Fanvue (expected 3)" in out
     assert out.rstrip().endswith("Every step behaved as expected.")
-    assert len(out.splitlines()) < 195  # six moments, a note and the context line of each card
+    assert len(out.splitlines()) < 230  # six moments, a note, a webhook's card, two creators' audit rows
     assert list(demo_tmp.iterdir()) == []
     left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
     assert left == []

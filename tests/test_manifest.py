@@ -18,12 +18,19 @@ from slack_sdk import WebClient
 from slack.bolt_app import DrainingExecutor, build_app
 
 ROOT = Path(__file__).resolve().parent.parent
-SCANNED = [ROOT / "app.py", *sorted((ROOT / "slack").glob("*.py")), *sorted((ROOT / "inbox").glob("*.py"))]
+SCANNED = [
+    ROOT / "app.py",
+    ROOT / "desk.py",
+    ROOT / "runtime_desk.py",
+    *sorted((ROOT / "slack").glob("*.py")),
+    *sorted((ROOT / "inbox").glob("*.py")),
+]
 
-# The bot scope each Web API method needs (None: no scope, e.g. it uses the payload's trigger_id or is
+# The bot scopes each Web API method needs (None: no scope, e.g. it uses the payload's trigger_id or is
 # answered for any token). A method the code starts calling must be added here, with its scope, on purpose.
-METHOD_SCOPES: dict[str, str | None] = {
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "auth_test": None,
+    "apps_connections_open": None,  # the app-level token's connections:write, not a bot scope
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
     "chat_delete": "chat:write",
@@ -33,12 +40,14 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views_update": None,
     "views_push": None,
     "views_publish": None,
-    "conversations_info": "channels:read",
+    # a public channel needs channels:read, a private one groups:read
+    "conversations_info": ("channels:read", "groups:read"),
     "conversations_members": "channels:read",
     "conversations_history": "channels:history",
     "conversations_replies": "channels:history",
     "users_info": "users:read",
     "reactions_add": "reactions:write",
+    "usergroups_users_list": "usergroups:read",
 }
 # Scopes the manifest may hold without a Web API call needing them.
 NOT_FOR_METHODS = {"commands"}
@@ -48,7 +57,7 @@ _FAMILIES = (
     "functions|pins|reactions|reminders|search|team|usergroups|users|views|workflows"
 )
 # `client.chat_postMessage(...)`, `self.client.chat_update` passed along uncalled, `web.views_open(...)`
-_METHOD_ATTR = re.compile(rf"\.((?:{_FAMILIES})_[A-Za-z]+)\b")
+_METHOD_ATTR = re.compile(rf"\.((?:{_FAMILIES})(?:_[A-Za-z]+)+)\b")
 # `client.api_call("chat.postMessage", ...)`
 _API_CALL = re.compile(r"api_call\(\s*[\"']([A-Za-z]+\.[A-Za-z.]+)[\"']")
 
@@ -119,6 +128,16 @@ def methods_called() -> dict[str, list[str]]:
     return found
 
 
+def scopes_of(needed: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    return (needed,) if isinstance(needed, str) else needed or ()
+
+
+def test_the_desk_checks_and_approver_groups_are_scanned():
+    found = methods_called()
+    assert any(where.startswith("desk.py:") for where in found["conversations_info"])
+    assert any(where.startswith("inbox/approver_groups.py:") for where in found["usergroups_users_list"])
+
+
 def test_manifest_describes_a_socket_mode_app(manifest):
     info = manifest["display_information"]
     assert info["name"] == "Fanvue Inbox"
@@ -163,6 +182,7 @@ def test_the_scan_finds_the_calls_it_is_meant_to_find():
     found = methods_called()
     assert "chat_postMessage" in found and "views_open" in found
     assert _METHOD_ATTR.findall("self._call(self.client.chat_update, ts=ts)") == ["chat_update"]
+    assert _METHOD_ATTR.findall("client.usergroups_users_list(usergroup=g)") == ["usergroups_users_list"]
     assert _API_CALL.findall('client.api_call("chat.getPermalink", params=p)') == ["chat.getPermalink"]
 
 
@@ -173,7 +193,7 @@ def test_every_web_api_method_the_code_calls_has_a_known_scope():
 
 def test_bot_scopes_are_exactly_those_the_code_needs(manifest):
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    needed = {METHOD_SCOPES[name] for name in methods_called() if METHOD_SCOPES.get(name)}
+    needed = {scope for name in methods_called() for scope in scopes_of(METHOD_SCOPES.get(name))}
     assert needed <= scopes, f"missing bot scopes: {sorted(needed - scopes)}"
     unused = scopes - needed - NOT_FOR_METHODS
     assert not unused, f"bot scopes nothing in the code uses: {sorted(unused)}"
