@@ -48,9 +48,10 @@ class _ChatWork:
 class WebhookActor:
     """`on_event(row id)` for the intake: serialised per chat, so two events of one chat never race.
 
-    With the template drafter a card carries its draft at once. Any other drafter is paid per draft: the card
-    is posted at once saying a draft is coming, and the draft waits for `quiet` seconds without a new
-    message (at most BURST_MAX_SECONDS after the first)."""
+    With the template drafter a card carries its draft at once; a message that follows within `quiet` seconds
+    is a burst, drafted once the fan has been quiet (meanwhile Send finds the fan wrote again and redrafts).
+    Any other drafter is paid per draft: the card is posted at once saying a draft is coming, and the draft
+    waits for `quiet` seconds without a new message (at most BURST_MAX_SECONDS after the first)."""
 
     def __init__(
         self,
@@ -69,6 +70,7 @@ class WebhookActor:
         self._cv = threading.Condition()
         self._chats: dict[tuple[str, str], _ChatWork] = {}
         self._unknown: set[str] = set()
+        self._drafted_at: dict[tuple[str, str], float] = {}  # a chat's last template draft, while recent
         self._closing = False
 
     # --- the intake's side -------------------------------------------------------------------------------
@@ -167,6 +169,13 @@ class WebhookActor:
 
     def _act(self, work: _ChatWork, events: list[StoredEvent], draft_now: bool) -> None:
         inbox, fan_uuid, db = work.inbox, work.fan_uuid, self.svc.store.db
+        received = any(e.kind == Event.MESSAGE_RECEIVED.value for e in events)
+        template = isinstance(inbox.drafter, TemplateDrafter)
+        in_burst = work.due is not None or self._in_burst((inbox.uuid, fan_uuid))
+        if received and not draft_now and template and in_burst:
+            self._wait_for_quiet(work)  # the card has the burst's first draft; its last message waits
+            self._handled(events)
+            return
         fan = self._fan(inbox.uuid, fan_uuid)
         if fan is None:
             logger.info("A webhook names a fan the app has no name for yet; the next cycle reads that chat")
@@ -181,10 +190,12 @@ class WebhookActor:
             self._handled(events)
             return
         report = CycleReport()
-        received = any(e.kind == Event.MESSAGE_RECEIVED.value for e in events)
         before = drafts.open_for_fan(db, fan_uuid, inbox.uuid)
-        if draft_now or not received or isinstance(inbox.drafter, TemplateDrafter):
+        if draft_now or not received or template:
             poll_chat(self.svc, inbox, chat, history, report)
+            if template and received and not draft_now:
+                with self._cv:
+                    self._drafted_at[(inbox.uuid, fan_uuid)] = self._clock()
         else:
             hold = poll_chat(self.svc, inbox, chat, history, report, hold=self._coming(inbox, history))
             if hold is not None:
@@ -218,6 +229,14 @@ class WebhookActor:
             return saved.id if saved is not None else None
 
         return hold
+
+    def _in_burst(self, key: tuple[str, str]) -> bool:
+        """True when this chat's last template draft came less than `quiet` seconds ago."""
+        now = self._clock()
+        with self._cv:
+            for stale in [k for k, at in self._drafted_at.items() if now - at >= self.quiet]:
+                del self._drafted_at[stale]
+            return key in self._drafted_at
 
     def _wait_for_quiet(self, work: _ChatWork) -> None:
         with self._cv:
