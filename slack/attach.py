@@ -33,8 +33,11 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
         except ValueError:
             return None
         draft = drafts.get(svc.store.db, draft_id)
-        if draft is not None and draft.status != drafts.PENDING:
-            tell(client, body, draft, NOT_WAITING)
+        if draft is None:
+            return None
+        refused = svc.refusal(body["user"]["id"], draft.creator_handle)
+        if refused or draft.status != drafts.PENDING:
+            tell(client, body, draft, refused or NOT_WAITING)
             return None
         return draft
 
@@ -73,8 +76,9 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
 
     def check_attach(ack, body: dict[str, Any], view: dict[str, Any]) -> bool:
         draft = modal_draft(view)
-        if draft is None or draft.status != drafts.PENDING:
-            ack(response_action="errors", errors={ab.PRICE_BLOCK: NOT_WAITING})
+        refused = svc.refusal(body["user"]["id"], draft.creator_handle) if draft is not None else None
+        if draft is None or draft.status != drafts.PENDING or refused:
+            ack(response_action="errors", errors={ab.PRICE_BLOCK: refused or NOT_WAITING})
             return False
         media, price = ab.submitted(view)
         checked = offers.check_attach(svc, draft, media, price)
@@ -101,8 +105,10 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
     def check_template(ack, body: dict[str, Any], view: dict[str, Any]) -> bool:
         draft = modal_draft(view)
         chosen = ab.chosen_template(view)
-        if draft is None or draft.status != drafts.PENDING or not chosen:
-            ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: NOT_WAITING if chosen else "Pick one."})
+        refused = svc.refusal(body["user"]["id"], draft.creator_handle) if draft is not None else None
+        if draft is None or draft.status != drafts.PENDING or not chosen or refused:
+            problem = refused or (NOT_WAITING if chosen else "Pick one.")
+            ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: problem})
             return False
         try:
             template = next(

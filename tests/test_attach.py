@@ -235,3 +235,13 @@ def test_media_preview_blurred_shows_the_blurred_variant_fetched_when_the_card_i
     assert items[0].uuid in stored and "https:" not in stored  # the URL is never kept
     asked = [r.query.get("variants") for r in h.sandbox.world.requests if "variants" in r.query]
     assert asked and all(v in ("blurred", ["blurred"]) for v in asked)
+
+
+def test_only_an_approver_may_attach(pending_card: PendingCard):
+    h, fan, draft = pending_card
+    folder, items = ready_in_folder(h)
+    view = offered(h, draft, folder)
+    h.svc.approvers = frozenset({"U0ALICE"})
+    answer = submit(h, view, [items[0].uuid], "5", user="U0MALLORY")
+    assert answer["response_action"] == "errors" and offer_for(h.store.db, draft.id) is None
+    assert submit(h, view, [items[0].uuid], "5", user="U0ALICE") == {}
