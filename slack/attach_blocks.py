@@ -177,3 +177,9 @@ def confirm_offer(offer: OfferView, fan_name: str, flagged: bool) -> dict[str, A
         "confirm": _plain(cut(f"Send for {price}", 30)),
         "deny": _plain("Go back"),
     }
+
+
+def edit_offer_note(offer: OfferView) -> str:
+    """The editor's line for a card with a paid offer: its Send sends the text with these items at this price."""
+    names = ", ".join(mrkdwn(n) for n in _names(offer.items))
+    return f"💰 Sent as a paid message: *${offer.price_cents / 100:,.2f}* for {cut(names, 400)}"

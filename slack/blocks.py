@@ -8,7 +8,7 @@ from typing import Any
 
 from inbox.selling import OfferView
 from safe_text import cut, mention, mrkdwn, mrkdwn_once, one_line, slack_name, visible
-from slack.attach_blocks import ATTACH, TEMPLATE, confirm_offer, offer_blocks
+from slack.attach_blocks import ATTACH, TEMPLATE, confirm_offer, edit_offer_note, offer_blocks
 from slack.fan_context_blocks import fan_blocks
 from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
 from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the edit modal's, for listeners
@@ -138,7 +138,7 @@ def parse_button_value(value: str) -> tuple[int, int]:
     return _row_number(draft_id), _row_number(version)
 
 
-def edit_modal(draft: Draft) -> dict[str, Any]:
+def edit_modal(draft: Draft, offer: OfferView | None = None) -> dict[str, Any]:
     """The modal a teammate edits a draft in; the draft id and version travel in private_metadata.
 
     The box holds Slack's 3000 characters at most: a longer draft starts cut there, and the modal says
@@ -152,11 +152,15 @@ def edit_modal(draft: Draft) -> dict[str, Any]:
             f"⚠️ The draft has {len(draft.draft_text)} characters; the box holds its first {EDIT_MAX}. "
             "What you send is what is in the box."
         )
+    submit = "Send"
+    if offer is not None and offer.price_cents:  # Send here is the paid message's confirmation too
+        notes.append(edit_offer_note(offer))
+        submit = f"Send for ${offer.price_cents / 100:,.2f}"
     return {
         "type": "modal",
         "callback_id": EDIT_VIEW,
         "title": {"type": "plain_text", "text": "Edit reply"},
-        "submit": {"type": "plain_text", "text": "Send"},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"draft_id": draft.id, "version": draft.version}),
         "blocks": [

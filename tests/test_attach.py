@@ -245,3 +245,16 @@ def test_only_an_approver_may_attach(pending_card: PendingCard):
     answer = submit(h, view, [items[0].uuid], "5", user="U0MALLORY")
     assert answer["response_action"] == "errors" and offer_for(h.store.db, draft.id) is None
     assert submit(h, view, [items[0].uuid], "5", user="U0ALICE") == {}
+
+
+def test_the_editor_of_a_card_with_an_offer_names_price_and_items_and_sends_them(pending_card: PendingCard):
+    h, fan, draft = pending_card
+    folder, items = ready_in_folder(h)
+    assert submit(h, offered(h, draft, folder), [items[0].uuid], "5") == {}
+    h.click(draft, blocks.EDIT)
+    editor = next(v for v in h.slack.views() if v["view"]["callback_id"] == blocks.EDIT_VIEW)["view"]
+    assert editor["submit"]["text"] == "Send for $5.00" and items[0].name in json.dumps(editor["blocks"])
+    h.submit_edit(editor, "Just for you 💕")
+    [sent] = h.sandbox.world.sent_messages(fan["uuid"])
+    assert sent["text"] == "Just for you 💕" and sent["mediaUuids"] == [items[0].uuid]
+    assert sent["pricing"]["USD"]["price"] == 500
