@@ -32,7 +32,9 @@ from inbox.earnings import scheduled_read
 from inbox.fan_context import fan_card
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
+from inbox.offers import card_offer
 from inbox.reconcile import reconcile_in_flight
+from inbox.selling import Selling
 from inbox.services import Creator, Services
 from inbox.stored_login import RefreshingToken
 from inbox.webhook_act import WebhookActor
@@ -279,6 +281,7 @@ def build(
         draft_concurrency=settings.llm_concurrency,
         desk=book,
         take_minutes=settings.take_minutes,
+        selling=Selling(settings.ppv_max_price_cents, settings.media_preview),
         card_context=CardContext(
             ttl=timedelta(minutes=settings.fan_context_ttl_minutes),
             announce=lambda inbox, text: client.chat_postMessage(
@@ -288,6 +291,7 @@ def build(
             ),
         ),
     )
+    slack_cards.offer = functools.partial(card_offer, services)  # read when the card is rendered
     executor = DrainingExecutor(max_workers=CLICK_WORKERS)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
     watch = None

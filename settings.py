@@ -12,8 +12,10 @@ from dotenv import dotenv_values
 from drafting.llm import LlmConfig
 from drafting.persona import PersonaError, load_persona
 from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from fanvue.message_text import MIN_PRICE_CENTS
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
+from inbox.selling import DEFAULT_PPV_MAX_PRICE_CENTS, MEDIA_PREVIEWS
 from inbox.webhook_watch import BURST_MAX_SECONDS
 from settings_reader import WHERE, Reader
 from store.fan_context import DEFAULT_PRIORITY, DEFAULT_TTL_MINUTES, PRIORITIES
@@ -47,6 +49,10 @@ class Settings:
     slack_max_posts_per_cycle: int = 30
     slack_post_interval: float = 1.0
     take_minutes: int = DEFAULT_TAKE_MINUTES
+    ppv_max_price_cents: int = (
+        DEFAULT_PPV_MAX_PRICE_CENTS  # a paid message's ceiling unless the desk names one
+    )
+    media_preview: str = "none"  # "blurred": a card shows its offer's blurred previews
     fanvue_api_base: str = DEFAULT_API_BASE
     fanvue_api_version: str = DEFAULT_API_VERSION
     fanvue_rate_limit: int = DEFAULT_LIMIT
@@ -218,6 +224,12 @@ def _slack(reader: Reader, env: Mapping[str, str], problems: list[str]) -> dict:
             "SLACK_MAX_POSTS_PER_CYCLE", DEFAULT.slack_max_posts_per_cycle, low=1, high=1000
         ),
         take_minutes=reader.number("TAKE_MINUTES", DEFAULT.take_minutes, low=1, high=1440),
+        ppv_max_price_cents=reader.number(
+            "PPV_MAX_PRICE_CENTS", DEFAULT.ppv_max_price_cents, low=MIN_PRICE_CENTS, high=10_000_000
+        ),
+        media_preview=reader.choice(
+            "MEDIA_PREVIEW", DEFAULT.media_preview.upper(), tuple(p.upper() for p in MEDIA_PREVIEWS)
+        ).lower(),
     )
 
 

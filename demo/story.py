@@ -1,4 +1,4 @@
-"""The walk-through: one poll cycle, the cards it posts, six moments of a team deciding on them, a note,
+"""The walk-through: one poll cycle, the cards it posts, six moments of a team deciding on them, a note, a sale,
 and a card brought by a webhook."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from demo import selling
 from demo.render import mrkdwn_text, render_blocks, without_history
 from demo.stage import (
     CARD_TIMEOUT,
@@ -30,7 +31,7 @@ EDITED_TEXT = "Hey! Thank you, that means a lot 💕 New set drops Friday, you'l
 FAN_AGAIN = "also, did you get my last message? 🙈"
 NOTE_TEXT = "Loves the beach sets; promised her a preview of Friday's drop"
 FAN_NEW = "just subscribed, hi! 👋"
-EXPECTED_SENT = 3
+EXPECTED_SENT = 4
 STATUS_WORDS = {drafts.PENDING: "waiting for a decision", drafts.FAILED: "refused by Fanvue"}
 
 Say = Callable[[str], None]
@@ -183,6 +184,14 @@ def walk(st: Stage, say: Say) -> None:
     _, card = st.card(cards[4])
     check(NOTE_TEXT in str(card.blocks), "step 7: the card does not show the team's note")
     _webhook_step(st, say, tour)
+    tour.step(
+        9,
+        f"Bob attaches a vault item at ${selling.PRICE} on card 5 (@{before.fan_handle}) and sends it",
+        cards[4],
+        lambda: selling.attach_and_send(st, say, bob, cards[4]),
+        Expect(1, drafts.SENT),
+    )
+    selling.buy_and_credit(st, say, cards[4])
 
 
 def _webhook_step(st: Stage, say: Say, tour: Tour) -> None:

@@ -12,13 +12,14 @@ from fanvue.errors import (
     NotFoundError,
     SendOutcomeUnknown,
 )
+from fanvue.media import MediaClient
 from fanvue.message_text import text_problem
 from inbox import conversation as conv
 from inbox.outcome import Kind, Outcome, changed_meanwhile, end_send, load_for_decision, plain
 from inbox.reconcile import reconcile
 from inbox.redraft import redraft_from_history
 from inbox.services import Services
-from store import drafts, earnings
+from store import drafts, earnings, offers
 from store.db import StoreError
 from store.drafts import Draft
 
@@ -121,6 +122,10 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     if text is None:  # claim_for_send stores it: without it, no text was approved
         return _release(svc, draft, actor, "The approved text was not recorded, so nothing was sent.")
     offer = earnings.offer_for(svc.store.db, draft.id)  # a paid message: its price and media go with the text
+    if offer is not None and offer.price_cents:
+        refused = _resold(svc, draft, offer.media_uuids)
+        if refused:
+            return _release(svc, draft, actor, refused)
     try:
         client = svc.inbox_for(draft.creator_uuid).client
         if offer is None:
@@ -149,6 +154,9 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
     details: dict[str, object] = {"text": text, "message_uuid": message_uuid}
     if offer is not None:
         details["price_cents"] = offer.price_cents
+        details["media_uuids"] = list(offer.media_uuids)
+        details["items"] = [item.name for item in offers.items_for(svc.store.db, draft.id)]
+        details["confirmed_by"] = actor  # Send of a paid message asks first, naming the price and items
     if edited:
         details["draft"] = draft.draft_text
     flags = svc.guard_for(draft).check(text)
@@ -158,6 +166,22 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
         svc, draft, Kind.SENT, actor=actor, action=action, message_uuid=message_uuid, details=details
     )
     return Outcome(Kind.SENT, None, sent)
+
+
+def _resold(svc: Services, draft: Draft, media_uuids: tuple[str, ...]) -> str | None:
+    """Why the paid message must not go out: the fan already bought one of its items (asked again now)."""
+    try:
+        found = MediaClient(svc.inbox_for(draft.creator_uuid).client).purchased(draft.fan_uuid, media_uuids)
+    except FanvueError as exc:
+        return f"Could not ask Fanvue whether the fan already bought these items, so nothing was sent: {exc}"
+    bought = [uuid for uuid in media_uuids if found.get(uuid)]
+    if not bought:
+        return None
+    names = {item.media_uuid: item.name for item in offers.items_for(svc.store.db, draft.id)}
+    listed = ", ".join(names.get(uuid) or uuid for uuid in bought)
+    return (
+        f"{draft.fan_name} already bought {listed}; a paid message cannot sell it again, so nothing was sent."
+    )
 
 
 def _fail(svc: Services, draft: Draft, actor: str, reason: str, exc: FanvueError) -> Outcome:

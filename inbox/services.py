@@ -15,6 +15,7 @@ from inbox.card_context import CardContext
 from inbox.cards import CardPublisher
 from inbox.creators import CreatorInbox, NoInbox
 from inbox.desks import NOT_AN_APPROVER
+from inbox.selling import Selling
 from store.db import Store
 from store.drafts import Draft
 from store.takes import DEFAULT_TAKE_MINUTES
@@ -75,6 +76,7 @@ class Services:
     claimed: set[str] = field(default_factory=set)  # creators whose older rows were claimed (cycle.py)
     take_minutes: int = DEFAULT_TAKE_MINUTES  # a taken card nobody acts on is free again after this
     card_context: CardContext = field(default_factory=CardContext)  # fan context for the cards
+    selling: Selling = field(default_factory=Selling)  # paid messages: price ceiling, media previews
     webhook_health: Callable[[], dict] | None = None  # the webhook intake's counts, for /fanvue; None: off
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:

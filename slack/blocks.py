@@ -6,7 +6,9 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from inbox.selling import OfferView
 from safe_text import cut, mention, mrkdwn, mrkdwn_once, one_line, slack_name, visible
+from slack.attach_blocks import ATTACH, TEMPLATE, confirm_offer, edit_offer_note, offer_blocks
 from slack.fan_context_blocks import fan_blocks
 from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
 from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the edit modal's, for listeners
@@ -32,22 +34,29 @@ CUT_LABEL = "… _(cut)_"
 QUOTE = "> "
 
 DIVIDER = {"type": "divider"}
+_SELL = ((ATTACH, "Attach"), (TEMPLATE, "Template"))  # selling from the card (slack.attach)
 _MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙️ voice note", "gif": "🎞️ gif"}
 
 
 def card(
-    draft: Draft, now: datetime, *, creator: str | None = None, fan: FanCard | None = None
+    draft: Draft,
+    now: datetime,
+    *,
+    creator: str | None = None,
+    fan: FanCard | None = None,
+    offer: OfferView | None = None,
 ) -> dict[str, Any]:
     """The whole message for a draft in its current state: `text` fallback plus blocks.
 
     The draft is shown whole, over several sections when it is long; when it cannot be (its escaped text
     is longer than one message holds), the card says so and has no Send button: the teammate reads and
     sends it from the editor. The chat above the draft gets the room that is left. `fan`: what the team
-    knows about the fan (context line and notes), under the header.
+    knows about the fan (context line and notes), under the header; `offer`: the paid offer that goes out
+    with the text (its Send asks for a confirmation naming price and items).
     """
     head = [_header(draft, now, creator), *(fan_blocks(fan, now) if fan is not None else [])]
     if draft.status == drafts.PENDING:
-        body = _pending(draft, head)
+        body = _pending(draft, head, offer)
     else:
         body = _decided(draft, head)
     history = (
@@ -56,12 +65,16 @@ def card(
     return {"text": _fallback(draft), "blocks": [*head, *history, *body]}
 
 
-def _pending(draft: Draft, head: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _pending(
+    draft: Draft, head: list[dict[str, Any]], offer: OfferView | None = None
+) -> list[dict[str, Any]]:
     notes = [
         mrkdwn_once(cut(n, NOTE_MAX)) for n in (draft.notice, draft.error and f"⚠️ {draft.error}") if n
     ] + _drafting_notes(draft)
     after = [*([flag_list(draft.flags)] if draft.flags else []), *([context(notes)] if notes else [])]
     after += taker_line(draft)
+    if offer is not None:
+        after = [*offer_blocks(offer), *after]
     if draft.drafted_by == drafts.COMING:  # the fan is still writing: the draft follows, Send with it
         return [
             DIVIDER,
@@ -69,7 +82,7 @@ def _pending(draft: Draft, head: list[dict[str, Any]]) -> list[dict[str, Any]]:
             *after,
             _actions(draft, send=False),
         ]
-    whole = _actions(draft, send=True)
+    whole = _actions(draft, send=True, offer=offer)
     room = MESSAGE_BLOCKS_JSON_MAX - json_size([*head, DIVIDER, *after, whole, _too_long(draft)])
     shown, complete = _quoted_sections(
         f"*Draft reply* (v{draft.version}):", draft.draft_text, room - (HISTORY_ROOM if draft.context else 0)
@@ -125,7 +138,7 @@ def parse_button_value(value: str) -> tuple[int, int]:
     return _row_number(draft_id), _row_number(version)
 
 
-def edit_modal(draft: Draft) -> dict[str, Any]:
+def edit_modal(draft: Draft, offer: OfferView | None = None) -> dict[str, Any]:
     """The modal a teammate edits a draft in; the draft id and version travel in private_metadata.
 
     The box holds Slack's 3000 characters at most: a longer draft starts cut there, and the modal says
@@ -139,11 +152,15 @@ def edit_modal(draft: Draft) -> dict[str, Any]:
             f"⚠️ The draft has {len(draft.draft_text)} characters; the box holds its first {EDIT_MAX}. "
             "What you send is what is in the box."
         )
+    submit = "Send"
+    if offer is not None and offer.price_cents:  # Send here is the paid message's confirmation too
+        notes.append(edit_offer_note(offer))
+        submit = f"Send for ${offer.price_cents / 100:,.2f}"
     return {
         "type": "modal",
         "callback_id": EDIT_VIEW,
         "title": {"type": "plain_text", "text": "Edit reply"},
-        "submit": {"type": "plain_text", "text": "Send"},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"draft_id": draft.id, "version": draft.version}),
         "blocks": [
@@ -246,7 +263,7 @@ def _outcome(draft: Draft) -> tuple[str, str | None]:
     return f"❓ *Checking whether the reply reached Fanvue* ({who})", text
 
 
-def _actions(draft: Draft, *, send: bool) -> dict[str, Any]:
+def _actions(draft: Draft, *, send: bool, offer: OfferView | None = None) -> dict[str, Any]:
     """The buttons; without Send when the card could not show the whole draft."""
     value = button_value(draft)
     buttons = []
@@ -260,8 +277,16 @@ def _actions(draft: Draft, *, send: bool) -> dict[str, Any]:
         }
         if draft.flags:
             button["confirm"] = confirm_send(draft.flags, draft.fan_name)
+        if offer is not None and offer.price_cents:
+            button["confirm"] = confirm_offer(offer, draft.fan_name, bool(draft.flags))
         buttons.append(button)
-    for action_id, label in ((EDIT, "Edit"), (REGENERATE, "Regenerate"), (SKIP, "Skip"), (NOTE, "Note")):
+    for action_id, label in (
+        (EDIT, "Edit"),
+        (REGENERATE, "Regenerate"),
+        (SKIP, "Skip"),
+        (NOTE, "Note"),
+        *_SELL,
+    ):
         buttons.append(
             {
                 "type": "button",

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from inbox.services import Services
 from slack import home, listeners, shape
+from slack.attach import register_attach
 from slack.commands import register_commands
 from slack.notes import register_notes
 from slack.replay import ReplayGuard
@@ -147,4 +148,5 @@ def build_app(
     listeners.register(app, svc, run_later, after=home.register(app, svc, run_later).after_decision)
     register_commands(app, svc, run_later)
     register_notes(app, svc, run_later)
+    register_attach(app, svc, run_later)
     return app

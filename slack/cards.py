@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from inbox.cards import CardGone, CardRejected, CardUnavailable
+from inbox.selling import OfferView
 from safe_text import cut, neutralised
 from slack import blocks
 from slack.limits import MESSAGE_TEXT_MAX
@@ -51,6 +52,7 @@ class SlackCards:
         name_creator: bool = False,
         fan: Callable[[Draft], FanCard] | None = None,
     ):
+        self.offer: Callable[[Draft], OfferView | None] | None = None  # the card's paid offer, when set
         self.client = client
         self.channel = channel
         self.post_interval = post_interval
@@ -70,7 +72,10 @@ class SlackCards:
 
     def _card(self, draft: Draft) -> dict:
         creator = draft.creator_handle if self._name_creator else None
-        return blocks.card(draft, self.clock(), creator=creator, fan=self._fan(draft) if self._fan else None)
+        offer = self.offer(draft) if self.offer is not None else None
+        return blocks.card(
+            draft, self.clock(), creator=creator, fan=self._fan(draft) if self._fan else None, offer=offer
+        )
 
     def _pace(self, channel: str) -> threading.Lock:
         # Slack's posting limit is per channel: cards to different channels do not wait for each other.

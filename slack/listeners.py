@@ -11,7 +11,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from fanvue.message_text import text_problem
 from inbox import decisions, takes
+from inbox.offers import card_offer
 from inbox.outcome import Kind, Outcome
+from inbox.selling import OfferView
 from inbox.services import Services
 from slack import blocks, take_blocks
 from slack.handoff import RunLater, acknowledge_then
@@ -61,7 +63,9 @@ def register(
                 logger.error("A click on draft %s could not be recorded: %s", ids[0] if ids else None, exc)
                 outcome = Outcome(Kind.FAILED, NOT_RECORDED.format(reason=exc.reason))
             if outcome.kind is Kind.EDITING and outcome.draft is not None:
-                outcome = _open_editor(client, body["trigger_id"], outcome.draft)
+                outcome = _open_editor(
+                    client, body["trigger_id"], outcome.draft, card_offer(svc, outcome.draft)
+                )
             _tell(respond, client, body, outcome)
             if after is not None:
                 after(client, user)
@@ -144,9 +148,9 @@ def _refusal(svc: Services, draft_id: int, version: int, user: str) -> str | Non
     return checked.message if isinstance(checked, Outcome) else None
 
 
-def _open_editor(client, trigger_id: str, draft: Draft) -> Outcome:
+def _open_editor(client, trigger_id: str, draft: Draft, offer: OfferView | None = None) -> Outcome:
     try:
-        client.views_open(trigger_id=trigger_id, view=blocks.edit_modal(draft))
+        client.views_open(trigger_id=trigger_id, view=blocks.edit_modal(draft, offer))
     except SlackApiError as exc:
         # Without this the click would look ignored: Slack shows nothing when a modal fails to open.
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else None

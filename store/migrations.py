@@ -350,3 +350,13 @@ def m012_fan_notes(db: sqlite_utils.Database) -> None:
         "CREATE TABLE fan_context_notices (creator_uuid TEXT PRIMARY KEY, reason TEXT NOT NULL, "
         "told_at TEXT, checked_at TEXT NOT NULL)"
     )
+
+
+@migrations()
+def m013_offer_items(db: sqlite_utils.Database) -> None:
+    # What a paid offer's media are called and what kind they are, as the card shows them: read from Fanvue
+    # when the items were attached (names and types only; no URL is ever kept).
+    db.execute(
+        "CREATE TABLE paid_offer_items (draft_id INTEGER NOT NULL REFERENCES drafts(id), position INTEGER NOT "
+        "NULL, media_uuid TEXT NOT NULL, name TEXT, media_type TEXT, PRIMARY KEY (draft_id, position))"
+    )

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from inbox.reconcile import reconcile_in_flight
 from slack import blocks
+from slack.attach_blocks import ATTACH, TEMPLATE
 from slack.take_blocks import TAKE, TAKE_OVER
 from standins.slack_requests import sign_request
 from store import audit, drafts
@@ -18,6 +19,7 @@ from tests.harness import SECRET, Harness
 from tests.pending_card import PendingCard, post_pending_card
 
 pytestmark = pytest.mark.both_modes
+SELL = [ATTACH, TEMPLATE]  # the card's selling buttons
 
 
 def _actions(msg) -> list[str]:
@@ -46,7 +48,15 @@ def test_cycle_posts_one_card_per_unread_fan_chat(harness: Harness):
     assert report.drafted == len(expected) == len(posted) == report.cards.posted
     assert {harness.draft_for(u).ts for u in expected} == {m.ts for m in posted}
     for msg in posted:
-        assert _actions(msg) == [blocks.SEND, blocks.EDIT, blocks.REGENERATE, blocks.SKIP, blocks.NOTE, TAKE]
+        assert _actions(msg) == [
+            blocks.SEND,
+            blocks.EDIT,
+            blocks.REGENERATE,
+            blocks.SKIP,
+            blocks.NOTE,
+            *SELL,
+            TAKE,
+        ]
         assert msg.text  # the notification fallback
         for block in msg.blocks:
             Block.parse(block).to_dict()  # slack_sdk validates Block Kit limits when serialising
@@ -173,6 +183,7 @@ def test_ambiguous_send_that_did_not_arrive_goes_back_to_the_team(pending_card: 
         blocks.REGENERATE,
         blocks.SKIP,
         blocks.NOTE,
+        *SELL,
         TAKE,
     ] and "⚠️" in _card_text(card)
     harness.click(draft, blocks.SEND)

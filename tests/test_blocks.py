@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from slack import blocks, limits
+from slack.attach_blocks import ATTACH, TEMPLATE
 from slack.take_blocks import TAKE
 from store import drafts
 from store.drafts import Draft
@@ -100,6 +101,8 @@ def test_pending_card_offers_send_edit_regenerate_skip_with_the_version_in_each_
         (blocks.REGENERATE, "Regenerate", None),
         (blocks.SKIP, "Skip", None),
         (blocks.NOTE, "Note", None),
+        (ATTACH, "Attach", None),
+        (TEMPLATE, "Template", None),
         (TAKE, "I'll take it", None),
     ]
     assert "confirm" not in buttons[0]  # nothing flagged: one click sends

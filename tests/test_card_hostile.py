@@ -21,6 +21,7 @@ from slack_sdk.models.views import View
 
 from demo.render import mrkdwn_text
 from slack import blocks, limits
+from slack.attach_blocks import ATTACH, TEMPLATE
 from slack.layout import pack
 from slack.take_blocks import TAKE
 from store import drafts
@@ -121,7 +122,7 @@ def test_a_draft_too_long_to_show_has_no_send_button_and_says_where_to_read_it(d
     within_limits(message)
     assert not has_send(message)
     actions = [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert actions == [blocks.EDIT, blocks.REGENERATE, blocks.SKIP, blocks.NOTE, TAKE]
+    assert actions == [blocks.EDIT, blocks.REGENERATE, blocks.SKIP, blocks.NOTE, ATTACH, TEMPLATE, TAKE]
     cut_notice = next(b for b in message["blocks"] if "✂️" in b.get("text", {}).get("text", ""))
     assert f"({len(draft_text)} characters)" in cut_notice["text"]["text"]
     assert "Open *Edit*" in cut_notice["text"]["text"]

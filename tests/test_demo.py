@@ -36,7 +36,12 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
     assert "Team notes" in out and story.NOTE_TEXT in out and "spent $" in out  # step 7, and fan context
     assert "[Send] [Edit] [Regenerate] [Skip]" in out
     assert "Sent by @Alice" in out
-    assert out.count("Fanvue got, for @") == 3
+    assert out.count("Fanvue got, for @") == 4
+    # Step 9: a priced item attached and confirmed, bought by the fan, credited to Bob.
+    assert (
+        "Slack asks Bob: 'Charge $7.50 for 1 item" in out
+        and "Stats: Bob: 1 paid sent, 1 bought, $7.50" in out
+    )
     assert any(
         line.startswith("  Fanvue got, for @") and line.endswith(repr(story.EDITED_TEXT))
         for line in out.splitlines()
@@ -48,7 +53,7 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
     assert "wrote again since this draft, so nothing was sent" in out
     assert "(v2)" in out
     assert "Audit log (oldest first)" in out and "edited-and-sent" in out
-    assert "Summary: 3 messages reached Fanvue (expected 3)" in out
+    assert "Summary: 4 messages reached Fanvue (expected 4)" in out
     assert out.rstrip().endswith("Every step behaved as expected.")
     assert len(out.splitlines()) < 230  # six moments, a note, a webhook's card, two creators' audit rows
     assert list(demo_tmp.iterdir()) == []
@@ -124,7 +129,7 @@ def test_demo_in_socket_mode_prints_what_the_http_run_prints_but_the_mode(capsys
     assert demo.MODE_LINES[True] in over_socket.splitlines()
     differ = [(a, b) for a, b in zip(_comparable(over_http), _comparable(over_socket), strict=True) if a != b]
     assert differ == [(demo.MODE_LINES[False], demo.MODE_LINES[True])]
-    assert "Summary: 3 messages reached Fanvue (expected 3)" in over_socket
+    assert "Summary: 4 messages reached Fanvue (expected 4)" in over_socket
     assert over_socket.rstrip().endswith("Every step behaved as expected.")
     assert list(demo_tmp.iterdir()) == []
     left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
