@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal, InvalidOperation
 
+from fanvue.client import FanvueClient
 from fanvue.errors import FanvueError
 from fanvue.media import MediaClient, MediaItem, Template
 from fanvue.message_text import MIN_PRICE_CENTS
@@ -64,7 +65,14 @@ def dollars(cents: int) -> str:
 
 
 def media_client(svc: Services, draft: Draft) -> MediaClient:
-    return MediaClient(svc.inbox_for(draft.creator_uuid).client)
+    """The vault of the draft's creator; only a creator's own login reaches it (Fanvue has no agency vault)."""
+    client = svc.inbox_for(draft.creator_uuid).client
+    if not isinstance(client, FanvueClient):
+        raise FanvueError(
+            "this creator is reached through an agency login, and Fanvue offers agencies no vault; "
+            "log in with the creator's own account (`python app.py login`) to attach media"
+        )
+    return MediaClient(client)
 
 
 def bought(svc: Services, draft: Draft, media_uuids: Sequence[str]) -> list[str]:

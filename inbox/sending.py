@@ -12,9 +12,9 @@ from fanvue.errors import (
     NotFoundError,
     SendOutcomeUnknown,
 )
-from fanvue.media import MediaClient
 from fanvue.message_text import text_problem
 from inbox import conversation as conv
+from inbox.offers import media_client
 from inbox.outcome import Kind, Outcome, changed_meanwhile, end_send, load_for_decision, plain
 from inbox.reconcile import reconcile
 from inbox.redraft import redraft_from_history
@@ -171,7 +171,7 @@ def _deliver(svc: Services, draft: Draft, actor: str, *, edited: bool) -> Outcom
 def _resold(svc: Services, draft: Draft, media_uuids: tuple[str, ...]) -> str | None:
     """Why the paid message must not go out: the fan already bought one of its items (asked again now)."""
     try:
-        found = MediaClient(svc.inbox_for(draft.creator_uuid).client).purchased(draft.fan_uuid, media_uuids)
+        found = media_client(svc, draft).purchased(draft.fan_uuid, media_uuids)
     except FanvueError as exc:
         return f"Could not ask Fanvue whether the fan already bought these items, so nothing was sent: {exc}"
     bought = [uuid for uuid in media_uuids if found.get(uuid)]

@@ -117,9 +117,11 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
         except FanvueError as exc:
             ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: f"Fanvue did not answer ({exc})."})
             return False
-        problem = "This template is gone." if template is None else None
-        problem = problem or offers.use_template(svc, draft, template, body["user"]["id"])
-        if problem:
+        gone: str | None = "This template is gone." if template is None else None
+        if template is not None:
+            gone = offers.use_template(svc, draft, template, body["user"]["id"])
+        if gone:
+            problem = gone
             ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: problem})
             return False
         ack()

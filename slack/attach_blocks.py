@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from fanvue.media import FolderItem, Template, VaultFolder
+from fanvue.media import FolderItem, MediaItem, Template, VaultFolder
 from inbox.selling import OfferView
 from safe_text import cut, mrkdwn, one_line, slack_name
 from slack.layout import context, section
@@ -39,7 +40,10 @@ def metadata(draft: Draft, folder: str | None = None) -> str:
 
 
 def attach_modal(
-    draft: Draft, folders: list[VaultFolder], folder: str | None = None, media: list[FolderItem] | None = None
+    draft: Draft,
+    folders: list[VaultFolder],
+    folder: str | None = None,
+    media: Sequence[FolderItem | MediaItem] | None = None,
 ) -> dict[str, Any]:
     """Pick a folder; once picked, its ready media and a price in dollars."""
     chooser: dict[str, Any] = {
