@@ -5,6 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from desk_entries import MAX_SLA_MINUTES
+from inbox.sla import parse_quiet_hours
 
 # Where each credential is found, for the messages that ask for it.
 WHERE = {
@@ -118,3 +122,26 @@ class Reader:
 _HOSTNAME = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
 )
+
+
+def sla_settings(reader: Reader, default_minutes: int) -> dict:
+    """SLA_MINUTES, QUIET_HOURS and the TZ it is in, each checked now."""
+    tz = reader.optional("TZ")
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            reader.problems.append(f"TZ should be a time zone name like Europe/London or UTC, got {tz!r}")
+            tz = None
+    quiet = reader.optional("QUIET_HOURS")
+    if quiet:
+        try:
+            parse_quiet_hours(quiet, tz)
+        except ValueError as exc:
+            reader.problems.append(f"QUIET_HOURS {exc}")
+            quiet = None
+    return dict(
+        sla_minutes=reader.number("SLA_MINUTES", default_minutes, low=1, high=MAX_SLA_MINUTES),
+        quiet_hours=quiet,
+        tz=tz,
+    )

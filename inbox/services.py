@@ -76,6 +76,7 @@ class Services:
     take_minutes: int = DEFAULT_TAKE_MINUTES  # a taken card nobody acts on is free again after this
     card_context: CardContext = field(default_factory=CardContext)  # fan context for the cards
     webhook_health: Callable[[], dict] | None = None  # the webhook intake's counts, for /fanvue; None: off
+    sla: Any = None  # inbox.sla.SlaWatch: card ages and overdue nudges after each cycle; None: off
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""

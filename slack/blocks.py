@@ -13,6 +13,7 @@ from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the ed
 from slack.layout import context, json_size, local_time, pack, section
 from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
 from slack.note_blocks import NOTE
+from slack.sla_blocks import sla_line
 from slack.take_blocks import take_button, taker_line
 from store import drafts
 from store.clock import from_iso
@@ -36,7 +37,12 @@ _MEDIA_LABEL = {"image": "🖼️ photo", "video": "🎬 video", "audio": "🎙�
 
 
 def card(
-    draft: Draft, now: datetime, *, creator: str | None = None, fan: FanCard | None = None
+    draft: Draft,
+    now: datetime,
+    *,
+    creator: str | None = None,
+    fan: FanCard | None = None,
+    sla_minutes: int | None = None,
 ) -> dict[str, Any]:
     """The whole message for a draft in its current state: `text` fallback plus blocks.
 
@@ -45,7 +51,8 @@ def card(
     sends it from the editor. The chat above the draft gets the room that is left. `fan`: what the team
     knows about the fan (context line and notes), under the header.
     """
-    head = [_header(draft, now, creator), *(fan_blocks(fan, now) if fan is not None else [])]
+    head = [_header(draft, now, creator), *sla_line(draft, now, sla_minutes)]
+    head += fan_blocks(fan, now) if fan is not None else []
     if draft.status == drafts.PENDING:
         body = _pending(draft, head)
     else:

@@ -350,3 +350,14 @@ def m012_fan_notes(db: sqlite_utils.Database) -> None:
         "CREATE TABLE fan_context_notices (creator_uuid TEXT PRIMARY KEY, reason TEXT NOT NULL, "
         "told_at TEXT, checked_at TEXT NOT NULL)"
     )
+
+
+@migrations()
+def m013_sla_marks(db: sqlite_utils.Database) -> None:
+    # A waiting card's SLA state as its card last showed it, and the nudges sent about it (1: at the SLA,
+    # 2: at twice it), so the cycle updates a card only when its state changes and a restart never nudges
+    # twice.
+    db.execute(
+        "CREATE TABLE sla_marks (draft_id INTEGER PRIMARY KEY REFERENCES drafts(id), "
+        "state TEXT, nudges INTEGER NOT NULL DEFAULT 0, nudged_at TEXT)"
+    )
