@@ -14,10 +14,10 @@ from drafting.persona import PersonaError, load_persona
 from fanvue.client import DEFAULT_API_BASE, DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
-from inbox.sla import DEFAULT_SLA_MINUTES
 from inbox.webhook_watch import BURST_MAX_SECONDS
 from settings_reader import WHERE, Reader, sla_settings
 from store.fan_context import DEFAULT_PRIORITY, DEFAULT_TTL_MINUTES, PRIORITIES
+from store.sla import DEFAULT_SLA_MINUTES
 from store.takes import DEFAULT_TAKE_MINUTES
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.

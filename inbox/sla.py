@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from store import clock, takes
 from store import sla as marks
 from store.drafts import Draft
+from store.sla import DEFAULT_SLA_MINUTES
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SLA_MINUTES = 15
 DUE_SOON = 0.8  # of the SLA: the card turns orange
 ON_TIME, SOON, OVERDUE = "on-time", "due-soon", "overdue"
 LOUDER = 2  # times the SLA: the second nudge, also shown in the channel
@@ -104,6 +104,15 @@ class SlaWatch:
         self.port = port
         self.channel_of = channel_of
 
+    def overdue(self, db: Any, creator: str | None = None) -> tuple[int, int]:
+        """Cards waiting past their SLA now, and of them those past twice it (for /fanvue)."""
+        now = clock.utcnow()
+        levels = [
+            nudge_level(clock.from_iso(since), now, self.policy.minutes_for(handle))
+            for handle, since in marks.waits(db, creator)
+        ]
+        return sum(1 for level in levels if level >= 1), sum(1 for level in levels if level >= LOUDER)
+
     def run(self, svc: Any) -> int:
         """One pass; returns the nudge messages sent."""
         now = clock.utcnow()
@@ -116,7 +125,7 @@ class SlaWatch:
                 # A card first seen here was most likely just posted, on time: only remember that. Any other
                 # state is shown again (cards posted before the SLA clocks, a fan who waited long).
                 rerender = shown is not None or state != ON_TIME
-                marks.set_state(svc.store.db, draft.id, state, rerender=rerender)
+                marks.set_state(svc.store.db, draft.id, state, minutes, rerender=rerender)
                 if rerender:
                     svc.cards.publish(draft.id)
             level = nudge_level(since, now, minutes)

@@ -354,10 +354,10 @@ def m012_fan_notes(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m013_sla_marks(db: sqlite_utils.Database) -> None:
-    # A waiting card's SLA state as its card last showed it, and the nudges sent about it (1: at the SLA,
-    # 2: at twice it), so the cycle updates a card only when its state changes and a restart never nudges
-    # twice.
+    # A waiting card's SLA (minutes, kept for the SLA hit rate in stats) and state as its card last showed
+    # it, and the nudges sent about it (1: at the SLA, 2: at twice it), so the cycle updates a card only
+    # when its state changes and a restart never nudges twice.
     db.execute(
-        "CREATE TABLE sla_marks (draft_id INTEGER PRIMARY KEY REFERENCES drafts(id), "
+        "CREATE TABLE sla_marks (draft_id INTEGER PRIMARY KEY REFERENCES drafts(id), minutes INTEGER, "
         "state TEXT, nudges INTEGER NOT NULL DEFAULT 0, nudged_at TEXT)"
     )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 import sqlite_utils
 
 from store import audit, clock, drafts
 from store.db import write
 from store.drafts import Draft
+from store.queries import REPLY_ACTIONS
 
 NUDGED = "nudged"
+DEFAULT_SLA_MINUTES = 15  # SLA_MINUTES: a waiting card is overdue after this
 
 
 def waiting(db: sqlite_utils.Database) -> list[tuple[Draft, str | None, int]]:
@@ -26,13 +31,22 @@ def waiting(db: sqlite_utils.Database) -> list[tuple[Draft, str | None, int]]:
     return out
 
 
-def set_state(db: sqlite_utils.Database, draft_id: int, state: str, *, rerender: bool) -> None:
-    """Remember the state the card shows; with `rerender`, the card is due for an update to show it."""
+def waits(db: sqlite_utils.Database, creator: str | None = None) -> list[tuple[str, str]]:
+    """(creator handle, waiting since) of every draft waiting for a decision, of one creator with `creator`."""
+    only, args = (" AND creator_handle = ?", [creator]) if creator else ("", [])
+    rows = db.execute(
+        f"SELECT creator_handle, waiting_since FROM drafts WHERE status = ?{only}", [drafts.PENDING, *args]
+    ).fetchall()
+    return [(handle or "", since) for handle, since in rows]
+
+
+def set_state(db: sqlite_utils.Database, draft_id: int, state: str, minutes: int, *, rerender: bool) -> None:
+    """Remember the state the card shows and its SLA; with `rerender`, the card is due for an update."""
     with write(db):
         db.execute(
-            "INSERT INTO sla_marks (draft_id, state) VALUES (?, ?) "
-            "ON CONFLICT (draft_id) DO UPDATE SET state = excluded.state",
-            [draft_id, state],
+            "INSERT INTO sla_marks (draft_id, state, minutes) VALUES (?, ?, ?) "
+            "ON CONFLICT (draft_id) DO UPDATE SET state = excluded.state, minutes = excluded.minutes",
+            [draft_id, state, minutes],
         )
         if rerender:
             db.execute(
@@ -69,3 +83,43 @@ def unclaim_nudge(db: sqlite_utils.Database, draft_id: int, level: int, before: 
 def nudge_counts(db: sqlite_utils.Database) -> dict[int, int]:
     """Nudges sent, by level (for reports)."""
     return {r["nudges"]: r["n"] for r in db.query("SELECT nudges, count(*) AS n FROM sla_marks GROUP BY 1")}
+
+
+@dataclass(frozen=True)
+class HitRate:
+    """Replies sent within their SLA, of all replies sent (`on_time` of `replies`)."""
+
+    on_time: int = 0
+    replies: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        return 100.0 * self.on_time / self.replies if self.replies else None
+
+
+def hit_rates(
+    db: sqlite_utils.Database,
+    since: str,
+    creator: str | None = None,
+    default_minutes: int = DEFAULT_SLA_MINUTES,
+) -> tuple[dict[str, HitRate], dict[str, HitRate]]:
+    """SLA hit rate per teammate and per creator handle, over replies sent since `since`.
+
+    A reply is on time when it was sent within its card's SLA of the moment the fan started waiting (the
+    first fan message it answers, the same clock the card shows). The SLA is the one the card had while it
+    waited (kept in sla_marks); `default_minutes` for a card decided before the cycle ever saw it."""
+    only = " AND d.creator_handle = ?" if creator else ""
+    rows = db.execute(
+        "SELECT a.actor, d.creator_handle, a.at, d.waiting_since, COALESCE(m.minutes, ?) FROM audit a "
+        "JOIN drafts d ON d.id = a.draft_id LEFT JOIN sla_marks m ON m.draft_id = d.id "
+        f"WHERE a.action IN (?, ?) AND a.at >= ?{only}",
+        [default_minutes, *REPLY_ACTIONS, since, *([creator] if creator else [])],
+    ).fetchall()
+    teammates: dict[str, HitRate] = {}
+    creators: dict[str, HitRate] = {}
+    for actor, handle, at, waiting_since, minutes in rows:
+        hit = clock.from_iso(at) - clock.from_iso(waiting_since) <= timedelta(minutes=minutes)
+        for table, key in ((teammates, actor), (creators, handle or "")):
+            was = table.get(key, HitRate())
+            table[key] = HitRate(was.on_time + int(hit), was.replies + 1)
+    return teammates, creators

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+import settings as settings_module
 from inbox.sla import SlaPolicy, parse_quiet_hours
 from slack.take_blocks import TAKE
 from store import audit, clock, drafts
@@ -16,8 +17,10 @@ from store.db import write
 from store.drafts import Draft
 from tests.harness import CHANNEL, Harness
 from tests.pending_card import PendingCard, post_pending_card
+from tests.team_data import write_team_history
 from tests.test_approver_groups import GROUP, group_desk, two  # noqa: F401 - the fixture
 from tests.test_many_creators import creator_logins, handles
+from tests.test_slash_command import command, shown
 
 SLA = 15
 FAR = timedelta(days=1)
@@ -226,3 +229,54 @@ def test_the_desk_files_sla_and_approver_group_per_creator(two, slack, tmp_path,
 def test_sla_policy_prefers_the_creators_minutes():
     policy = SlaPolicy(minutes=15, per_creator=lambda h: 5 if h == "a" else None)
     assert (policy.minutes_for("a"), policy.minutes_for("b")) == (5, 15)
+
+
+def test_fanvue_says_how_many_cards_are_overdue_first(harness: Harness, monkeypatch: pytest.MonkeyPatch):
+    harness.cycle()  # the seed's fans wrote days ago: every card is past twice the SLA
+    pending = harness.store.db.execute("SELECT COUNT(*) FROM drafts WHERE status = 'pending'").fetchone()[0]
+    answer = command(harness, "")
+    assert answer["blocks"][0]["text"]["text"] == (
+        f"🔴 *{pending} cards overdue* ({pending} past twice the SLA): the oldest are listed below."
+    )
+    rows = harness.store.db.query("SELECT id FROM drafts WHERE status = 'pending' LIMIT 1")
+    watch = Clock(monkeypatch, harness)
+    waiting_from(harness, watch, [drafts.get(harness.store.db, r["id"]) for r in rows])
+    watch.at(SLA + 1)
+    answer = command(harness, "")
+    assert answer["blocks"][0]["text"]["text"].startswith("🔴 *1 card overdue*: ")
+    watch.at(0)
+    assert command(harness, "")["blocks"][0]["text"]["text"] == "🟢 *No card is overdue.*"
+
+
+def test_stats_show_the_sla_hit_rate_per_teammate(harness: Harness):
+    write_team_history(harness.store.db, clock.utcnow())
+    text = shown(command(harness, "stats"))
+    # Within the default 15 min of the fan's message: all of Alice's and Bob's, not Carol's 100 min one.
+    assert "• <@U0ALICE>: 3 sent, 1 edited and sent, 1 skipped; 4 of 4 replies within the SLA (100%)" in text
+    assert "• <@U0BOB>: 3 sent, 0 edited and sent, 2 skipped; 3 of 3 replies within the SLA (100%)" in text
+    assert "• <@U0CAROL>: 1 sent, 2 edited and sent, 0 skipped; 2 of 3 replies within the SLA (67%)" in text
+    # The SLA a card had while it waited counts (a creator's 5 min): Bob's 6 and 7 min replies are late.
+    with write(harness.store.db):
+        harness.store.db.execute("INSERT INTO sla_marks (draft_id, minutes) SELECT id, 5 FROM drafts")
+    text = shown(command(harness, "stats"))
+    assert "• <@U0BOB>: 3 sent, 0 edited and sent, 2 skipped; 1 of 3 replies within the SLA (33%)" in text
+    assert "<@U0CAROL>: 1 sent, 2 edited and sent, 0 skipped; 0 of 3 replies within the SLA (0%)" in text
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"QUIET_HOURS": "23:00"}, "QUIET_HOURS should be two times like 23:00-07:00"),
+        ({"QUIET_HOURS": "25:00-07:00"}, "QUIET_HOURS should be two times like 23:00-07:00 (HH:MM)"),
+        ({"TZ": "Mars/Olympus"}, "TZ should be a time zone name"),
+        ({"SLA_MINUTES": "0"}, "SLA_MINUTES"),
+    ],
+)
+def test_sla_settings_are_checked_with_a_clear_error(env: dict, problem: str):
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL_ID": "C1", "SLACK_SIGNING_SECRET": "s"}
+    base["FANVUE_ACCESS_TOKEN"] = "t"
+    with pytest.raises(settings_module.SettingsError) as caught:
+        settings_module.from_mapping({**base, **env})
+    assert problem in str(caught.value)
+    good = settings_module.from_mapping({**base, "QUIET_HOURS": "23:00-07:00", "TZ": "Europe/London"})
+    assert (good.sla_minutes, good.quiet_hours, good.tz) == (15, "23:00-07:00", "Europe/London")
