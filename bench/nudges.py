@@ -1,0 +1,161 @@
+"""Many cards going overdue at once against a paced Slack: how many messages and 429s the nudges cost."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bench.rig import BOT_TOKEN, CHANNEL, header, table, workdir
+from inbox.cards import CardPublisher
+from inbox.sla import SlaPolicy, SlaWatch
+from slack.bolt_app import web_client
+from slack.cards import SlackCards
+from slack.sla_blocks import SlackNudges
+from standins.slack_api import SlackStandin
+from store import drafts
+from store.clock import to_iso, utcnow
+from store.db import Store, write
+from store.draft_records import NewDraft
+
+COMMAND = "python -m bench.nudges"
+SLA = 15
+TARGET_MESSAGES = 3  # per channel and nudge level: one list each time, never one message per card
+
+
+@dataclass
+class Pass:
+    label: str
+    cards: int
+    messages: int  # chat.postMessage calls that reached Slack
+    rate_limited: int  # answered 429
+    permalinks: int
+    updates: int  # cards re-rendered to show their new state
+    seconds: float
+
+
+def _seed(slack: SlackStandin, store: Store, cards: int) -> list[int]:
+    """`cards` waiting cards, posted before the pace is switched on (as if over the last minutes)."""
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    now = utcnow()
+    ids = []
+    for i in range(cards):
+        new = NewDraft(
+            creator_uuid="creator-1",
+            fan_uuid=f"fan-{i}",
+            fan_handle=f"fan{i}",
+            fan_name=f"Fan {i}",
+            fan_message_uuid=f"msg-{i}",
+            fan_message_at=to_iso(now),
+            waiting_since=to_iso(now),
+            unread_count=1,
+            draft_text=f"Hey Fan {i}, thanks for writing!",
+        )
+        draft = drafts.create(store.db, new)
+        ts = client.chat_postMessage(channel=CHANNEL, text=f"card {i}")["ts"]
+        drafts.mark_card(store.db, draft, channel=CHANNEL, ts=ts, rev=draft.card_rev)
+        ids.append(draft.id)
+    return ids
+
+
+def _age(store: Store, minutes: float) -> None:
+    with write(store.db):
+        store.db.execute(
+            "UPDATE drafts SET waiting_since = ? WHERE status = 'pending'",
+            [to_iso(utcnow() - timedelta(minutes=minutes))],
+        )
+
+
+def _counts(slack: SlackStandin) -> tuple[int, int, int, int]:
+    calls = slack.calls()
+    posts = [c for c in calls if c.method == "chat.postMessage"]
+    return (
+        sum(1 for c in posts if c.status == 200),
+        sum(1 for c in calls if c.status == 429),
+        sum(1 for c in calls if c.method == "chat.getPermalink"),
+        sum(1 for c in calls if c.method == "chat.update"),
+    )
+
+
+def run(cards: int, directory: Path) -> list[Pass]:
+    """Ours (the cycle's SLA pass at the SLA and at twice it) and the naive way (one thread reply per card,
+    no retries, so each 429 is counted rather than waited out)."""
+    passes = []
+    with SlackStandin(bot_token=BOT_TOKEN, pace=True) as slack:
+        store = Store(directory / "nudges.db")
+        pacer, slack.state.pacer = slack.state.pacer, None
+        ids = _seed(slack, store, cards)
+        slack.state.pacer = pacer
+        client = web_client(BOT_TOKEN, slack.api_url)
+        cards_port = SlackCards(client, CHANNEL, post_interval=0)
+        cards_port.sla_minutes = lambda _handle: SLA
+        svc = SimpleNamespace(
+            store=store,
+            cards=CardPublisher(store, cards_port),
+            take_minutes=10,
+            desk=None,
+            approvers=frozenset({"U0LEAD"}),
+        )
+        watch = SlaWatch(SlaPolicy(minutes=SLA), SlackNudges(client), cards_port.channel_for)
+        for label, minutes in ((f"at the SLA ({SLA} min)", SLA + 1), ("at twice the SLA", 2 * SLA + 1)):
+            _age(store, minutes)
+            before = _counts(slack)
+            started = time.perf_counter()
+            watch.run(svc)
+            took = time.perf_counter() - started
+            after = _counts(slack)
+            messages, limited, links, updates = (a - b for a, b in zip(after, before, strict=True))
+            passes.append(Pass(f"ours, {label}", cards, messages, limited, links, updates, took))
+        store.close()
+    with SlackStandin(bot_token=BOT_TOKEN, pace=True) as slack:
+        store = Store(directory / "naive.db")
+        pacer, slack.state.pacer = slack.state.pacer, None
+        ids = _seed(slack, store, cards)
+        slack.state.pacer = pacer
+        bare = WebClient(token=BOT_TOKEN, base_url=slack.api_url)  # no retries: 429s are counted
+        before = _counts(slack)
+        started = time.perf_counter()
+        for draft_id in ids:
+            draft = drafts.get(store.db, draft_id)
+            try:
+                bare.chat_postMessage(channel=CHANNEL, thread_ts=draft.ts, text="⏰ overdue")
+            except SlackApiError:
+                pass
+        took = time.perf_counter() - started
+        after = _counts(slack)
+        messages, limited, links, updates = (a - b for a, b in zip(after, before, strict=True))
+        passes.append(Pass("naive: one reply per card", cards, messages, limited, links, updates, took))
+        store.close()
+    return passes
+
+
+def report(passes: list[Pass]) -> str:
+    rows = [
+        [p.label, p.cards, p.messages, p.rate_limited, p.permalinks, p.updates, f"{p.seconds:.2f} s"]
+        for p in passes
+    ]
+    return table(("pass", "cards", "messages", "429s", "permalinks", "card updates", "time"), rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__)
+    parser.add_argument("--cards", type=int, default=200, help="cards going overdue at once")
+    args = parser.parse_args(argv)
+    header(f"Nudges: {args.cards} cards going overdue at once, Slack's pace on", COMMAND)
+    with workdir() as directory:
+        passes = run(args.cards, Path(directory))
+    print(report(passes))
+    ours = [p for p in passes if p.label.startswith("ours")]
+    ok = all(p.rate_limited == 0 and p.messages <= TARGET_MESSAGES for p in ours)
+    print(f"\nTarget: no 429 and at most {TARGET_MESSAGES} messages per pass: {'met' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
