@@ -125,15 +125,16 @@ _HOSTNAME = re.compile(
 
 
 def sla_settings(reader: Reader, default_minutes: int) -> dict:
-    """SLA_MINUTES, QUIET_HOURS and the TZ it is in, each checked now."""
-    tz = reader.optional("TZ")
+    """SLA_MINUTES, QUIET_HOURS and the TZ it is in, each checked now. TZ is only read with QUIET_HOURS:
+    a system may set it in a form of its own (`:/etc/localtime`) that nothing else here uses."""
+    quiet = reader.optional("QUIET_HOURS")
+    tz = reader.optional("TZ") if quiet else None
     if tz:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             reader.problems.append(f"TZ should be a time zone name like Europe/London or UTC, got {tz!r}")
             tz = None
-    quiet = reader.optional("QUIET_HOURS")
     if quiet:
         try:
             parse_quiet_hours(quiet, tz)

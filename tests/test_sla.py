@@ -268,7 +268,7 @@ def test_stats_show_the_sla_hit_rate_per_teammate(harness: Harness):
     [
         ({"QUIET_HOURS": "23:00"}, "QUIET_HOURS should be two times like 23:00-07:00"),
         ({"QUIET_HOURS": "25:00-07:00"}, "QUIET_HOURS should be two times like 23:00-07:00 (HH:MM)"),
-        ({"TZ": "Mars/Olympus"}, "TZ should be a time zone name"),
+        ({"QUIET_HOURS": "23:00-07:00", "TZ": "Mars/Olympus"}, "TZ should be a time zone name"),
         ({"SLA_MINUTES": "0"}, "SLA_MINUTES"),
     ],
 )
@@ -280,3 +280,4 @@ def test_sla_settings_are_checked_with_a_clear_error(env: dict, problem: str):
     assert problem in str(caught.value)
     good = settings_module.from_mapping({**base, "QUIET_HOURS": "23:00-07:00", "TZ": "Europe/London"})
     assert (good.sla_minutes, good.quiet_hours, good.tz) == (15, "23:00-07:00", "Europe/London")
+    assert settings_module.from_mapping({**base, "TZ": ":/etc/localtime"}).tz is None  # unused: not read
