@@ -58,6 +58,7 @@ def _seed(slack: SlackStandin, store: Store, cards: int) -> list[int]:
             draft_text=f"Hey Fan {i}, thanks for writing!",
         )
         draft = drafts.create(store.db, new)
+        assert draft is not None
         ts = client.chat_postMessage(channel=CHANNEL, text=f"card {i}")["ts"]
         drafts.mark_card(store.db, draft, channel=CHANNEL, ts=ts, rev=draft.card_rev)
         ids.append(draft.id)
@@ -123,6 +124,7 @@ def run(cards: int, directory: Path) -> list[Pass]:
         started = time.perf_counter()
         for draft_id in ids:
             draft = drafts.get(store.db, draft_id)
+            assert draft is not None
             try:
                 bare.chat_postMessage(channel=CHANNEL, thread_ts=draft.ts, text="⏰ overdue")
             except SlackApiError:
