@@ -51,8 +51,8 @@ def card(
     sends it from the editor. The chat above the draft gets the room that is left. `fan`: what the team
     knows about the fan (context line and notes), under the header.
     """
-    head = [_header(draft, now, creator), *sla_line(draft, now, sla_minutes)]
-    head += fan_blocks(fan, now) if fan is not None else []
+    head = [_header(draft, now, creator), *(fan_blocks(fan, now) if fan is not None else [])]
+    head += sla_line(draft, now, sla_minutes)
     if draft.status == drafts.PENDING:
         body = _pending(draft, head)
     else:
