@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+import runtime
+import settings as settings_module
 from bench.rig import BOT_TOKEN, CHANNEL, header, table, workdir
-from inbox.cards import CardPublisher
-from inbox.sla import SlaPolicy, SlaWatch
-from slack.bolt_app import web_client
-from slack.cards import SlackCards
-from slack.sla_blocks import SlackNudges
 from standins.slack_api import SlackStandin
 from store import drafts
 from store.clock import to_iso, utcnow
@@ -84,26 +81,36 @@ def _counts(slack: SlackStandin) -> tuple[int, int, int, int]:
     )
 
 
+def _app(slack: SlackStandin, db_path: Path) -> runtime.Runtime:
+    """The app as `app.py run` builds it, with SLA_MINUTES; no cycle runs, so Fanvue is never asked."""
+    settings = settings_module.from_mapping(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_CHANNEL_ID": CHANNEL,
+            "SLACK_SIGNING_SECRET": "bench-signing-secret",
+            "SLACK_API_URL": slack.api_url,
+            "FANVUE_ACCESS_TOKEN": "bench-token",
+            "FANVUE_API_BASE": "http://127.0.0.1:9",
+            "DATABASE_PATH": str(db_path),
+            "SLA_MINUTES": str(SLA),
+        }
+    )
+    settings = dataclasses.replace(settings, slack_post_interval=0, port=0)
+    return runtime.build(settings, host="127.0.0.1")
+
+
 def run(cards: int, directory: Path) -> list[Pass]:
     """Ours (the cycle's SLA pass at the SLA and at twice it) and the naive way (one thread reply per card,
     no retries, so each 429 is counted rather than waited out)."""
     passes = []
     with SlackStandin(bot_token=BOT_TOKEN, pace=True) as slack:
-        store = Store(directory / "nudges.db")
+        app = _app(slack, directory / "nudges.db")
+        svc = app.services
+        store = svc.store
         pacer, slack.state.pacer = slack.state.pacer, None
-        ids = _seed(slack, store, cards)
+        _seed(slack, store, cards)
         slack.state.pacer = pacer
-        client = web_client(BOT_TOKEN, slack.api_url)
-        cards_port = SlackCards(client, CHANNEL, post_interval=0)
-        cards_port.sla_minutes = lambda _handle: SLA
-        svc = SimpleNamespace(
-            store=store,
-            cards=CardPublisher(store, cards_port),
-            take_minutes=10,
-            desk=None,
-            approvers=frozenset({"U0LEAD"}),
-        )
-        watch = SlaWatch(SlaPolicy(minutes=SLA), SlackNudges(client), cards_port.channel_for)
+        watch = svc.sla
         for label, minutes in ((f"at the SLA ({SLA} min)", SLA + 1), ("at twice the SLA", 2 * SLA + 1)):
             _age(store, minutes)
             before = _counts(slack)
@@ -113,7 +120,7 @@ def run(cards: int, directory: Path) -> list[Pass]:
             after = _counts(slack)
             messages, limited, links, updates = (a - b for a, b in zip(after, before, strict=True))
             passes.append(Pass(f"ours, {label}", cards, messages, limited, links, updates, took))
-        store.close()
+        app.close()
     with SlackStandin(bot_token=BOT_TOKEN, pace=True) as slack:
         store = Store(directory / "naive.db")
         pacer, slack.state.pacer = slack.state.pacer, None
