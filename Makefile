@@ -41,6 +41,7 @@ bench: $(STAMP)
 	-$(BIN)/python -m bench.card_context
 	-$(BIN)/python -m bench.webhooks
 	-$(BIN)/python -m bench.many_creators
+	-$(BIN)/python -m bench.nudges
 
 clean:
 	rm -rf $(VENV) .pytest_cache

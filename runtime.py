@@ -28,6 +28,7 @@ from inbox.approver_groups import ApproverGroups
 from inbox.card_context import CardContext
 from inbox.cards import CardPublisher, CardsPort
 from inbox.cycle import run_cycle
+from inbox.desks import DeskBook
 from inbox.earnings import scheduled_read
 from inbox.fan_context import fan_card
 from inbox.health import CycleHealth, cycle_problem
@@ -36,6 +37,7 @@ from inbox.offers import card_offer
 from inbox.reconcile import reconcile_in_flight
 from inbox.selling import Selling
 from inbox.services import Creator, Services
+from inbox.sla import SlaPolicy, SlaWatch, parse_quiet_hours
 from inbox.stored_login import RefreshingToken
 from inbox.webhook_act import WebhookActor
 from inbox.webhook_http import webhook_routes
@@ -55,6 +57,7 @@ from slack import socket_mode
 from slack.bolt_app import DrainingExecutor, build_app, web_client
 from slack.cards import SlackCards
 from slack.server import HttpServer, wsgi_app
+from slack.sla_blocks import SlackNudges
 from store import drafts
 from store.db import Store
 from store.fan_context import FanCard
@@ -262,6 +265,8 @@ def build(
         name_creator=book is not None,
         fan=functools.partial(fan_card_of, store),
     )
+    sla_policy = sla_policy_of(settings, book)
+    slack_cards.sla_minutes = sla_policy.minutes_for
     persona = load_persona(settings.persona_file)
     services = Services(
         store=store,
@@ -282,6 +287,7 @@ def build(
         desk=book,
         take_minutes=settings.take_minutes,
         selling=Selling(settings.ppv_max_price_cents, settings.media_preview),
+        sla=SlaWatch(sla_policy, SlackNudges(client), slack_cards.channel_for),
         card_context=CardContext(
             ttl=timedelta(minutes=settings.fan_context_ttl_minutes),
             announce=lambda inbox, text: client.chat_postMessage(
@@ -357,3 +363,10 @@ def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
         coalesce=True,
     )
     return scheduler
+
+
+def sla_policy_of(settings: Settings, book: DeskBook | None) -> SlaPolicy:
+    """SLA_MINUTES, each creator's `sla_minutes` from the desk file, and QUIET_HOURS in TZ."""
+    quiet = parse_quiet_hours(settings.quiet_hours, settings.tz) if settings.quiet_hours else None
+    per_creator = (lambda handle: book.desk_of(handle).sla_minutes) if book is not None else (lambda _h: None)
+    return SlaPolicy(minutes=settings.sla_minutes, per_creator=per_creator, quiet=quiet)

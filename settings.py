@@ -17,8 +17,9 @@ from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from inbox.selling import DEFAULT_PPV_MAX_PRICE_CENTS, MEDIA_PREVIEWS
 from inbox.webhook_watch import BURST_MAX_SECONDS
-from settings_reader import WHERE, Reader
+from settings_reader import WHERE, Reader, sla_settings
 from store.fan_context import DEFAULT_PRIORITY, DEFAULT_TTL_MINUTES, PRIORITIES
+from store.sla import DEFAULT_SLA_MINUTES
 from store.takes import DEFAULT_TAKE_MINUTES
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
@@ -84,6 +85,11 @@ class Settings:
     fan_context_ttl_minutes: int = DEFAULT_TTL_MINUTES
     earnings_interval_minutes: int = 30
     card_priority: str = DEFAULT_PRIORITY
+    sla_minutes: int = (
+        DEFAULT_SLA_MINUTES  # a waiting card is overdue after this (the desk file's per creator)
+    )
+    quiet_hours: str | None = None  # nudges wait during these local hours (TZ), e.g. 23:00-07:00
+    tz: str | None = None  # the time zone QUIET_HOURS is in; None: UTC
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
@@ -178,6 +184,7 @@ def from_mapping(
             "EARNINGS_INTERVAL_MINUTES", DEFAULT.earnings_interval_minutes, low=1, high=1440
         ),
         card_priority=_card_priority(reader),
+        **sla_settings(reader, DEFAULT.sla_minutes),
         port=reader.number("PORT", DEFAULT.port, low=1, high=65_535),
         host=reader.host("HOST", DEFAULT.host),
         log_level=reader.choice("LOG_LEVEL", DEFAULT.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),

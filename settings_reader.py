@@ -5,6 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from desk_entries import MAX_SLA_MINUTES
+from inbox.sla import parse_quiet_hours
 
 # Where each credential is found, for the messages that ask for it.
 WHERE = {
@@ -118,3 +122,27 @@ class Reader:
 _HOSTNAME = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
 )
+
+
+def sla_settings(reader: Reader, default_minutes: int) -> dict:
+    """SLA_MINUTES, QUIET_HOURS and the TZ it is in, each checked now. TZ is only read with QUIET_HOURS:
+    a system may set it in a form of its own (`:/etc/localtime`) that nothing else here uses."""
+    quiet = reader.optional("QUIET_HOURS")
+    tz = reader.optional("TZ") if quiet else None
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            reader.problems.append(f"TZ should be a time zone name like Europe/London or UTC, got {tz!r}")
+            tz = None
+    if quiet:
+        try:
+            parse_quiet_hours(quiet, tz)
+        except ValueError as exc:
+            reader.problems.append(f"QUIET_HOURS {exc}")
+            quiet = None
+    return dict(
+        sla_minutes=reader.number("SLA_MINUTES", default_minutes, low=1, high=MAX_SLA_MINUTES),
+        quiet_hours=quiet,
+        tz=tz,
+    )

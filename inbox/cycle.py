@@ -30,5 +30,7 @@ def run_cycle(svc: Services, *, max_posts: int = 30) -> CycleReport:
     report.reconciled = reconcile_in_flight(svc)
     release_lapsed(svc)
     report.cards = svc.cards.publish_due(max_posts)
+    if svc.sla is not None:
+        svc.sla.run(svc)  # card ages shown, overdue nudges sent
     logger.info("Cycle done: %s", report.summary())
     return report

@@ -78,6 +78,7 @@ class Services:
     card_context: CardContext = field(default_factory=CardContext)  # fan context for the cards
     selling: Selling = field(default_factory=Selling)  # paid messages: price ceiling, media previews
     webhook_health: Callable[[], dict] | None = None  # the webhook intake's counts, for /fanvue; None: off
+    sla: Any = None  # inbox.sla.SlaWatch: card ages and overdue nudges after each cycle; None: off
 
     def may_decide(self, user_id: str, creator_handle: str | None = None) -> bool:
         """Whether this teammate may decide on a card of this creator."""

@@ -15,6 +15,7 @@ from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the ed
 from slack.layout import context, json_size, local_time, pack, section
 from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
 from slack.note_blocks import NOTE
+from slack.sla_blocks import sla_line
 from slack.take_blocks import take_button, taker_line
 from store import drafts
 from store.clock import from_iso
@@ -45,6 +46,7 @@ def card(
     creator: str | None = None,
     fan: FanCard | None = None,
     offer: OfferView | None = None,
+    sla_minutes: int | None = None,
 ) -> dict[str, Any]:
     """The whole message for a draft in its current state: `text` fallback plus blocks.
 
@@ -55,6 +57,7 @@ def card(
     with the text (its Send asks for a confirmation naming price and items).
     """
     head = [_header(draft, now, creator), *(fan_blocks(fan, now) if fan is not None else [])]
+    head += sla_line(draft, now, sla_minutes)
     if draft.status == drafts.PENDING:
         body = _pending(draft, head, offer)
     else:

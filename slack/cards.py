@@ -60,6 +60,7 @@ class SlackCards:
         self._channels = channels
         self._name_creator = name_creator
         self._fan = fan  # what the team knows about the card's fan, read when the card is rendered
+        self.sla_minutes: Callable[[str], int] | None = None  # a creator's SLA, for the card's age line
         self._last_post: dict[str, float] = {}
         self._paces: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -73,9 +74,9 @@ class SlackCards:
     def _card(self, draft: Draft) -> dict:
         creator = draft.creator_handle if self._name_creator else None
         offer = self.offer(draft) if self.offer is not None else None
-        return blocks.card(
-            draft, self.clock(), creator=creator, fan=self._fan(draft) if self._fan else None, offer=offer
-        )
+        sla = self.sla_minutes(draft.creator_handle) if self.sla_minutes is not None else None
+        fan = self._fan(draft) if self._fan else None
+        return blocks.card(draft, self.clock(), creator=creator, fan=fan, offer=offer, sla_minutes=sla)
 
     def _pace(self, channel: str) -> threading.Lock:
         # Slack's posting limit is per channel: cards to different channels do not wait for each other.

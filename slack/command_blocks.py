@@ -15,6 +15,7 @@ from store.clock import from_iso
 from store.earnings import OUTSIDE, CreditRow, RevenueCredit, is_empty
 from store.filters import DEFAULT_STATS_PERIOD, MAX_LIMIT, SCHEDULER
 from store.queries import AuditEntry, Backlog, TeammateStats, TeamStats
+from store.sla import HitRate
 
 # A permalink as Slack gives it: nothing in it may close the `<url|label>` link or start another.
 _LINK = re.compile(r"https://[^\s<>|]{1,300}")
@@ -74,9 +75,11 @@ def unread(
     now: datetime,
     *,
     webhooks: dict | None = None,
+    overdue: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Fanvue's unread counts (or why they are missing) and the cards waiting longest, linked; with
-    `webhooks` (the intake's health), when the last webhook arrived and how many were refused."""
+    `webhooks` (the intake's health), when the last webhook arrived and how many were refused; with
+    `overdue` (cards past their SLA, and past twice it), that first."""
     if counts is not None:
         fanvue = (
             f"*Fanvue*: {_plural(counts.chats, 'unread chat')}, {_plural(counts.messages, 'unread message')}."
@@ -98,7 +101,18 @@ def unread(
         lines.append(f"…and {backlog.pending - len(backlog.oldest)} more.")
     blocks = [section(fanvue), section(cards), *_sections(lines), *_webhook_line(webhooks, now)]
     fallback = f"{fanvue} {cards}" if counts is not None else f"Fanvue is unreachable. {cards}"
+    if overdue is not None:
+        late = overdue_line(*overdue)
+        blocks, fallback = [section(late), *blocks], f"{late} {fallback}"
     return {"text": _plain(fallback), "blocks": blocks}
+
+
+def overdue_line(overdue: int, twice: int) -> str:
+    """The first line of /fanvue: how many cards are past their SLA."""
+    if not overdue:
+        return "🟢 *No card is overdue.*"
+    louder = f" ({twice} past twice the SLA)" if twice else ""
+    return f"🔴 *{_plural(overdue, 'card')} overdue*{louder}: the oldest are listed below."
 
 
 def audit_list(entries: list[AuditEntry], described: str) -> dict[str, Any]:
@@ -137,17 +151,25 @@ def stats(team: TeamStats, period: str, credit: RevenueCredit | None = None) -> 
         waits = "No replies were sent in this period."
     lines = [
         f"• {_who(t.actor)}: {t.sent} sent, {t.edited} edited and sent, {t.skipped} skipped{_take_times(t)}"
+        f"{sla_rate(team.sla_teammates.get(t.actor))}"
         for t in team.teammates
     ]
     lines += [
         f"• creator @{slack_name(c.actor, NAME_MAX)}: {c.sent} sent, {c.edited} edited and sent, "
-        f"{c.skipped} skipped"
+        f"{c.skipped} skipped{sla_rate(team.sla_creators.get(c.actor))}"
         for c in team.creators
     ]
     blocks = [section(f"{head}\n{waits}"), *_sections(lines or ["No decisions in this period."])]
     if credit is not None and not is_empty(credit):
         blocks += _sections(revenue_lines(credit))
     return {"text": _plain(f"The last {period}: {waits}"), "blocks": blocks}
+
+
+def sla_rate(rate: HitRate | None) -> str:
+    """`; 8 of 10 replies within the SLA (80%)`, or nothing without replies."""
+    if rate is None or not rate.replies:
+        return ""
+    return f"; {rate.on_time} of {_plural(rate.replies, 'reply', 'replies')} within the SLA ({rate.percent:.0f}%)"
 
 
 def _take_times(t: TeammateStats) -> str:

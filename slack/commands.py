@@ -103,7 +103,8 @@ def unread(svc: Services, client: WebClient, now: datetime, creator: str | None 
         card.draft_id: link for card in backlog.oldest if (link := permalink(client, card.channel, card.ts))
     }
     webhooks = svc.webhook_health() if svc.webhook_health is not None else None
-    return command_blocks.unread(counts, problem, backlog, links, now, webhooks=webhooks)
+    overdue = svc.sla.overdue(svc.store.db, creator) if svc.sla is not None else None
+    return command_blocks.unread(counts, problem, backlog, links, now, webhooks=webhooks, overdue=overdue)
 
 
 def _fanvue_counts(svc: Services, creator: str | None) -> UnreadCounts:

@@ -360,3 +360,14 @@ def m013_offer_items(db: sqlite_utils.Database) -> None:
         "CREATE TABLE paid_offer_items (draft_id INTEGER NOT NULL REFERENCES drafts(id), position INTEGER NOT "
         "NULL, media_uuid TEXT NOT NULL, name TEXT, media_type TEXT, PRIMARY KEY (draft_id, position))"
     )
+
+
+@migrations()
+def m014_sla_marks(db: sqlite_utils.Database) -> None:
+    # A waiting card's SLA (minutes, kept for the SLA hit rate in stats) and state as its card last showed
+    # it, and the nudges sent about it (1: at the SLA, 2: at twice it), so the cycle updates a card only
+    # when its state changes and a restart never nudges twice.
+    db.execute(
+        "CREATE TABLE sla_marks (draft_id INTEGER PRIMARY KEY REFERENCES drafts(id), minutes INTEGER, "
+        "state TEXT, nudges INTEGER NOT NULL DEFAULT 0, nudged_at TEXT)"
+    )

@@ -95,6 +95,9 @@ class TeamStats:
     median_reply_seconds: float | None
     p90_reply_seconds: float | None
     creators: list[TeammateStats] = field(default_factory=list)  # `actor` is the creator's handle
+    # Replies sent within their SLA (store.sla.hit_rates), per teammate and per creator handle.
+    sla_teammates: dict[str, Any] = field(default_factory=dict)
+    sla_creators: dict[str, Any] = field(default_factory=dict)
 
 
 def backlog(
@@ -175,6 +178,9 @@ def decision_stats(db: sqlite_utils.Database, since: str, creator: str | None = 
             totals[row["action"]] = totals.get(row["action"], 0) + row["n"]
     handles = creator_handles(db) if len(by_creator) > 1 else {}
     waits = reply_seconds(db, since, creator)
+    from store.sla import hit_rates  # noqa: PLC0415 - store.sla reads this module's REPLY_ACTIONS
+
+    sla_teammates, sla_creators = hit_rates(db, since, creator)
     return TeamStats(
         since=since,
         teammates=_with_take_times(_ranked(counts), take_seconds(db, since, creator)),
@@ -182,6 +188,8 @@ def decision_stats(db: sqlite_utils.Database, since: str, creator: str | None = 
         median_reply_seconds=statistics.median(waits) if waits else None,
         p90_reply_seconds=percentile(waits, 90) if waits else None,
         creators=_ranked({handles.get(uuid) or uuid: c for uuid, c in by_creator.items()}) if handles else [],
+        sla_teammates=sla_teammates,
+        sla_creators=sla_creators,
     )
 
 

@@ -97,6 +97,10 @@ def stats_text(team: TeamStats, fmt: str) -> str:
         }
         if per_creator:
             data["creators"] = [dict(zip(CREATOR_COLUMNS, row, strict=True)) for row in per_creator]
+        data["sla"] = {
+            kind: {name: {"on_time": r.on_time, "replies": r.replies} for name, r in rates.items()}
+            for kind, rates in (("teammates", team.sla_teammates), ("creators", team.sla_creators))
+        }
         return _json(data)
     if fmt == "csv":
         if per_creator:
@@ -113,7 +117,22 @@ def stats_text(team: TeamStats, fmt: str) -> str:
     )
     table = _table(STATS_COLUMNS, [[_cell(v) for v in row] for row in per_teammate]) if per_teammate else ""
     creators = _table(CREATOR_COLUMNS, [[str(v) for v in row] for row in per_creator]) if per_creator else ""
-    return "\n".join(part for part in (f"since {team.since}: {waits}", table, creators) if part)
+    sla = _sla_table(team)
+    return "\n".join(part for part in (f"since {team.since}: {waits}", table, creators, sla) if part)
+
+
+SLA_COLUMNS = ("sla", "name", "on_time", "replies", "hit_rate")
+
+
+def _sla_table(team: TeamStats) -> str:
+    """Replies sent within their SLA per teammate and per creator (store.sla.hit_rates says when)."""
+    rows = [
+        [kind, name, str(r.on_time), str(r.replies), f"{r.percent:.0f}%"]
+        for kind, rates in (("teammate", team.sla_teammates), ("creator", team.sla_creators))
+        for name, r in sorted(rates.items())
+        if r.replies
+    ]
+    return _table(SLA_COLUMNS, rows) if rows else ""
 
 
 def _table(columns: tuple[str, ...], rows: list[list[str]]) -> str:

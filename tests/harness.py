@@ -17,7 +17,7 @@ import requests
 
 import runtime
 import settings as settings_module
-from desk import Desk
+from desk import MAX_SLA_MINUTES, Desk
 from drafting.base import Drafter
 from drafting.guardrails import Guardrails
 from fanvue.tokens import TokenPair
@@ -123,9 +123,11 @@ class Harness:
         desk: Desk | None = None,
         mode: str = "http",
         ping_interval: float = PING_INTERVAL,
+        sla_minutes: int = MAX_SLA_MINUTES,
     ):
         """`logins`: (mode, access token) of Fanvue logins stored before the app starts (several creators);
-        `desk`: each creator's channel, persona and approvers."""
+        `desk`: each creator's channel, persona and approvers; `sla_minutes`: SLA_MINUTES (by default a week:
+        the seed's fans wrote days ago, and only the SLA tests want their cards overdue and nudged)."""
         if mode not in MODES:
             raise ValueError(f"mode is one of {MODES}, not {mode!r}")
         self.mode = mode
@@ -148,6 +150,7 @@ class Harness:
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_CHANNEL_ID": CHANNEL,
                 "DATABASE_PATH": str(db_path),
+                "SLA_MINUTES": str(sla_minutes),
                 **how_slack_reaches_us,
             }
         )

@@ -91,6 +91,10 @@ def test_stats_in_each_format(db_path):
     table = cli(db_path, "stats")
     assert table.returncode == 0, table.stderr
     first, header, _rule, *rows = table.stdout.splitlines()
+    sla_at = next(i for i, row in enumerate(rows) if row.split()[:1] == ["sla"])
+    rows, sla_rows = rows[:sla_at], [row.split() for row in rows[sla_at + 2 :]]
+    # Every reply of this history was sent within the default 15 min SLA of the fan's wait.
+    assert ["teammate", "U0ALICE", "4", "4", "100%"] in sla_rows
     assert first.endswith("10 replies; fan's wait for a reply: median 330 s, 90th percentile 540 s")
     assert header.split() == [
         "actor",
