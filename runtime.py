@@ -28,27 +28,25 @@ from inbox.approver_groups import ApproverGroups
 from inbox.card_context import CardContext
 from inbox.cards import CardPublisher, CardsPort
 from inbox.cycle import run_cycle
-from inbox.desks import DeskBook
-from inbox.earnings import scheduled_read
-from inbox.fan_context import fan_card
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
 from inbox.offers import card_offer
 from inbox.reconcile import reconcile_in_flight
 from inbox.selling import Selling
 from inbox.services import Creator, Services
-from inbox.sla import SlaPolicy, SlaWatch, parse_quiet_hours
+from inbox.sla import SlaWatch
 from inbox.stored_login import RefreshingToken
 from inbox.webhook_act import WebhookActor
 from inbox.webhook_http import webhook_routes
 from inbox.webhook_intake import WebhookIntake
 from inbox.webhook_watch import QUIET_INTERVALS
+from runtime_parts import fan_card_of, sla_policy_of, webhook_stored
 from runtime_parts import fanvue_client as fanvue_client
 from runtime_parts import oauth_config as oauth_config
+from runtime_parts import schedule_polling as schedule_polling
 from runtime_parts import settings_drafter as settings_drafter
 from runtime_parts import token_provider as token_provider
 from runtime_parts import webhook_secrets as webhook_secrets
-from runtime_parts import webhook_stored
 from runtime_process import StartFailed as StartFailed
 from runtime_process import once as once
 from runtime_process import run as run
@@ -60,7 +58,6 @@ from slack.server import HttpServer, wsgi_app
 from slack.sla_blocks import SlackNudges
 from store import drafts
 from store.db import Store
-from store.fan_context import FanCard
 
 logger = logging.getLogger(__name__)
 
@@ -329,44 +326,3 @@ def build(
         actor=actor,
         providers=providers,
     )
-
-
-def fan_card_of(store: Store, draft: drafts.Draft) -> FanCard:
-    """What the draft's card shows about its fan, read from the database when the card is rendered."""
-    return fan_card(store.db, draft)
-
-
-def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
-    """A cycle at start and every POLL_INTERVAL_SECONDS (while webhooks arrive, Runtime.cycle_due lets only
-    every POLL_INTERVAL_WITH_WEBHOOKS_SECONDS through); never two at once, missed runs folded into one."""
-    scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        runtime.cycle,
-        "interval",
-        seconds=runtime.settings.poll_interval,
-        id="poll",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
-    # Fanvue's earnings, matched later to the messages the desk sent (the revenue credit in stats).
-    scheduler.add_job(
-        functools.partial(
-            scheduled_read,
-            runtime.services,
-            paused=lambda: runtime.login is not None and runtime.login.holds_polling(),
-        ),
-        "interval",
-        minutes=runtime.settings.earnings_interval_minutes,
-        id="earnings",
-        max_instances=1,
-        coalesce=True,
-    )
-    return scheduler
-
-
-def sla_policy_of(settings: Settings, book: DeskBook | None) -> SlaPolicy:
-    """SLA_MINUTES, each creator's `sla_minutes` from the desk file, and QUIET_HOURS in TZ."""
-    quiet = parse_quiet_hours(settings.quiet_hours, settings.tz) if settings.quiet_hours else None
-    per_creator = (lambda handle: book.desk_of(handle).sla_minutes) if book is not None else (lambda _h: None)
-    return SlaPolicy(minutes=settings.sla_minutes, per_creator=per_creator, quiet=quiet)

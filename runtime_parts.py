@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import requests
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from desk import Desk, normalise_handle
 from drafting.base import Drafter
@@ -18,10 +22,17 @@ from fanvue.errors import FanvueError
 from fanvue.oauth import OAuthConfig, TokenEndpoint
 from fanvue.ratelimit import RateBudget
 from inbox.desks import DeskBook
+from inbox.earnings import scheduled_read
+from inbox.fan_context import fan_card
+from inbox.sla import SlaPolicy, parse_quiet_hours
 from inbox.stored_login import RefreshingToken
 from settings import Settings, SettingsError
-from store import tokens
+from store import drafts, tokens
 from store.db import Store
+from store.fan_context import FanCard
+
+if TYPE_CHECKING:
+    from runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -110,3 +121,44 @@ def token_provider(settings: Settings, store: Store) -> TokenProvider:
             "`python app.py login`, or set FANVUE_ACCESS_TOKEN"
         ]
     )
+
+
+def fan_card_of(store: Store, draft: drafts.Draft) -> FanCard:
+    """What the draft's card shows about its fan, read from the database when the card is rendered."""
+    return fan_card(store.db, draft)
+
+
+def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
+    """A cycle at start and every POLL_INTERVAL_SECONDS (while webhooks arrive, Runtime.cycle_due lets only
+    every POLL_INTERVAL_WITH_WEBHOOKS_SECONDS through); never two at once, missed runs folded into one."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        runtime.cycle,
+        "interval",
+        seconds=runtime.settings.poll_interval,
+        id="poll",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    # Fanvue's earnings, matched later to the messages the desk sent (the revenue credit in stats).
+    scheduler.add_job(
+        functools.partial(
+            scheduled_read,
+            runtime.services,
+            paused=lambda: runtime.login is not None and runtime.login.holds_polling(),
+        ),
+        "interval",
+        minutes=runtime.settings.earnings_interval_minutes,
+        id="earnings",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
+
+
+def sla_policy_of(settings: Settings, book: DeskBook | None) -> SlaPolicy:
+    """SLA_MINUTES, each creator's `sla_minutes` from the desk file, and QUIET_HOURS in TZ."""
+    quiet = parse_quiet_hours(settings.quiet_hours, settings.tz) if settings.quiet_hours else None
+    per_creator = (lambda handle: book.desk_of(handle).sla_minutes) if book is not None else (lambda _h: None)
+    return SlaPolicy(minutes=settings.sla_minutes, per_creator=per_creator, quiet=quiet)

@@ -1,19 +1,26 @@
-"""Block Kit for the draft card and the edit modal: pure functions from a draft to Slack payloads."""
+"""Block Kit for the draft card: pure functions from a draft to Slack payloads (the edit modal: edit_blocks)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from inbox.selling import OfferView
 from safe_text import cut, mention, mrkdwn, mrkdwn_once, one_line, slack_name, visible
-from slack.attach_blocks import ATTACH, TEMPLATE, confirm_offer, edit_offer_note, offer_blocks
+from slack.attach_blocks import ATTACH, TEMPLATE, confirm_offer, offer_blocks
+from slack.edit_blocks import EDIT_BLOCK as EDIT_BLOCK
+from slack.edit_blocks import EDIT_INPUT as EDIT_INPUT
+from slack.edit_blocks import EDIT_MAX as EDIT_MAX
+from slack.edit_blocks import EDIT_VIEW as EDIT_VIEW
+from slack.edit_blocks import NAME_MAX as NAME_MAX
+from slack.edit_blocks import edit_modal as edit_modal
+from slack.edit_blocks import parse_edit_metadata as parse_edit_metadata
+from slack.edit_blocks import row_number
 from slack.fan_context_blocks import fan_blocks
 from slack.flag_blocks import NOTE_MAX, confirm_send, flag_list
 from slack.flag_blocks import flagged_edit_error as flagged_edit_error  # the edit modal's, for listeners
 from slack.layout import context, json_size, local_time, pack, section
-from slack.limits import INPUT_TEXT_MAX, MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
+from slack.limits import MESSAGE_BLOCKS_JSON_MAX, SECTION_TEXT_MAX
 from slack.note_blocks import NOTE
 from slack.sla_blocks import sla_line
 from slack.take_blocks import take_button, taker_line
@@ -23,10 +30,6 @@ from store.drafts import Draft
 from store.fan_context import FanCard
 
 SEND, EDIT, SKIP, REGENERATE = "draft_send", "draft_edit", "draft_skip", "draft_regenerate"
-EDIT_VIEW = "draft_edit_submit"
-EDIT_BLOCK, EDIT_INPUT = "reply", "text"
-EDIT_MAX = INPUT_TEXT_MAX  # what the editor holds, under Fanvue's 5000
-NAME_MAX = 80  # characters of a fan's name or handle in the card's header, the modal and the fallback
 HISTORY_NAME_MAX = 40  # a fan's name before each of their messages
 CONTEXT_TEXT_MAX = 280  # each earlier message: the chat is context, the draft is what matters
 FALLBACK_TEXT_MAX = 200
@@ -138,67 +141,7 @@ def button_value(draft: Draft) -> str:
 def parse_button_value(value: str) -> tuple[int, int]:
     """`id:version` from a button; ValueError for anything else."""
     draft_id, _, version = value.partition(":")
-    return _row_number(draft_id), _row_number(version)
-
-
-def edit_modal(draft: Draft, offer: OfferView | None = None) -> dict[str, Any]:
-    """The modal a teammate edits a draft in; the draft id and version travel in private_metadata.
-
-    The box holds Slack's 3000 characters at most: a longer draft starts cut there, and the modal says
-    so, since what is sent is what is in the box.
-    """
-    notes = [
-        f"Reply to *{slack_name(draft.fan_name, NAME_MAX)}* (@{slack_name(draft.fan_handle, NAME_MAX)}) on Fanvue"
-    ]
-    if len(draft.draft_text) > EDIT_MAX:
-        notes.append(
-            f"⚠️ The draft has {len(draft.draft_text)} characters; the box holds its first {EDIT_MAX}. "
-            "What you send is what is in the box."
-        )
-    submit = "Send"
-    if offer is not None and offer.price_cents:  # Send here is the paid message's confirmation too
-        notes.append(edit_offer_note(offer))
-        submit = f"Send for ${offer.price_cents / 100:,.2f}"
-    return {
-        "type": "modal",
-        "callback_id": EDIT_VIEW,
-        "title": {"type": "plain_text", "text": "Edit reply"},
-        "submit": {"type": "plain_text", "text": submit},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"draft_id": draft.id, "version": draft.version}),
-        "blocks": [
-            context(notes),
-            {
-                "type": "input",
-                "block_id": EDIT_BLOCK,
-                "label": {"type": "plain_text", "text": "Message"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": EDIT_INPUT,
-                    "multiline": True,
-                    "max_length": EDIT_MAX,
-                    "initial_value": draft.draft_text[:EDIT_MAX],
-                },
-            },
-        ],
-    }
-
-
-def parse_edit_metadata(metadata: str) -> tuple[int, int]:
-    """(draft id, version) from the modal's private_metadata; ValueError when it is not ours."""
-    try:
-        data = json.loads(metadata)
-        return _row_number(data["draft_id"]), _row_number(data["version"])
-    except (TypeError, KeyError, json.JSONDecodeError) as exc:
-        raise ValueError("not an edit modal of this app") from exc
-
-
-def _row_number(value: str | int) -> int:
-    """A draft id or version: SQLite refuses integers past 64 bits with an error, not with "no such row"."""
-    number = int(value)
-    if not 0 <= number < 2**63:
-        raise ValueError(f"{value!r} is not a draft id or version")
-    return number
+    return row_number(draft_id), row_number(version)
 
 
 def _header(draft: Draft, now: datetime, creator: str | None = None) -> dict[str, Any]:
