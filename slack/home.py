@@ -110,6 +110,7 @@ def today(svc: Services, now: datetime) -> Today:
         sent=sum(t.sent + t.edited for t in team.teammates),
         skipped=sum(t.skipped for t in team.teammates),
         median_reply_seconds=team.median_reply_seconds,
+        overdue=svc.sla.overdue(svc.store.db)[0] if svc.sla is not None else None,
     )
 
 

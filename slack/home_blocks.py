@@ -39,6 +39,7 @@ class Today:
     sent: int
     skipped: int
     median_reply_seconds: float | None
+    overdue: int | None = None  # cards waiting past their SLA now; None: no SLA watch
 
 
 def home_view(
@@ -87,7 +88,8 @@ def today_line(today: Today) -> str:
         if today.median_reply_seconds is not None
         else "no reply time yet"
     )
-    return f"{today.sent} sent · {today.skipped} skipped · {median}"
+    late = "" if today.overdue is None else f" · {today.overdue} overdue now"
+    return f"{today.sent} sent · {today.skipped} skipped · {median}{late}"
 
 
 def taken_banner(card: QueueCard | None, problem: str | None = None) -> str:

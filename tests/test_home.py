@@ -88,7 +88,17 @@ def test_home_tab_shows_each_teammate_their_own_cards_and_the_waiting_ones(pendi
     assert positions == sorted(positions)
     assert any(b.get("accessory", {}).get("action_id") == TAKE_NEXT for b in bob["blocks"])
     [today] = [t for t in _sections(bob) if t.startswith("*Today*")]
-    assert today.endswith("0 sent · 0 skipped · no reply time yet")
+    # The harness's SLA is a week, so no card is overdue yet.
+    assert today.endswith("0 sent · 0 skipped · no reply time yet · 0 overdue now")
+
+
+def test_home_tab_counts_the_cards_overdue_now(harness: Harness):
+    harness.cycle()
+    waiting = [d for d in drafts.with_status(harness.store.db, drafts.PENDING) if d.ts]
+    harness.runtime.services.sla.policy.minutes = 1  # the seed's fans wrote days ago
+    open_home(harness, "U0BOB")
+    [today] = [t for t in _sections(harness.slack.state.home_views["U0BOB"]) if t.startswith("*Today*")]
+    assert today.endswith(f"· {len(waiting)} overdue now") and waiting
 
 
 def test_home_tab_refreshes_after_the_teammates_decision(pending_card: PendingCard):
