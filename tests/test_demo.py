@@ -55,7 +55,8 @@ def test_demo_walks_every_step_and_cleans_up(capsys, demo_tmp):
     assert "Audit log (oldest first)" in out and "edited-and-sent" in out
     assert "Summary: 4 messages reached Fanvue (expected 4)" in out
     assert out.rstrip().endswith("Every step behaved as expected.")
-    assert len(out.splitlines()) < 270  # six moments, a note, a webhook's card, a sale, two creators' audit rows
+    # Six moments, a note, a webhook's card, a sale, and two creators' audit rows.
+    assert len(out.splitlines()) < 270
     assert list(demo_tmp.iterdir()) == []
     left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
     assert left == []
