@@ -44,6 +44,7 @@ ENTRY_POINTS = (
     "app.py",
     "settings.py",
     "settings_reader.py",
+    "settings_groups.py",
     "runtime.py",
     "runtime_parts.py",
     "runtime_process.py",
