@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import socket
-import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,7 +11,8 @@ from pathlib import Path
 
 import requests
 
-from bench.rig import BOT_TOKEN, CHANNEL, Rig, header, ms, percentile, table, unread_world, workdir
+from bench.app_process import SECRET, AppProcess
+from bench.rig import BOT_TOKEN, Rig, header, ms, percentile, table, unread_world, workdir
 from inbox.cycle import run_cycle
 from slack import blocks
 from standins.slack_api import SlackStandin
@@ -24,8 +20,6 @@ from standins.slack_requests import block_action_body, sign_request
 from store import drafts
 
 COMMAND = "python -m bench.clicks"
-SECRET = "bench-signing-secret"
-ROOT = Path(__file__).resolve().parents[1]
 ACK_TARGET = 0.300
 
 
@@ -45,12 +39,6 @@ class Burst:
     locked: int = 0
     fanvue_requests: int = 0
     fanvue_429s: int = 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _click_body(slack: SlackStandin, msg, user: str) -> str:
@@ -75,71 +63,6 @@ def _click_body(slack: SlackStandin, msg, user: str) -> str:
     )
 
 
-class _AppProcess:
-    """The app's HTTP side in a process of its own, as in production: `app.py run`, or the baseline server."""
-
-    def __init__(self, design: str, sandbox, slack: SlackStandin, db_path: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/slack/events"
-        self.db_path = db_path
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_CHANNEL_ID": CHANNEL,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "FANVUE_API_BASE": sandbox.url,
-            "FANVUE_ACCESS_TOKEN": sandbox.token,
-            "DATABASE_PATH": str(db_path),
-            "PORT": str(self.port),
-            "POLL_INTERVAL_SECONDS": "3600",
-            "LOG_LEVEL": "WARNING",
-        }
-        command = (
-            ["app.py", "run", "--env-file", "/nonexistent.env"]
-            if design == "ours"
-            else ["-m", "bench.click_server"]
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, *command],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while not self._healthy():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"the app did not start: {self.stop()}")
-            time.sleep(0.1)
-
-    def _healthy(self) -> bool:
-        try:
-            return requests.get(self.url.replace("/slack/events", "/healthz"), timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    def statuses(self) -> list[str]:
-        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
-            return [row[0] for row in conn.execute("SELECT status FROM drafts")]
-
-    def errors(self) -> list[str]:
-        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
-            return [row[0] for row in conn.execute("SELECT error FROM drafts WHERE error IS NOT NULL")]
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            _, err = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-        return err or ""
-
-
 def _burst(design: str, clicks: int, latency_ms: int, directory: Path) -> Burst:
     sandbox = unread_world(clicks, latency_ms=latency_ms, rate_limit=200)
     for fan in sandbox.world.fans():
@@ -152,7 +75,7 @@ def _burst(design: str, clicks: int, latency_ms: int, directory: Path) -> Burst:
                 (d, slack.message(d.channel, d.ts)) for d in drafts.with_status(rig.store.db, drafts.PENDING)
             ]
             rig.close()
-            process = _AppProcess(design, sandbox, slack, rig.store.path)
+            process = AppProcess(design, sandbox, slack, rig.store.path, baseline="bench.click_server")
             try:
                 result = _measure(design, clicks, cards, process, sandbox, slack)
             finally:
@@ -164,7 +87,7 @@ def _burst(design: str, clicks: int, latency_ms: int, directory: Path) -> Burst:
 
 
 def _measure(
-    design: str, clicks: int, cards: list, process: _AppProcess, sandbox, slack: SlackStandin
+    design: str, clicks: int, cards: list, process: AppProcess, sandbox, slack: SlackStandin
 ) -> Burst:
     world = sandbox.world
     # Bolt checks the bot token on its first request; a first click after start pays that once.
@@ -212,7 +135,10 @@ def _measure(
     for thread in threads:
         thread.join()
     deadline = time.monotonic() + 120
-    while any(s in (drafts.PENDING, drafts.SENDING, drafts.UNKNOWN) for s in process.statuses()):
+    while any(
+        s in (drafts.PENDING, drafts.SENDING, drafts.UNKNOWN)
+        for s in [row[0] for row in process.rows("SELECT status FROM drafts")]
+    ):
         if time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -227,7 +153,10 @@ def _measure(
             result.to_sent.append(sent_at[draft.fan_uuid] - started[index])
         if draft.ts in updated:
             result.to_card.append(updated[draft.ts] - wall[index])
-    result.locked = sum("locked" in e for e in process.errors())
+    result.locked = sum(
+        "locked" in e
+        for e in [row[0] for row in process.rows("SELECT error FROM drafts WHERE error IS NOT NULL")]
+    )
     result.fanvue_requests = len(world.requests)
     result.fanvue_429s = sum(1 for r in world.requests if r.status == 429)
     return result

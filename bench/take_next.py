@@ -5,20 +5,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import socket
-import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
-from bench.rig import BOT_TOKEN, CHANNEL, Rig, header, ms, percentile, table, unread_world, workdir
+from bench.app_process import SECRET, AppProcess
+from bench.rig import BOT_TOKEN, Rig, header, ms, percentile, table, unread_world, workdir
 from inbox.cycle import run_cycle
 from slack.home_blocks import TAKE_NEXT
 from standins.slack_api import SlackStandin
@@ -27,8 +21,6 @@ from standins.slack_requests import sign_request
 from store import drafts, takes
 
 COMMAND = "python -m bench.take_next"
-SECRET = "bench-signing-secret"
-ROOT = Path(__file__).resolve().parents[1]
 ACK_TARGET = 0.300
 DESIGNS = ("ours", "ack after the work")
 
@@ -47,78 +39,6 @@ class Run:
     not_taken: int = 0
     same_card_twice: int = 0  # a teammate given a card they had already been given
     rounds: int = 0
-
-
-class _AppProcess:
-    """The app's HTTP side in a process of its own, as in production: `app.py run`, or the baseline server."""
-
-    def __init__(self, design: str, sandbox, slack: SlackStandin, db_path: Path):
-        self.port = _free_port()
-        self.db_path = db_path
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_CHANNEL_ID": CHANNEL,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "FANVUE_API_BASE": sandbox.url,
-            "FANVUE_ACCESS_TOKEN": sandbox.token,
-            "DATABASE_PATH": str(db_path),
-            "PORT": str(self.port),
-            "POLL_INTERVAL_SECONDS": "3600",
-            "LOG_LEVEL": "WARNING",
-        }
-        command = (
-            ["app.py", "run", "--env-file", "/nonexistent.env"]
-            if design == "ours"
-            else [
-                "-m",
-                "bench.take_next_server",
-            ]
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, *command],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while not self._healthy():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"the app did not start: {self.stop()}")
-            time.sleep(0.1)
-
-    def _healthy(self) -> bool:
-        try:
-            return requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    def taken(self) -> list[tuple[int, str]]:
-        """(draft id, teammate) of every `taken` audit row."""
-        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
-            return conn.execute(
-                "SELECT draft_id, actor FROM audit WHERE action = ?", [takes.TAKEN]
-            ).fetchall()
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            _, err = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-        return err or ""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _post(port: int, body: str, content_type: str) -> tuple[int, float]:
@@ -144,7 +64,7 @@ def _one(design: str, teammates: int, cards: int, latency_ms: int, directory: Pa
             cards_posted = len(drafts.with_status(rig.store.db, drafts.PENDING))
             rig.close()
             slack.state.latency = latency_ms / 1000  # Take next calls Slack only (never Fanvue)
-            process = _AppProcess(design, sandbox, slack, rig.store.path)
+            process = AppProcess(design, sandbox, slack, rig.store.path, baseline="bench.take_next_server")
             try:
                 return _measure(design, teammates, cards_posted, process, slack)
             finally:
@@ -159,7 +79,7 @@ def _wait(check, seconds: float = 60) -> None:
         time.sleep(0.02)
 
 
-def _measure(design: str, teammates: int, cards: int, process: _AppProcess, slack: SlackStandin) -> Run:
+def _measure(design: str, teammates: int, cards: int, process: AppProcess, slack: SlackStandin) -> Run:
     result = Run(design, teammates, cards)
     users = [f"U{i:04d}" for i in range(teammates)]
     for user in users:  # each opens the Home tab first: the Take next button is in their view
@@ -168,7 +88,10 @@ def _measure(design: str, teammates: int, cards: int, process: _AppProcess, slac
     views = {user: slack.state.home_views[user] for user in users}
     tally = threading.Lock()
     answered = 0  # every press ends in a DM to the teammate: the card taken, or that none is free
-    while len(process.taken()) < cards and result.rounds < cards:
+    while (
+        len(process.rows("SELECT draft_id, actor FROM audit WHERE action = ?", (takes.TAKEN,))) < cards
+        and result.rounds < cards
+    ):
         result.rounds += 1
         bodies = {user: home_action_body(user, views[user], TAKE_NEXT) for user in users}
         gate = threading.Barrier(len(users))
@@ -187,7 +110,7 @@ def _measure(design: str, teammates: int, cards: int, process: _AppProcess, slac
             thread.join()
         answered += len(users)
         _wait(lambda n=answered: len([m for m in slack.messages() if m.channel in views]) >= n)
-    rows = process.taken()
+    rows = process.rows("SELECT draft_id, actor FROM audit WHERE action = ?", (takes.TAKEN,))
     per_card = Counter(draft_id for draft_id, _ in rows)
     result.taken_once = sum(1 for n in per_card.values() if n == 1)
     result.taken_twice = sum(1 for n in per_card.values() if n > 1)
