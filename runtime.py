@@ -86,6 +86,7 @@ class Runtime:
     scheduler: BackgroundScheduler | None = field(default=None, init=False)
     _socket: Any = field(default=None, init=False, repr=False)  # the Socket Mode connection
     _last_cycle: float | None = field(default=None, init=False, repr=False)  # monotonic start of the last
+    _behind: bool = field(default=False, init=False, repr=False)  # the last cycle left new cards waiting
 
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
@@ -97,7 +98,7 @@ class Runtime:
             return
         error: Exception | None = None
         try:
-            report = run_cycle(self.services, max_posts=self.settings.slack_max_posts_per_cycle)
+            report = run_cycle(self.services, max_posts=self.max_posts())
         except LoginRequired as exc:
             error = exc  # the login watch logs it and tells the channel
             self.cycles.record(started, error=type(exc).__name__)
@@ -110,6 +111,7 @@ class Runtime:
                 logger.exception("Poll cycle failed; the next one runs as scheduled")
             self.cycles.record(started, error=type(exc).__name__, **({"problem": problem} if problem else {}))
         else:
+            self._behind = report.cards.deferred > 0
             self.cycles.record(started, summary=report.summary())
         if self.login is not None:
             self.login.after_cycle(error)
@@ -124,11 +126,18 @@ class Runtime:
         recent = datetime.now(UTC) - last <= timedelta(seconds=QUIET_INTERVALS * relaxed)
         return relaxed if recent else base
 
+    def max_posts(self) -> int:
+        """New cards a cycle may post: SLACK_MAX_POSTS_PER_CYCLE for each POLL_INTERVAL_SECONDS the cycle's
+        interval spans, so a cycle run less often while webhooks arrive has room for every message they
+        missed in that time (posted at Slack's pace all the same)."""
+        spans = max(1, self.poll_interval() // self.settings.poll_interval)
+        return self.settings.slack_max_posts_per_cycle * spans
+
     def cycle_due(self) -> bool:
         """Whether this tick of the scheduler (every POLL_INTERVAL_SECONDS) runs a cycle: while webhooks arrive
         only every poll_interval(); the scheduler itself is never changed from its own job."""
         now, last, interval = time.monotonic(), self._last_cycle, self.poll_interval()
-        relaxed = interval > self.settings.poll_interval
+        relaxed = interval > self.settings.poll_interval and not self._behind  # cards waiting: no skipping
         if relaxed and last is not None and now - last + self.settings.poll_interval / 2 < interval:
             return False
         self._last_cycle = now
@@ -311,7 +320,12 @@ def build(
             store, webhook_secrets(settings, book, desk), lambda event_id: handed[0](event_id)
         )
         if on_webhook is None:
-            actor = WebhookActor(services, names=webhooks.fan_named, quiet=settings.webhook_quiet_seconds)
+            actor = WebhookActor(
+                services,
+                names=webhooks.fan_named,
+                quiet=settings.webhook_quiet_seconds,
+                burst=settings.webhook_burst_seconds,
+            )
         handed.append(on_webhook or actor or webhook_stored)
         services.webhook_health = webhooks.health
     return Runtime(

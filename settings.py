@@ -16,12 +16,14 @@ from fanvue.message_text import MIN_PRICE_CENTS
 from fanvue.oauth import DEFAULT_AUTH_BASE, DEFAULT_REDIRECT_URI
 from fanvue.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from inbox.selling import DEFAULT_PPV_MAX_PRICE_CENTS, MEDIA_PREVIEWS
-from inbox.webhook_watch import BURST_MAX_SECONDS
+from inbox.webhook_watch import BURST_SECONDS
 from settings_groups import DRAFTERS as DRAFTERS
 from settings_reader import WHERE, Reader, sla_settings
 from store.fan_context import DEFAULT_PRIORITY, DEFAULT_TTL_MINUTES
 from store.sla import DEFAULT_SLA_MINUTES
 from store.takes import DEFAULT_TAKE_MINUTES
+
+MAX_BURST_SECONDS = 120
 
 # The LLM client's own defaults, so that a setting left unset means what the client means by it.
 _LLM = LlmConfig("", "")
@@ -69,6 +71,9 @@ class Settings:
     fanvue_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     public_url: str | None = None
     webhook_quiet_seconds: float = 3.0  # an LLM draft waits for this long without a new message in the chat
+    webhook_burst_seconds: float = float(
+        BURST_SECONDS
+    )  # what a fan writes this soon after a message: one burst
     poll_interval_with_webhooks: int = 600  # the cycle's interval while webhooks arrive
     drafter: str = "template"
     llm_base_url: str | None = None
@@ -171,7 +176,10 @@ def from_mapping(
         fanvue_webhook_secrets=groups.webhook_secrets(reader),
         public_url=groups.public_url(reader),
         webhook_quiet_seconds=reader.seconds(
-            "WEBHOOK_QUIET_SECONDS", DEFAULT.webhook_quiet_seconds, high=BURST_MAX_SECONDS
+            "WEBHOOK_QUIET_SECONDS", DEFAULT.webhook_quiet_seconds, high=MAX_BURST_SECONDS
+        ),
+        webhook_burst_seconds=reader.seconds(
+            "WEBHOOK_BURST_SECONDS", DEFAULT.webhook_burst_seconds, high=MAX_BURST_SECONDS
         ),
         poll_interval_with_webhooks=reader.number(
             "POLL_INTERVAL_WITH_WEBHOOKS_SECONDS", DEFAULT.poll_interval_with_webhooks, low=10, high=86_400

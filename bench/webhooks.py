@@ -51,7 +51,7 @@ class Result:
 class App:
     """The app as runtime.build makes it, serving webhooks on a free port; no scheduler (cycles on demand)."""
 
-    def __init__(self, sandbox: Sandbox, directory: Path, *, webhooks: bool):
+    def __init__(self, sandbox: Sandbox, directory: Path, *, webhooks: bool, burst: float | None = None):
         values = {
             "FANVUE_API_BASE": sandbox.url,
             "FANVUE_ACCESS_TOKEN": sandbox.token,
@@ -64,6 +64,8 @@ class App:
             **({"FANVUE_WEBHOOK_SECRET": SECRET} if webhooks else {}),
         }
         settings = dataclasses.replace(settings_module.from_mapping(values), port=0, slack_post_interval=0.0)
+        if burst is not None:
+            settings = dataclasses.replace(settings, webhook_burst_seconds=burst)
         self.runtime = runtime.build(settings, cards=self._timed, host="127.0.0.1")
         self.cards: TimedCards
         self.svc = self.runtime.services
@@ -151,9 +153,10 @@ def spread(fans: int, period: float, directory: Path, *, drop_share: float = 0.0
                 found = app.card_times()
                 interval = app.runtime.settings.poll_interval_with_webhooks
                 note = (
-                    f"{len(drop)} events dropped; {len(starts)} cycle(s) carded them all "
-                    f"({app.runtime.settings.slack_max_posts_per_cycle} new cards per cycle at most; cycles "
-                    f"{interval} s apart while webhooks arrive), counting {sum(r.unannounced for r in reports)} "
+                    f"{len(drop)} events dropped; {len(starts)} cycle(s) carded them all (room for "
+                    f"{app.runtime.max_posts()} new cards a cycle while webhooks arrive: "
+                    f"{app.runtime.settings.slack_max_posts_per_cycle} per {app.runtime.settings.poll_interval} s "
+                    f"of its {interval} s interval), counting {sum(r.unannounced for r in reports)} "
                     "as not announced"
                 )
             return Result(
@@ -172,14 +175,17 @@ def spread(fans: int, period: float, directory: Path, *, drop_share: float = 0.0
         sandbox.stop()
 
 
-def bursts(fans: int, size: int, window: float, directory: Path, *, seed: int = 11) -> Result:
-    """Each fan sends `size` messages within `window` seconds; the card's drafts and the last message's wait."""
+def bursts(
+    fans: int, size: int, window: float, directory: Path, *, seed: int = 11, burst: float | None = None
+) -> Result:
+    """Each fan sends `size` messages within `window` seconds; the card's drafts and the last message's wait
+    (`burst`: WEBHOOK_BURST_SECONDS, its default unless given)."""
     sandbox = unread_world(fans, latency_ms=0, seed=seed)
     rng = random.Random(seed)
     try:
         read_all(sandbox.world)
         sandbox.world.set_latency(LATENCY_MS)
-        app = App(sandbox, directory, webhooks=True)
+        app = App(sandbox, directory, webhooks=True, burst=burst)
         try:
             uuids = [f["uuid"] for f in sandbox.world.fans()]
             schedule = sorted(
@@ -213,7 +219,7 @@ def _cycles_until_carded(app: App, fans: set[str], most: int = 20) -> tuple[list
     starts, reports = [], []
     while not fans <= set(app.card_times()) and len(starts) < most:
         starts.append(time.perf_counter())
-        reports.append(run_cycle(app.svc, max_posts=app.runtime.settings.slack_max_posts_per_cycle))
+        reports.append(run_cycle(app.svc, max_posts=app.runtime.max_posts()))
     return starts, reports
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from drafting.template import TemplateDrafter
 from fanvue.errors import FanvueError
@@ -18,7 +19,7 @@ from inbox.creators import CreatorInbox
 from inbox.redraft import fan_of, save_redraft
 from inbox.services import Services
 from inbox.webhook_chat import chat_row, coming_draft, read_chat
-from inbox.webhook_watch import BURST_MAX_SECONDS
+from inbox.webhook_watch import BURST_SECONDS
 from store import audit, drafts, webhook_events
 from store.clock import utcnow
 from store.drafts import Draft, NewDraft
@@ -26,10 +27,14 @@ from store.webhook_events import StoredEvent
 
 logger = logging.getLogger(__name__)
 
-QUIET_SECONDS = 3.0  # an LLM draft waits until the fan has been quiet this long (BURST_MAX_SECONDS at most)
+QUIET_SECONDS = 3.0  # an LLM draft waits until the fan has been quiet this long (BURST_SECONDS at most)
 CHAT_WORKERS = 8  # chats acted on at once; one worker per chat at a time
 TAKE_UP_BATCH = 500
 READ_NOTICE = "👀 The chat was read in Fanvue at {time} UTC without an answer: the fan still waits."
+WRITING_NOTICE = (
+    "✍️ The fan is writing more (since {time} UTC): this draft is rewritten with their new messages at "
+    "{due} UTC."
+)
 
 Names = Callable[[str, str], User | None]  # (creator uuid, fan uuid) -> the fan as a delivery named them
 
@@ -48,10 +53,12 @@ class _ChatWork:
 class WebhookActor:
     """`on_event(row id)` for the intake: serialised per chat, so two events of one chat never race.
 
-    With the template drafter a card carries its draft at once; a message that follows within `quiet` seconds
-    is a burst, drafted once the fan has been quiet (meanwhile Send finds the fan wrote again and redrafts).
+    A burst is what a fan writes within `burst` seconds of the message that began it. With the template
+    drafter that first message's card carries its draft at once; whatever follows within the burst is drafted
+    once, when the burst is over (the card says so meanwhile, and Send finds the fan wrote again and
+    redrafts): at most two drafts, and two card updates, per burst however the fan spaces the messages.
     Any other drafter is paid per draft: the card is posted at once saying a draft is coming, and the draft
-    waits for `quiet` seconds without a new message (at most BURST_MAX_SECONDS after the first)."""
+    waits for `quiet` seconds without a new message (at most `burst` seconds after the first)."""
 
     def __init__(
         self,
@@ -59,18 +66,20 @@ class WebhookActor:
         *,
         names: Names | None = None,
         quiet: float = QUIET_SECONDS,
+        burst: float = BURST_SECONDS,
         workers: int = CHAT_WORKERS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.svc = svc
-        self.quiet = min(quiet, BURST_MAX_SECONDS)
+        self.burst = burst
+        self.quiet = min(quiet, burst)
         self._names = names or (lambda _creator, _fan: None)
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-chat")
         self._cv = threading.Condition()
         self._chats: dict[tuple[str, str], _ChatWork] = {}
         self._unknown: set[str] = set()
-        self._drafted_at: dict[tuple[str, str], float] = {}  # a chat's last template draft, while recent
+        self._bursts: dict[tuple[str, str], float] = {}  # when a chat's template burst began, while it lasts
         self._closing = False
 
     # --- the intake's side -------------------------------------------------------------------------------
@@ -171,9 +180,9 @@ class WebhookActor:
         inbox, fan_uuid, db = work.inbox, work.fan_uuid, self.svc.store.db
         received = any(e.kind == Event.MESSAGE_RECEIVED.value for e in events)
         template = isinstance(inbox.drafter, TemplateDrafter)
-        in_burst = work.due is not None or self._in_burst((inbox.uuid, fan_uuid))
-        if received and not draft_now and template and in_burst:
-            self._wait_for_quiet(work)  # the card has the burst's first draft; its last message waits
+        began = self._burst_began((inbox.uuid, fan_uuid)) if template and received and not draft_now else None
+        if began is not None:
+            self._hold_to_burst_end(work, began)  # the card has the burst's first draft; the rest wait
             self._handled(events)
             return
         fan = self._fan(inbox.uuid, fan_uuid)
@@ -195,7 +204,7 @@ class WebhookActor:
             poll_chat(self.svc, inbox, chat, history, report)
             if template and received and not draft_now:
                 with self._cv:
-                    self._drafted_at[(inbox.uuid, fan_uuid)] = self._clock()
+                    self._bursts[(inbox.uuid, fan_uuid)] = self._clock()
         else:
             hold = poll_chat(self.svc, inbox, chat, history, report, hold=self._coming(inbox, history))
             if hold is not None:
@@ -230,20 +239,37 @@ class WebhookActor:
 
         return hold
 
-    def _in_burst(self, key: tuple[str, str]) -> bool:
-        """True when this chat's last template draft came less than `quiet` seconds ago."""
+    def _burst_began(self, key: tuple[str, str]) -> float | None:
+        """When this chat's burst began (its first message drafted at once), while it lasts; else None."""
         now = self._clock()
         with self._cv:
-            for stale in [k for k, at in self._drafted_at.items() if now - at >= self.quiet]:
-                del self._drafted_at[stale]
-            return key in self._drafted_at
+            for over in [k for k, at in self._bursts.items() if now - at >= self.burst]:
+                del self._bursts[over]
+            return self._bursts.get(key)
+
+    def _hold_to_burst_end(self, work: _ChatWork, began: float) -> None:
+        """The burst's later messages are drafted together once it is over; the card says so meanwhile."""
+        with self._cv:
+            first = work.due is None
+            work.due = began + self.burst
+            left = work.due - self._clock()
+        if not first:
+            return
+        draft = drafts.open_for_fan(self.svc.store.db, work.fan_uuid, work.inbox.uuid)
+        if draft is None or draft.status != drafts.PENDING:
+            return
+        now = utcnow()
+        due = now + timedelta(seconds=max(0.0, left))
+        notice = WRITING_NOTICE.format(time=now.strftime("%H:%M:%S"), due=due.strftime("%H:%M:%S"))
+        if drafts.set_notice(self.svc.store.db, draft, notice):
+            self.svc.cards.publish(draft.id)
 
     def _wait_for_quiet(self, work: _ChatWork) -> None:
         with self._cv:
             now = self._clock()
             if work.burst_started is None:
                 work.burst_started = now
-            work.due = min(now + self.quiet, work.burst_started + BURST_MAX_SECONDS)
+            work.due = min(now + self.quiet, work.burst_started + self.burst)
 
     def _note_read(self, inbox: CreatorInbox, before: Draft | None, events: list[StoredEvent]) -> None:
         """A read in Fanvue without an answer: the card says so, and still waits for the team."""

@@ -9,7 +9,9 @@ import sqlite_utils
 from store.clock import to_iso, utcnow
 from store.drafts import Draft
 
-BURST_MAX_SECONDS = 15  # an LLM draft of a burst waits at most this long after the burst's first message
+# A burst: what a fan writes within this long of the message that began it (WEBHOOK_BURST_SECONDS). Template
+# drafts: the rest of a burst is drafted once it is over; an LLM draft waits at most this long.
+BURST_SECONDS = 15
 # Without a webhook for this many poll intervals (with webhooks), the cycle is back to its own interval.
 QUIET_INTERVALS = 2
 # Events received this recently mean webhooks work for the creator: a message without one was missed.

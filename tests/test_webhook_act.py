@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import tempfile
+import time
 from datetime import timedelta
 
 import pytest
@@ -86,6 +87,37 @@ def test_a_burst_of_three_makes_one_card_with_the_last_message(app, sandbox, sla
     assert draft.fan_message_uuid == last["uuid"] and draft.version <= 2
     assert "three" in app.card_text(draft)
     assert len(slack.calls("chat.postMessage")) == 1
+
+
+def test_a_burst_spaced_wider_than_the_quiet_time_gets_two_drafts_and_the_card_says_more_is_coming(
+    tmp_path, sandbox, slack
+):
+    # Gaps longer than the quiet time do not split a burst: what follows the first message within the
+    # burst is drafted once, when the burst is over.
+    app = ActingApp(tmp_path / "bridge.db", sandbox, slack, quiet=0.1, burst=4.0)
+    try:
+        fan = _fan(sandbox)
+        app.fan_writes(fan, "one")
+        first = wait_for(lambda: [d for d in app.fan_drafts(fan) if d.ts])[0]
+        assert first.version == 1 and "one" in app.card_text(first)
+        app.fan_writes(fan, "two")
+        held = wait_for(lambda: (d := drafts.get(app.db, first.id)).notice and d)
+        assert held.version == 1 and "writing more" in app.card_text(held)
+        wait_for(lambda: app.unhandled() == 0)
+        time.sleep(0.3)  # longer than the quiet time
+        last = app.fan_writes(fan, "three")
+        app.settle()
+        done = drafts.get(app.db, first.id)
+        assert done.fan_message_uuid == last["uuid"] and done.version == 2 and done.notice is None
+        text = app.card_text(done)
+        assert "three" in text and "writing more" not in text and '"Send"' in text
+        # After the burst a message begins a new one, drafted at once.
+        app.fan_writes(fan, "four")
+        newest = wait_for(lambda: (d := drafts.get(app.db, first.id)).version == 3 and d)
+        assert "four" in app.card_text(newest)
+        assert len(slack.calls("chat.postMessage")) == 1
+    finally:
+        app.close()
 
 
 def test_an_older_message_delivered_after_a_newer_one_never_rolls_the_card_back(app, sandbox):
@@ -277,6 +309,35 @@ def test_polling_slows_while_webhooks_arrive_and_is_back_to_its_interval_when_th
     quiet_for = timedelta(seconds=QUIET_INTERVALS * settings.poll_interval_with_webhooks + 1)
     app.runtime.webhooks._last_received_at = utcnow() - quiet_for
     assert app.runtime.poll_interval() == settings.poll_interval
+
+
+def test_while_webhooks_arrive_a_cycle_has_room_for_what_they_missed_and_cards_left_waiting_are_not_skipped(
+    tmp_path, sandbox, slack
+):
+    # 1 new card per 120 s interval, cycles 240 s apart while webhooks arrive: room for 2 a cycle.
+    env = {"SLACK_MAX_POSTS_PER_CYCLE": "1", "POLL_INTERVAL_WITH_WEBHOOKS_SECONDS": "240"}
+    for fan in sandbox.world.fans():  # the creator caught up: only the new messages wait
+        sandbox.world.update_chat(fan["uuid"], True, None, None)
+    app = ActingApp(tmp_path / "bridge.db", sandbox, slack, env=env)
+    try:
+        fans = [f["uuid"] for f in sandbox.world.fans()[:4]]
+        assert app.runtime.max_posts() == 1
+        app.fan_writes(fans[0], "delivered")
+        app.settle()
+        assert app.runtime.max_posts() == 2
+        app.faults(drop=3)
+        for fan in fans[1:]:
+            app.fan_writes(fan, "never announced")
+        app.settle()
+        assert all(not app.fan_drafts(fan) for fan in fans[1:])
+        app.runtime.cycle()
+        assert sum(1 for fan in fans[1:] if app.fan_drafts(fan)[0].ts) == 2  # room for two; one waits
+        assert app.runtime.cycle_due()  # not skipped although the last cycle ran moments ago
+        app.runtime.cycle()
+        assert all(app.fan_drafts(fan)[0].ts for fan in fans)
+        assert not app.runtime.cycle_due()  # nothing left waiting: back to the longer interval
+    finally:
+        app.close()
 
 
 def test_fanvue_command_says_when_the_last_webhook_arrived_and_how_many_were_refused(app, sandbox):

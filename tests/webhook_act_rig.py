@@ -47,6 +47,7 @@ class ActingApp:
         *,
         drafter: Drafter | None = None,
         quiet: float = 3.0,
+        burst: float = 1.0,
         env: dict[str, str] | None = None,
         desk: Desk | None = None,
         register: bool = True,
@@ -69,7 +70,11 @@ class ActingApp:
             **(env or {}),
         }
         settings = dataclasses.replace(
-            settings_module.from_mapping(values), port=0, slack_post_interval=0, webhook_quiet_seconds=quiet
+            settings_module.from_mapping(values),
+            port=0,
+            slack_post_interval=0,
+            webhook_quiet_seconds=quiet,
+            webhook_burst_seconds=burst,
         )
         self.sandbox, self.slack = sandbox, slack
         self.runtime = runtime.build(
