@@ -18,6 +18,7 @@ import sqlite_utils
 from safe_text import csv_cell, cut, terminal
 from store import earnings, filters, queries
 from store.queries import AuditEntry, TeamStats
+from store.sla import HitRate
 
 FORMATS = ("table", "json", "csv")
 AUDIT_COLUMNS = ("at", "actor", "action", "fan_handle", "fan_uuid", "draft_id", "text")
@@ -103,12 +104,16 @@ def stats_text(team: TeamStats, fmt: str) -> str:
         }
         return _json(data)
     if fmt == "csv":
+        teammate_rows = [[*row, *_sla_cells(team.sla_teammates.get(row[0]))] for row in per_teammate]
         if per_creator:
             # One table: each row is a teammate or a creator, said in its first column.
-            rows: list[list[object]] = [["teammate", *row] for row in per_teammate]
-            rows += [["creator", *row, *([None] * len(TAKE_COLUMNS))] for row in per_creator]
-            return _csv(("kind", "name", "sent", "edited", "skipped", *TAKE_COLUMNS), rows)
-        return _csv(STATS_COLUMNS, per_teammate)
+            rows: list[list[object]] = [["teammate", *row] for row in teammate_rows]
+            rows += [
+                ["creator", *row, *([None] * len(TAKE_COLUMNS)), *_sla_cells(team.sla_creators.get(row[0]))]
+                for row in per_creator
+            ]
+            return _csv(("kind", "name", "sent", "edited", "skipped", *TAKE_COLUMNS, *SLA_CSV_COLUMNS), rows)
+        return _csv((*STATS_COLUMNS, *SLA_CSV_COLUMNS), teammate_rows)
     waits = (
         f"{team.replies} replies; fan's wait for a reply: median {_seconds(team.median_reply_seconds)}, "
         f"90th percentile {_seconds(team.p90_reply_seconds)}"
@@ -122,6 +127,11 @@ def stats_text(team: TeamStats, fmt: str) -> str:
 
 
 SLA_COLUMNS = ("sla", "name", "on_time", "replies", "hit_rate")
+SLA_CSV_COLUMNS = ("sla_on_time", "sla_replies")  # replies sent within their SLA, of the replies sent
+
+
+def _sla_cells(rate: HitRate | None) -> list[object]:
+    return [rate.on_time, rate.replies] if rate is not None and rate.replies else [None, None]
 
 
 def _sla_table(team: TeamStats) -> str:

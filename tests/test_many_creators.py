@@ -281,8 +281,8 @@ def test_fanvue_and_the_reports_answer_for_one_creator(desk_app, two, capsys, mo
     monkeypatch.setenv("DATABASE_PATH", str(desk_app.store.path))
     assert app.main(["stats", "--creator", b, "--format", "csv", "--env-file", env_file]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "actor,sent,edited,skipped,median_to_take_s,median_take_to_decision_s",
-        "U0BOB,0,0,1,,",
+        "actor,sent,edited,skipped,median_to_take_s,median_take_to_decision_s,sla_on_time,sla_replies",
+        "U0BOB,0,0,1,,,,",
     ]
     assert app.main(["stats", "--format", "json", "--env-file", env_file]) == 0
     per_creator = json.loads(capsys.readouterr().out)["creators"]

@@ -131,6 +131,8 @@ def test_stats_in_each_format(db_path):
         "skipped": "0",
         "median_to_take_s": "",
         "median_take_to_decision_s": "",
+        "sla_on_time": "2",
+        "sla_replies": "3",
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 from datetime import datetime, timedelta
 
@@ -11,7 +13,7 @@ import pytest
 import settings as settings_module
 from inbox.sla import SlaPolicy, parse_quiet_hours
 from slack.take_blocks import TAKE
-from store import audit, clock, drafts
+from store import audit, clock, drafts, queries, report
 from store.clock import to_iso
 from store.db import write
 from store.drafts import Draft
@@ -260,6 +262,10 @@ def test_stats_show_the_sla_hit_rate_per_teammate(harness: Harness):
         harness.store.db.execute("INSERT INTO sla_marks (draft_id, minutes) SELECT id, 5 FROM drafts")
     text = shown(command(harness, "stats"))
     assert "• <@U0BOB>: 3 sent, 0 edited and sent, 2 skipped; 1 of 3 replies within the SLA (33%)" in text
+    team = queries.decision_stats(harness.store.db, clock.to_iso(clock.utcnow() - timedelta(days=30)))
+    rows = {r["actor"]: r for r in csv.DictReader(io.StringIO(report.stats_text(team, "csv")))}
+    assert (rows["U0BOB"]["sla_on_time"], rows["U0BOB"]["sla_replies"]) == ("1", "3")
+    assert (rows["U0CAROL"]["sla_on_time"], rows["U0CAROL"]["sla_replies"]) == ("0", "3")
     assert "<@U0CAROL>: 1 sent, 2 edited and sent, 0 skipped; 0 of 3 replies within the SLA (0%)" in text
 
 

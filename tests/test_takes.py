@@ -164,8 +164,8 @@ def test_stats_give_each_teammate_median_times_to_take_and_to_decide(
     )
     text = report.stats_text(team, "csv").splitlines()
     assert text == [
-        "actor,sent,edited,skipped,median_to_take_s,median_take_to_decision_s",
-        "U0ALICE,1,0,0,90.0,240.0",
+        "actor,sent,edited,skipped,median_to_take_s,median_take_to_decision_s,sla_on_time,sla_replies",
+        "U0ALICE,1,0,0,90.0,240.0,1,1",
     ]
     answer = command_blocks.stats(team, "1h")
     assert "took cards 1 min 30 s after they were posted and decided 4 min after taking (medians)" in str(
