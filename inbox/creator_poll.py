@@ -300,11 +300,9 @@ def _newer(fresh: NewDraft, open_draft: Draft) -> bool:
 
 def _check_answered(svc: Services, inbox: CreatorInbox, unread_fans: set[str], report: CycleReport) -> None:
     """Waiting cards whose chat is no longer unread: the creator may have answered in Fanvue."""
-    waiting = [
-        d
-        for d in drafts.with_status(svc.store.db, drafts.PENDING)
-        if d.fan_uuid not in unread_fans and (svc.desk is None or d.creator_uuid == inbox.uuid)
-    ]
+    creator = inbox.uuid if svc.desk is not None else None
+    pending = drafts.with_status(svc.store.db, drafts.PENDING, creator_uuid=creator)
+    waiting = [d for d in pending if d.fan_uuid not in unread_fans]
     for batch in _chunks(waiting, BATCH):
         histories = _histories(svc, inbox, [d.fan_uuid for d in batch])
         for draft in batch:

@@ -153,10 +153,13 @@ def open_for_fan(db: sqlite_utils.Database, fan_uuid: str, creator_uuid: str | N
     return Draft.from_row(rows[0]) if rows else None
 
 
-def with_status(db: sqlite_utils.Database, *statuses: str) -> list[Draft]:
+def with_status(db: sqlite_utils.Database, *statuses: str, creator_uuid: str | None = None) -> list[Draft]:
+    """Drafts in any of `statuses`, longest waiting first; only one creator's when `creator_uuid` is given."""
     marks = ", ".join("?" for _ in statuses)
+    only = " AND creator_uuid = ?" if creator_uuid is not None else ""
     rows = db.query(
-        f"SELECT * FROM drafts WHERE status IN ({marks}) ORDER BY waiting_since, id", list(statuses)
+        f"SELECT * FROM drafts WHERE status IN ({marks}){only} ORDER BY waiting_since, id",
+        [*statuses, *([creator_uuid] if creator_uuid is not None else [])],
     )
     return [Draft.from_row(row) for row in rows]
 
