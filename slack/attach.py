@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from slack_bolt import App
@@ -22,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 NOT_WAITING = "This card is no longer waiting for a decision; nothing was attached."
 FANVUE_DOWN = "Fanvue could not list this creator's {what} ({error}); try again in a moment."
+LATE_REFUSAL = "Nothing was put on {fan}'s card: {problem}"
+# Slack wants a modal's answer within 3 s: a check still waiting for Fanvue after this long closes the modal,
+# and its outcome reaches the card (or the teammate, when refused) once Fanvue answers.
+CHECK_BUDGET_SECONDS = 2.0
+_CHECKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="modal-check")
 
 
 def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
@@ -81,14 +89,21 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
             ack(response_action="errors", errors={ab.PRICE_BLOCK: refused or NOT_WAITING})
             return False
         media, price = ab.submitted(view)
-        checked = offers.check_attach(svc, draft, media, price)
+        user = body["user"]["id"]
+        future = _CHECKS.submit(offers.check_attach, svc, draft, media, price)
+        try:
+            checked = future.result(timeout=CHECK_BUDGET_SECONDS)
+        except FutureTimeout:
+            ack()
+            when_done(future, lambda late: _attach_late(svc, draft, late, user))
+            return False
         if checked.problem:
             has_media = any(b.get("block_id") == ab.MEDIA_BLOCK for b in view.get("blocks") or [])
             where = ab.MEDIA_BLOCK if checked.field == "media" and has_media else ab.PRICE_BLOCK
             ack(response_action="errors", errors={where: checked.problem})
             return False
         ack()
-        run_later(offers.attach_checked, svc, draft, checked, body["user"]["id"])
+        run_later(offers.attach_checked, svc, draft, checked, user)
         return False
 
     def open_template(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
@@ -110,18 +125,15 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
             problem = refused or (NOT_WAITING if chosen else "Pick one.")
             ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: problem})
             return False
+        user = body["user"]["id"]
+        future = _CHECKS.submit(_template_problem, svc, draft, chosen, user)
         try:
-            template = next(
-                (t for t in offers.media_client(svc, draft).templates() if t.uuid == chosen), None
-            )
-        except FanvueError as exc:
-            ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: f"Fanvue did not answer ({exc})."})
+            problem = future.result(timeout=CHECK_BUDGET_SECONDS)
+        except FutureTimeout:
+            ack()
+            when_done(future, lambda late: late and _refused_late(svc, draft, user, late))
             return False
-        gone: str | None = "This template is gone." if template is None else None
-        if template is not None:
-            gone = offers.use_template(svc, draft, template, body["user"]["id"])
-        if gone:
-            problem = gone
+        if problem:
             ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: problem})
             return False
         ack()
@@ -139,6 +151,45 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
         except (TypeError, KeyError, ValueError, OverflowError):
             return None
         return drafts.get(svc.store.db, draft_id) if 0 <= draft_id < 2**63 else None
+
+
+def _template_problem(svc: Services, draft: Draft, chosen: str, user: str) -> str | None:
+    """Put the chosen template on the card; what prevents it, if anything."""
+    try:
+        template = next((t for t in offers.media_client(svc, draft).templates() if t.uuid == chosen), None)
+    except FanvueError as exc:
+        return f"Fanvue did not answer ({exc})."
+    if template is None:
+        return "This template is gone."
+    return offers.use_template(svc, draft, template, user)
+
+
+def when_done(future: Future, then: Callable[[Any], object]) -> None:
+    """`then(result)` once a check that outlived Slack's wait ends (a failure is logged, never lost)."""
+
+    def finish(done: Future) -> None:
+        try:
+            then(done.result())
+        except Exception:
+            logger.exception("Finishing a check that outlived Slack's wait failed")
+
+    future.add_done_callback(finish)
+
+
+def _attach_late(svc: Services, draft: Draft, checked: offers.Checked, user: str) -> None:
+    """A slow Fanvue's verdict on an offer, after the modal closed: on the card, or told to the teammate."""
+    if checked.problem:
+        _refused_late(svc, draft, user, checked.problem)
+        return
+    now = drafts.get(svc.store.db, draft.id)
+    if now is None or now.status != drafts.PENDING or now.version != draft.version:
+        _refused_late(svc, draft, user, NOT_WAITING)
+        return
+    offers.attach_checked(svc, draft, checked, user)
+
+
+def _refused_late(svc: Services, draft: Draft, user: str, problem: str) -> None:
+    svc.cards.notify(draft, user, LATE_REFUSAL.format(fan=draft.fan_name, problem=problem))
 
 
 def _nothing(*_: Any) -> None:

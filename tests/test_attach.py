@@ -8,8 +8,8 @@ import json
 import pytest
 
 from inbox.selling import Selling
+from slack import attach, blocks
 from slack import attach_blocks as ab
-from slack import blocks
 from standins.fanvue.vault import vault_of
 from standins.slack_requests import (
     API_APP_ID,
@@ -22,6 +22,7 @@ from store import audit, offers
 from store.earnings import offer_for
 from tests.harness import Harness
 from tests.pending_card import PendingCard
+from tests.webhook_act_rig import wait_for
 
 
 def attach_view(h: Harness) -> dict:
@@ -173,6 +174,24 @@ def test_an_item_the_fan_bought_is_refused_on_attach_and_at_send(pending_card: P
     assert "already bought" in card_json(h, draft)
 
 
+def test_a_slow_fanvue_closes_the_modal_in_time_and_the_check_ends_on_the_card_or_with_the_teammate(
+    pending_card: PendingCard, monkeypatch
+):
+    h, fan, draft = pending_card
+    folder, items = ready_in_folder(h)
+    view = offered(h, draft, folder)
+    vault_of(h.sandbox.world).bought(fan["uuid"], [items[0].uuid])
+    monkeypatch.setattr(attach, "CHECK_BUDGET_SECONDS", 0.05)
+    h.sandbox.world.set_latency(300)  # the check outlives the wait: Slack gets an empty answer at once
+    assert submit(h, view, [items[0].uuid], "5") == {}
+    told = wait_for(lambda: h.slack.ephemerals("U0ALICE"))
+    assert "already bought" in told[-1]["text"] and offer_for(h.store.db, draft.id) is None
+    assert submit(h, view, [items[1].uuid], "7") == {}
+    offer = wait_for(lambda: offer_for(h.store.db, draft.id))
+    assert offer.price_cents == 700 and offer.media_uuids == (items[1].uuid,)
+    wait_for(lambda: "$7.00" in card_json(h, draft))
+
+
 def test_an_item_the_app_already_sent_this_fan_is_warned_about(pending_card: PendingCard):
     h, fan, draft = pending_card
     folder, items = ready_in_folder(h)
@@ -198,7 +217,8 @@ def test_a_priced_send_whose_answer_is_lost_is_not_sent_twice(pending_card: Pend
     assert h.draft_for(fan["uuid"]).status == "sent"
 
 
-def test_a_template_is_put_on_the_card_as_text_media_and_price(pending_card: PendingCard):
+@pytest.mark.parametrize("slow", [False, True], ids=["fanvue answers in time", "slow fanvue"])
+def test_a_template_is_put_on_the_card_as_text_media_and_price(pending_card: PendingCard, monkeypatch, slow):
     h, fan, draft = pending_card
     vault = vault_of(h.sandbox.world)
     template = next(t for t in vault.templates if t.price and t.media_uuids and t.text)
@@ -211,17 +231,20 @@ def test_a_template_is_put_on_the_card_as_text_media_and_price(pending_card: Pen
             ab.TEMPLATE_INPUT: {"type": "static_select", "selected_option": {"value": template.uuid}}
         }
     }
+    if slow:  # the modal closes at once; the template reaches the card once Fanvue answers
+        monkeypatch.setattr(attach, "CHECK_BUDGET_SECONDS", 0.05)
+        h.sandbox.world.set_latency(300)
     response = h.post(
         view_submission_body(user_id="U0BOB", user_name="u0bob", view=opened["view"], values=values)
     )
     h.settle()
     assert not response.text.strip() or "errors" not in response.json()
-    now = h.draft_for(fan["uuid"])
+    now = wait_for(lambda: (d := h.draft_for(fan["uuid"])).version > draft.version and d)
     assert now.version == draft.version + 1 and now.draft_text == template.text.strip()
-    offer = offer_for(h.store.db, now.id)
+    offer = wait_for(lambda: offer_for(h.store.db, now.id))
     assert offer.template_uuid == template.uuid and offer.price_cents == template.price
-    assert f"${template.price / 100:,.2f}" in card_json(h, now)
-    assert "templated" in [r["action"] for r in audit.for_draft(h.store.db, draft.id)]
+    wait_for(lambda: f"${template.price / 100:,.2f}" in card_json(h, now))
+    wait_for(lambda: "templated" in [r["action"] for r in audit.for_draft(h.store.db, draft.id)])
 
 
 def test_media_preview_blurred_shows_the_blurred_variant_fetched_when_the_card_is_drawn(pending_card):
