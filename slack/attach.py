@@ -128,13 +128,13 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
         user = body["user"]["id"]
         future = _CHECKS.submit(_template_problem, svc, draft, chosen, user)
         try:
-            problem = future.result(timeout=CHECK_BUDGET_SECONDS)
+            found = future.result(timeout=CHECK_BUDGET_SECONDS)
         except FutureTimeout:
             ack()
-            when_done(future, lambda late: late and _refused_late(svc, draft, user, late))
+            when_done(future, lambda late: _refused_late(svc, draft, user, late) if late else None)
             return False
-        if problem:
-            ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: problem})
+        if found:
+            ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: found})
             return False
         ack()
         return False

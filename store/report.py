@@ -104,13 +104,16 @@ def stats_text(team: TeamStats, fmt: str) -> str:
         }
         return _json(data)
     if fmt == "csv":
-        teammate_rows = [[*row, *_sla_cells(team.sla_teammates.get(row[0]))] for row in per_teammate]
+        teammate_rows = [
+            [*row, *_sla_cells(team.sla_teammates.get(t.actor))]
+            for t, row in zip(team.teammates, per_teammate, strict=True)
+        ]
         if per_creator:
             # One table: each row is a teammate or a creator, said in its first column.
             rows: list[list[object]] = [["teammate", *row] for row in teammate_rows]
             rows += [
-                ["creator", *row, *([None] * len(TAKE_COLUMNS)), *_sla_cells(team.sla_creators.get(row[0]))]
-                for row in per_creator
+                ["creator", *row, *([None] * len(TAKE_COLUMNS)), *_sla_cells(team.sla_creators.get(c.actor))]
+                for c, row in zip(team.creators, per_creator, strict=True)
             ]
             return _csv(("kind", "name", "sent", "edited", "skipped", *TAKE_COLUMNS, *SLA_CSV_COLUMNS), rows)
         return _csv((*STATS_COLUMNS, *SLA_CSV_COLUMNS), teammate_rows)
