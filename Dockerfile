@@ -13,7 +13,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-COPY app.py cli_options.py runtime.py runtime_parts.py runtime_process.py runtime_desk.py commands.py notes_cli.py settings.py settings_reader.py settings_groups.py safe_text.py safe_yaml.py desk.py desk_entries.py desk_reader.py manifest.yml persona.example.yml desk.example.yml ./
+COPY app.py cli_options.py runtime.py runtime_parts.py runtime_pace.py runtime_process.py runtime_desk.py commands.py notes_cli.py settings.py settings_reader.py settings_groups.py safe_text.py safe_yaml.py desk.py desk_entries.py desk_reader.py manifest.yml persona.example.yml desk.example.yml ./
 COPY fanvue/ fanvue/
 COPY inbox/ inbox/
 COPY drafting/ drafting/

@@ -39,7 +39,7 @@ from inbox.stored_login import RefreshingToken
 from inbox.webhook_act import WebhookActor
 from inbox.webhook_http import webhook_routes
 from inbox.webhook_intake import WebhookIntake
-from inbox.webhook_watch import QUIET_INTERVALS
+from runtime_pace import PollPace
 from runtime_parts import fan_card_of, sla_policy_of, webhook_stored
 from runtime_parts import fanvue_client as fanvue_client
 from runtime_parts import oauth_config as oauth_config
@@ -85,12 +85,17 @@ class Runtime:
     server: HttpServer | None = field(default=None, init=False)
     scheduler: BackgroundScheduler | None = field(default=None, init=False)
     _socket: Any = field(default=None, init=False, repr=False)  # the Socket Mode connection
-    _last_cycle: float | None = field(default=None, init=False, repr=False)  # monotonic start of the last
-    _behind: bool = field(default=False, init=False, repr=False)  # the last cycle left new cards waiting
+    pace: PollPace = field(init=False, repr=False)  # when a tick runs a cycle, and how many cards it may post
+
+    def __post_init__(self) -> None:
+        self.pace = PollPace(self.settings, self._last_webhook)
+
+    def _last_webhook(self) -> datetime | None:
+        return self.webhooks.last_received_at if self.webhooks is not None else None
 
     def cycle(self) -> None:
         """The scheduler's job: one cycle, with any failure logged in full and the next cycle still due."""
-        if not self.cycle_due():
+        if not self.pace.due():
             return
         started = datetime.now(UTC)
         if self.login is not None and self.login.holds_polling():
@@ -98,7 +103,7 @@ class Runtime:
             return
         error: Exception | None = None
         try:
-            report = run_cycle(self.services, max_posts=self.max_posts())
+            report = run_cycle(self.services, max_posts=self.pace.max_posts())
         except LoginRequired as exc:
             error = exc  # the login watch logs it and tells the channel
             self.cycles.record(started, error=type(exc).__name__)
@@ -111,37 +116,10 @@ class Runtime:
                 logger.exception("Poll cycle failed; the next one runs as scheduled")
             self.cycles.record(started, error=type(exc).__name__, **({"problem": problem} if problem else {}))
         else:
-            self._behind = report.cards.deferred > 0
+            self.pace.ran(report.cards.deferred)
             self.cycles.record(started, summary=report.summary())
         if self.login is not None:
             self.login.after_cycle(error)
-
-    def poll_interval(self) -> int:
-        """POLL_INTERVAL_SECONDS, or the longer POLL_INTERVAL_WITH_WEBHOOKS_SECONDS while webhooks arrive (one
-        stored within QUIET_INTERVALS of that interval): polling is then the safety net for missed events."""
-        base, relaxed = self.settings.poll_interval, self.settings.poll_interval_with_webhooks
-        last = self.webhooks.last_received_at if self.webhooks is not None else None
-        if last is None or relaxed <= base:
-            return base
-        recent = datetime.now(UTC) - last <= timedelta(seconds=QUIET_INTERVALS * relaxed)
-        return relaxed if recent else base
-
-    def max_posts(self) -> int:
-        """New cards a cycle may post: SLACK_MAX_POSTS_PER_CYCLE for each POLL_INTERVAL_SECONDS the cycle's
-        interval spans, so a cycle run less often while webhooks arrive has room for every message they
-        missed in that time (posted at Slack's pace all the same)."""
-        spans = max(1, self.poll_interval() // self.settings.poll_interval)
-        return self.settings.slack_max_posts_per_cycle * spans
-
-    def cycle_due(self) -> bool:
-        """Whether this tick of the scheduler (every POLL_INTERVAL_SECONDS) runs a cycle: while webhooks arrive
-        only every poll_interval(); the scheduler itself is never changed from its own job."""
-        now, last, interval = time.monotonic(), self._last_cycle, self.poll_interval()
-        relaxed = interval > self.settings.poll_interval and not self._behind  # cards waiting: no skipping
-        if relaxed and last is not None and now - last + self.settings.poll_interval / 2 < interval:
-            return False
-        self._last_cycle = now
-        return True
 
     @property
     def last_cycle(self) -> dict:

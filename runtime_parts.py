@@ -129,7 +129,7 @@ def fan_card_of(store: Store, draft: drafts.Draft) -> FanCard:
 
 
 def schedule_polling(runtime: Runtime) -> BackgroundScheduler:
-    """A cycle at start and every POLL_INTERVAL_SECONDS (while webhooks arrive, Runtime.cycle_due lets only
+    """A cycle at start and every POLL_INTERVAL_SECONDS (while webhooks arrive, PollPace.due lets only
     every POLL_INTERVAL_WITH_WEBHOOKS_SECONDS through); never two at once, missed runs folded into one."""
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(

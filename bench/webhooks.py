@@ -154,7 +154,7 @@ def spread(fans: int, period: float, directory: Path, *, drop_share: float = 0.0
                 interval = app.runtime.settings.poll_interval_with_webhooks
                 note = (
                     f"{len(drop)} events dropped; {len(starts)} cycle(s) carded them all (room for "
-                    f"{app.runtime.max_posts()} new cards a cycle while webhooks arrive: "
+                    f"{app.runtime.pace.max_posts()} new cards a cycle while webhooks arrive: "
                     f"{app.runtime.settings.slack_max_posts_per_cycle} per {app.runtime.settings.poll_interval} s "
                     f"of its {interval} s interval), counting {sum(r.unannounced for r in reports)} "
                     "as not announced"
@@ -219,7 +219,7 @@ def _cycles_until_carded(app: App, fans: set[str], most: int = 20) -> tuple[list
     starts, reports = [], []
     while not fans <= set(app.card_times()) and len(starts) < most:
         starts.append(time.perf_counter())
-        reports.append(run_cycle(app.svc, max_posts=app.runtime.max_posts()))
+        reports.append(run_cycle(app.svc, max_posts=app.runtime.pace.max_posts()))
     return starts, reports
 
 

@@ -47,6 +47,7 @@ ENTRY_POINTS = (
     "settings_groups.py",
     "runtime.py",
     "runtime_parts.py",
+    "runtime_pace.py",
     "runtime_process.py",
     "runtime_desk.py",
     "cli_options.py",

@@ -298,17 +298,17 @@ def test_a_creator_with_its_own_secret_in_the_desk_file_is_checked_with_it_the_o
 
 def test_polling_slows_while_webhooks_arrive_and_is_back_to_its_interval_when_they_stop(app, sandbox):
     settings = app.runtime.settings
-    assert app.runtime.poll_interval() == settings.poll_interval  # none arrived yet
-    assert app.runtime.cycle_due() and app.runtime.cycle_due()  # every tick of the scheduler runs a cycle
+    assert app.runtime.pace.interval() == settings.poll_interval  # none arrived yet
+    assert app.runtime.pace.due() and app.runtime.pace.due()  # every tick of the scheduler runs a cycle
     app.fan_writes(_fan(sandbox), "hi")
     app.settle()
-    assert app.runtime.poll_interval() == settings.poll_interval_with_webhooks == 600
-    assert not app.runtime.cycle_due()  # a cycle ran moments ago: this tick is skipped
-    app.runtime._last_cycle -= settings.poll_interval_with_webhooks
-    assert app.runtime.cycle_due()
+    assert app.runtime.pace.interval() == settings.poll_interval_with_webhooks == 600
+    assert not app.runtime.pace.due()  # a cycle ran moments ago: this tick is skipped
+    app.runtime.pace.last_cycle -= settings.poll_interval_with_webhooks
+    assert app.runtime.pace.due()
     quiet_for = timedelta(seconds=QUIET_INTERVALS * settings.poll_interval_with_webhooks + 1)
     app.runtime.webhooks._last_received_at = utcnow() - quiet_for
-    assert app.runtime.poll_interval() == settings.poll_interval
+    assert app.runtime.pace.interval() == settings.poll_interval
 
 
 def test_while_webhooks_arrive_a_cycle_has_room_for_what_they_missed_and_cards_left_waiting_are_not_skipped(
@@ -321,10 +321,10 @@ def test_while_webhooks_arrive_a_cycle_has_room_for_what_they_missed_and_cards_l
     app = ActingApp(tmp_path / "bridge.db", sandbox, slack, env=env)
     try:
         fans = [f["uuid"] for f in sandbox.world.fans()[:4]]
-        assert app.runtime.max_posts() == 1
+        assert app.runtime.pace.max_posts() == 1
         app.fan_writes(fans[0], "delivered")
         app.settle()
-        assert app.runtime.max_posts() == 2
+        assert app.runtime.pace.max_posts() == 2
         app.faults(drop=3)
         for fan in fans[1:]:
             app.fan_writes(fan, "never announced")
@@ -332,10 +332,10 @@ def test_while_webhooks_arrive_a_cycle_has_room_for_what_they_missed_and_cards_l
         assert all(not app.fan_drafts(fan) for fan in fans[1:])
         app.runtime.cycle()
         assert sum(1 for fan in fans[1:] if app.fan_drafts(fan)[0].ts) == 2  # room for two; one waits
-        assert app.runtime.cycle_due()  # not skipped although the last cycle ran moments ago
+        assert app.runtime.pace.due()  # not skipped although the last cycle ran moments ago
         app.runtime.cycle()
         assert all(app.fan_drafts(fan)[0].ts for fan in fans)
-        assert not app.runtime.cycle_due()  # nothing left waiting: back to the longer interval
+        assert not app.runtime.pace.due()  # nothing left waiting: back to the longer interval
     finally:
         app.close()
 
