@@ -147,14 +147,28 @@ def check_attach(svc: Services, draft: Draft, media_uuids: Sequence[str], price_
     return Checked(None, price_cents=price, items=items)
 
 
+CHANGED = "This card changed meanwhile (a new draft, or another teammate's offer); nothing was {what}."
+
+
 def attach_checked(
     svc: Services, draft: Draft, checked: Checked, actor: str, template: str | None = None
-) -> None:
-    """Keep the checked offer on the draft (replacing one before) and update the card."""
+) -> str | None:
+    """Keep the checked offer on the draft (replacing one before) and update the card; the problem when the
+    card moved on meanwhile."""
     offer = Offer(draft.id, checked.price_cents, tuple(i.uuid for i in checked.items), template)
     items = [offers.OfferItem(i.uuid, i.name, i.media_type) for i in checked.items]
-    offers.attach(svc.store.db, draft, offer, items, actor)
+    if not offers.attach(svc.store.db, draft, offer, items, actor):
+        return CHANGED.format(what="attached")
     svc.cards.publish(draft.id)
+    return None
+
+
+def remove_offer(svc: Services, draft: Draft, actor: str) -> str | None:
+    """Take the offer off the card: it goes out as text alone. The problem when it cannot be."""
+    if not offers.remove(svc.store.db, draft, actor):
+        return CHANGED.format(what="removed")
+    svc.cards.publish(draft.id)
+    return None
 
 
 def use_template(svc: Services, draft: Draft, template: Template, actor: str) -> str | None:
@@ -189,7 +203,6 @@ def use_template(svc: Services, draft: Draft, template: Template, actor: str) ->
     if saved is None:
         return "This card changed meanwhile; nothing was put on it. Try again."
     if template.price_cents:
-        attach_checked(svc, saved, checked, actor, template.uuid)
-    else:
-        svc.cards.publish(saved.id)
+        return attach_checked(svc, saved, checked, actor, template.uuid)
+    svc.cards.publish(saved.id)
     return None

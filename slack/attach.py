@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -103,7 +104,7 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
             ack(response_action="errors", errors={where: checked.problem})
             return False
         ack()
-        run_later(offers.attach_checked, svc, draft, checked, user)
+        run_later(_attach_late, svc, draft, checked, user)
         return False
 
     def open_template(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
@@ -139,6 +140,17 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
         ack()
         return False
 
+    def remove_offer(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
+        draft = card_draft(body, action, client)
+        if draft is None:
+            return
+        _, version = blocks.parse_button_value(action.get("value", ""))
+        seen = draft if draft.version == version else dataclasses.replace(draft, version=version)
+        problem = offers.remove_offer(svc, seen, body["user"]["id"])
+        if problem:
+            tell(client, body, draft, problem)
+
+    app.action(ab.REMOVE_OFFER)(acknowledge_then(run_later, remove_offer))
     app.action(ab.ATTACH)(acknowledge_then(run_later, open_attach))
     app.action(ab.TEMPLATE)(acknowledge_then(run_later, open_template))
     app.action(ab.FOLDER_PICK)(acknowledge_then(run_later, pick_folder))
@@ -177,15 +189,10 @@ def when_done(future: Future, then: Callable[[Any], object]) -> None:
 
 
 def _attach_late(svc: Services, draft: Draft, checked: offers.Checked, user: str) -> None:
-    """A slow Fanvue's verdict on an offer, after the modal closed: on the card, or told to the teammate."""
-    if checked.problem:
-        _refused_late(svc, draft, user, checked.problem)
-        return
-    now = drafts.get(svc.store.db, draft.id)
-    if now is None or now.status != drafts.PENDING or now.version != draft.version:
-        _refused_late(svc, draft, user, NOT_WAITING)
-        return
-    offers.attach_checked(svc, draft, checked, user)
+    """The verdict on an offer after the modal closed: on the card, or told to the teammate."""
+    problem = checked.problem or offers.attach_checked(svc, draft, checked, user)
+    if problem:
+        _refused_late(svc, draft, user, problem)
 
 
 def _refused_late(svc: Services, draft: Draft, user: str, problem: str) -> None:

@@ -15,6 +15,7 @@ from store.drafts import Draft
 from store.offers import OfferItem
 
 ATTACH, TEMPLATE = "draft_attach", "draft_template"
+REMOVE_OFFER = "draft_remove_offer"
 ATTACH_VIEW, TEMPLATE_VIEW = "offer_attach", "offer_template"
 FOLDER_BLOCK, FOLDER_PICK = "folder", "offer_folder"
 MEDIA_BLOCK, MEDIA_INPUT = "media", "items"
@@ -152,11 +153,20 @@ def _names(items: list[OfferItem]) -> list[str]:
     return [item_label(i.name, i.media_type) for i in items]
 
 
-def offer_blocks(offer: OfferView) -> list[dict[str, Any]]:
-    """What goes out with the text: the price and each item by name and type; never a link to the media."""
+def offer_blocks(offer: OfferView, remove_value: str | None = None) -> list[dict[str, Any]]:
+    """What goes out with the text: the price and each item by name and type; never a link to the media.
+    `remove_value` (the card's button value): a Remove button that takes the offer off the card."""
     price = f"*Paid message: ${offer.price_cents / 100:,.2f}*" if offer.price_cents else "*Free media*"
     lines = [f"💰 {price}", *(f"• {mrkdwn(n)}" for n in _names(offer.items))]
-    out = [section("\n".join(lines))]
+    head = section("\n".join(lines))
+    if remove_value is not None:
+        head["accessory"] = {
+            "type": "button",
+            "action_id": REMOVE_OFFER,
+            "value": remove_value,
+            "text": _plain("Remove offer"),
+        }
+    out = [head]
     warned = [i for i in offer.items if i.media_uuid in offer.sent_before]
     if warned:
         names = ", ".join(mrkdwn(n) for n in _names(warned))

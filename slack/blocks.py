@@ -80,7 +80,7 @@ def _pending(
     after = [*([flag_list(draft.flags)] if draft.flags else []), *([context(notes)] if notes else [])]
     after += taker_line(draft)
     if offer is not None:
-        after = [*offer_blocks(offer), *after]
+        after = [*offer_blocks(offer, button_value(draft)), *after]
     if draft.drafted_by == drafts.COMING:  # the fan is still writing: the draft follows, Send with it
         return [
             DIVIDER,

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from store import audit, drafts
+from store.clock import utcnow_iso
 from store.db import write
 from store.earnings import Offer, offer_for, set_offer
 
 ATTACHED = "attached"
+REMOVED = "offer-removed"
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,13 @@ class OfferItem:
 
 def attach(
     db: sqlite_utils.Database, draft: drafts.Draft, offer: Offer, items: Sequence[OfferItem], actor: str
-) -> None:
-    """Keep (or replace) the draft's offer and its items, audited as `attached`."""
+) -> bool:
+    """Keep (or replace) the draft's offer and its items, audited as `attached`; False when the card is no
+    longer waiting at this version. What goes out changes, so the draft takes a new version: a Send or an
+    editor opened on the card as it was before is refused rather than sending what it did not show."""
     with write(db):
+        if not _new_version(db, draft):
+            return False
         set_offer(db, offer, actor)
         db.execute("DELETE FROM paid_offer_items WHERE draft_id = ?", [draft.id])
         for position, item in enumerate(items):
@@ -35,21 +41,57 @@ def attach(
                 "VALUES (?, ?, ?, ?, ?)",
                 [draft.id, position, item.media_uuid, item.name, item.media_type],
             )
-        db.execute("UPDATE drafts SET card_rev = card_rev + 1 WHERE id = ?", [draft.id])
-        audit.record(
-            db,
-            action=ATTACHED,
-            actor=actor,
-            draft_id=draft.id,
-            fan_uuid=draft.fan_uuid,
-            fan_handle=draft.fan_handle,
-            details={
-                "price_cents": offer.price_cents,
-                "media_uuids": list(offer.media_uuids),
-                "items": [item.name for item in items],
-                **({"template_uuid": offer.template_uuid} if offer.template_uuid else {}),
-            },
-        )
+        _audit(db, ATTACHED, draft, actor, offer, [item.name for item in items])
+    return True
+
+
+def remove(db: sqlite_utils.Database, draft: drafts.Draft, actor: str) -> bool:
+    """Take the offer off a waiting card (a new version, as for attach), audited as `offer-removed`; False
+    when there is none or the card moved on."""
+    with write(db):
+        offer = offer_for(db, draft.id)
+        if offer is None or not _new_version(db, draft):
+            return False
+        names = [item.name for item in items_for(db, draft.id)]
+        db.execute("DELETE FROM paid_offers WHERE draft_id = ?", [draft.id])
+        db.execute("DELETE FROM paid_offer_items WHERE draft_id = ?", [draft.id])
+        _audit(db, REMOVED, draft, actor, offer, names)
+    return True
+
+
+def _new_version(db: sqlite_utils.Database, draft: drafts.Draft) -> bool:
+    return (
+        db.execute(
+            "UPDATE drafts SET version = version + 1, card_rev = card_rev + 1, updated_at = ? "
+            "WHERE id = ? AND status = ? AND version = ?",
+            [utcnow_iso(), draft.id, drafts.PENDING, draft.version],
+        ).rowcount
+        == 1
+    )
+
+
+def _audit(
+    db: sqlite_utils.Database,
+    action: str,
+    draft: drafts.Draft,
+    actor: str,
+    offer: Offer,
+    names: Sequence[str | None],
+) -> None:
+    audit.record(
+        db,
+        action=action,
+        actor=actor,
+        draft_id=draft.id,
+        fan_uuid=draft.fan_uuid,
+        fan_handle=draft.fan_handle,
+        details={
+            "price_cents": offer.price_cents,
+            "media_uuids": list(offer.media_uuids),
+            "items": list(names),
+            **({"template_uuid": offer.template_uuid} if offer.template_uuid else {}),
+        },
+    )
 
 
 def items_for(db: sqlite_utils.Database, draft_id: int) -> list[OfferItem]:

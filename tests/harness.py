@@ -343,7 +343,7 @@ def store_logins(db_path: Path, logins: Sequence[tuple[str, str]]) -> list[int]:
 
 def _button(message_blocks: list, action_id: str) -> dict:
     for block in message_blocks:
-        for element in block.get("elements", []):
+        for element in [*block.get("elements", []), *([block["accessory"]] if "accessory" in block else [])]:
             if element.get("action_id") == action_id:
                 return element
     raise AssertionError(f"the card has no {action_id} button: {json.dumps(message_blocks)[:300]}")

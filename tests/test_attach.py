@@ -192,6 +192,43 @@ def test_a_slow_fanvue_closes_the_modal_in_time_and_the_check_ends_on_the_card_o
     wait_for(lambda: "$7.00" in card_json(h, draft))
 
 
+def test_a_send_clicked_on_the_card_as_it_was_before_an_offer_changed_sends_nothing(
+    pending_card: PendingCard,
+):
+    h, fan, draft = pending_card
+    folder, items = ready_in_folder(h)
+    free = h.card(draft)  # the card as one teammate sees it: text alone
+    view = offered(h, draft, folder)
+    assert submit(h, view, [items[0].uuid], "9") == {}  # another teammate attaches meanwhile
+    h.click(draft, blocks.SEND, message=free)
+    assert h.sandbox.world.sent_messages(fan["uuid"]) == []  # neither the paid offer nor text alone
+    assert h.draft_for(fan["uuid"]).status == "pending" and "$9.00" in card_json(h, draft)
+    priced = h.card(draft)
+    h.click(draft, ab.REMOVE_OFFER, user="U0BOB")  # and then takes it off again
+    h.click(draft, blocks.SEND, message=priced)
+    assert h.sandbox.world.sent_messages(fan["uuid"]) == []
+
+
+def test_remove_offer_takes_it_off_the_card_and_send_then_sends_the_text_alone(pending_card: PendingCard):
+    h, fan, draft = pending_card
+    folder, items = ready_in_folder(h)
+    view = offered(h, draft, folder)
+    assert submit(h, view, [items[0].uuid], "9") == {}
+    h.svc.approvers = frozenset({"U0ALICE"})
+    h.click(draft, ab.REMOVE_OFFER, user="U0MALLORY")  # not an approver: refused, told so
+    assert offer_for(h.store.db, draft.id) is not None and h.slack.ephemerals("U0MALLORY")
+    h.click(draft, ab.REMOVE_OFFER)
+    assert offer_for(h.store.db, draft.id) is None
+    shown = card_json(h, draft)
+    assert "$9.00" not in shown and ab.REMOVE_OFFER not in shown and items[0].name not in shown
+    assert "confirm" not in send_button(h, draft)
+    [row] = [r for r in audit.for_draft(h.store.db, draft.id) if r["action"] == offers.REMOVED]
+    assert row["actor"] == "U0ALICE" and row["details"]["price_cents"] == 900
+    h.click(draft, blocks.SEND)
+    [sent] = h.sandbox.world.sent_messages(fan["uuid"])
+    assert sent["text"] == draft.draft_text and not sent.get("pricing") and not sent.get("mediaUuids")
+
+
 def test_an_item_the_app_already_sent_this_fan_is_warned_about(pending_card: PendingCard):
     h, fan, draft = pending_card
     folder, items = ready_in_folder(h)
@@ -239,9 +276,9 @@ def test_a_template_is_put_on_the_card_as_text_media_and_price(pending_card: Pen
     )
     h.settle()
     assert not response.text.strip() or "errors" not in response.json()
-    now = wait_for(lambda: (d := h.draft_for(fan["uuid"])).version > draft.version and d)
-    assert now.version == draft.version + 1 and now.draft_text == template.text.strip()
-    offer = wait_for(lambda: offer_for(h.store.db, now.id))
+    offer = wait_for(lambda: offer_for(h.store.db, draft.id))
+    now = h.draft_for(fan["uuid"])  # a version for the template's text, one for its offer
+    assert now.version == draft.version + 2 and now.draft_text == template.text.strip()
     assert offer.template_uuid == template.uuid and offer.price_cents == template.price
     wait_for(lambda: f"${template.price / 100:,.2f}" in card_json(h, now))
     wait_for(lambda: "templated" in [r["action"] for r in audit.for_draft(h.store.db, draft.id)])
