@@ -55,9 +55,13 @@ def stats_report(
     or a date), of one creator with `creator`."""
     handle = filters.parse_creator(creator) if creator else None
     start = filters.parse_period(since, now)
-    text = stats_text(queries.decision_stats(db, start, handle), fmt)
+    team = queries.decision_stats(db, start, handle)
     credit = earnings.revenue_credit(db, start, now, handle)
-    return text if earnings.is_empty(credit) else join_revenue(text, revenue_text(credit, fmt), fmt)
+    if earnings.is_empty(credit):
+        return stats_text(team, fmt)
+    if fmt == "csv":
+        return stats_csv_with_revenue(team, credit)
+    return join_revenue(stats_text(team, fmt), revenue_text(credit, fmt), fmt)
 
 
 def audit_text(entries: list[AuditEntry], fmt: str) -> str:
@@ -220,6 +224,35 @@ def revenue_text(credit: earnings.RevenueCredit, fmt: str) -> str:
     if fmt == "csv":
         return _csv(REVENUE_COLUMNS, rows)
     return f"{REVENUE_SOURCE}.\n" + _table(REVENUE_COLUMNS, [[str(v) for v in row] for row in rows])
+
+
+def stats_csv_with_revenue(team: TeamStats, credit: earnings.RevenueCredit) -> str:
+    """One CSV table: each teammate's and creator's decisions with their revenue credit beside them (a row
+    only one side has leaves the other side's cells empty), and the earnings not through the desk."""
+    decisions = ("sent", "edited", "skipped", *TAKE_COLUMNS, *SLA_CSV_COLUMNS)
+    revenue = REVENUE_COLUMNS[2:]
+    rows: dict[tuple[str, str], list[object]] = {}
+    for t in team.teammates:
+        rows[("teammate", t.actor)] = [
+            t.sent,
+            t.edited,
+            t.skipped,
+            t.median_to_take_seconds,
+            t.median_take_to_decision_seconds,
+            *_sla_cells(team.sla_teammates.get(t.actor)),
+        ]
+    for c in team.creators:
+        sla = _sla_cells(team.sla_creators.get(c.actor))
+        rows[("creator", c.actor)] = [c.sent, c.edited, c.skipped, None, None, *sla]
+    blank = [None] * len(decisions)
+    for kind, credited in (("teammate", credit.teammates), ("creator", credit.creators)):
+        for row in credited:
+            rows[(kind, row.name)] = [*rows.get((kind, row.name), blank), *_credit_row(row)[1:]]
+    outside = [None, None, None, credit.outside_gross_cents, credit.outside_net_cents, None]
+    rows[("outside", earnings.OUTSIDE)] = [*blank, *outside]
+    width = len(decisions) + len(revenue)
+    table = [[kind, name, *cells, *([None] * (width - len(cells)))] for (kind, name), cells in rows.items()]
+    return _csv(("kind", "name", *decisions, *revenue), table)
 
 
 def join_revenue(stats: str, revenue: str, fmt: str) -> str:

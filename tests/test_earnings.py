@@ -3,6 +3,8 @@ whose Send click sent the paid message (through the whole app, the sandbox's buy
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 
@@ -155,6 +157,18 @@ def test_revenue_is_credited_to_the_teammate_whose_send_click_sent_the_paid_mess
     text = stats_report(db, since="30d", fmt="table", now=utcnow())
     assert "matched by message" in text and "U0BOB" in text and "not through the desk" in text
     assert outside["gross"] == 700
+    # CSV: one table, Bob's decisions and his revenue on one row, a spreadsheet reads it as it is.
+    rows = list(csv.DictReader(io.StringIO(stats_report(db, since="30d", fmt="csv", now=utcnow()))))
+    by_name = {(r["kind"], r["name"]): r for r in rows}
+    bob_row = by_name[("teammate", "U0BOB")]
+    assert (bob_row["sent"], bob_row["paid_sent"], bob_row["bought"], bob_row["gross_cents"]) == (
+        "1",
+        "1",
+        "0",
+        "0",
+    )
+    assert by_name[("outside", earnings.OUTSIDE)]["gross_cents"] == "700"
+    assert all(len(r) == len(rows[0]) and None not in r for r in rows)
 
 
 def test_an_offer_not_bought_within_48_hours_is_counted(harness):
