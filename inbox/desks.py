@@ -56,6 +56,8 @@ class AccountLink:
     unreachable: set[str] = field(default_factory=set)  # creators refused (403/404) since the list was read
     dead: LoginRequired | None = None  # set by a poll that found the login dead; its watch pauses it
     budget: PollBudget | None = None  # the login's rate budget, which says when Fanvue asked it to wait
+    identified: bool = False  # who the login is was read and stored
+    lookup_error: FanvueError | None = None  # what the last look_up met, raised by the next find
 
     @property
     def label(self) -> str:
@@ -187,11 +189,35 @@ class DeskBook:
                     failed[link.label] = exc
         return failed
 
+    def needs_lookup(self, link: AccountLink) -> bool:
+        """Whether find() must read Fanvue for this login: who it is, or an agency's creator list."""
+        return link.me is None or (
+            isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES
+        )
+
+    def look_up(self, link: AccountLink) -> None:
+        """The reads of Fanvue find() needs for this login, done ahead of it on the poll pool, outside the
+        book's lock: a login Fanvue is slow or rate-limited for then holds up no other."""
+        try:
+            if link.me is None:
+                link.me = link.client.me()
+            if isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES:
+                link.creators = list(link.client.creators())
+                link.creators_age, link.unreachable = 0, set()
+        except FanvueError as exc:
+            link.lookup_error = exc
+
     def _find(self, link: AccountLink) -> None:
-        if link.me is None:
-            link.me = link.client.me()
+        if link.lookup_error is not None:
+            error, link.lookup_error = link.lookup_error, None
+            raise error
+        if not link.identified:
+            if link.me is None:
+                link.me = link.client.me()
+            link.identified = True
             if not self._identify(link):
                 return
+        assert link.me is not None
         if isinstance(link.client, FanvueClient):
             self._add(link, link.me.uuid, link.me.handle, link.me.display_name or link.me.handle, link.client)
             return

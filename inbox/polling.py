@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -70,6 +71,10 @@ def poll_all(svc: Services, book: DeskBook, report: CycleReport) -> None:
     for link in book.links:
         if link not in live:
             report.skipped[link.label.lstrip("@")] = "login needed"
+    reading = _look_up(book, live)
+    for link in [link for link in live if id(link) in reading]:
+        live.remove(link)
+        report.skipped[link.label.lstrip("@")] = "slow: reading the login in the background"
     for label, error in book.find(live).items():
         why = "login needed" if isinstance(error, LoginRequired) else f"Fanvue: {type(error).__name__}"
         report.skipped[label.lstrip("@")] = why
@@ -114,6 +119,25 @@ def poll_all(svc: Services, book: DeskBook, report: CycleReport) -> None:
         link.dead = None
     for link, by_creator, newest in admin_rows.values():
         _advance_watermark(book, link, by_creator, newest, finished)
+
+
+def _look_up(book: DeskBook, live: list[AccountLink]) -> set[int]:
+    """Read what find() needs from Fanvue (who a new login is, an agency's creator list) on the poll pool;
+    the logins (their id()) still reading once the others are done (or held by a 429), or at the deadline.
+    Those go on in the background and are skipped by this cycle."""
+    futures: dict[Future, AccountLink] = {}
+    reading: set[int] = set()
+    for link in live:
+        if not book.needs_lookup(link):
+            continue
+        future = book.polls.start(f"look-up {id(link)}", functools.partial(book.look_up, link))
+        if future is None:
+            reading.add(id(link))  # still reading since an earlier cycle
+        else:
+            futures[future] = link
+    held = lambda link: link.budget is not None and link.budget.held()  # noqa: E731
+    done = settle_polls(futures, held, book.polls.deadline)
+    return reading | {id(link) for future, link in futures.items() if future not in done}
 
 
 def _job(

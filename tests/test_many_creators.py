@@ -18,6 +18,7 @@ from standins.fanvue.model import Chat
 from standins.slack_requests import slash_command_body
 from store import audit, drafts
 from tests.harness import Harness
+from tests.webhook_act_rig import wait_for
 
 CHANNEL_A, CHANNEL_B = "C0LUNA", "C0MILO"
 API = "2025-06-26"
@@ -190,6 +191,37 @@ def test_a_creator_answering_only_429_does_not_stop_the_others_cards(tmp_path, t
     assert len(cards_in(h, CHANNEL_B)) == before_b
     assert report.drafted + report.redrafted == 1  # A's fan: a new card or a new version of one
     assert len(cards_in(h, CHANNEL_A)) >= before_a
+
+
+def test_a_new_login_fanvue_is_slow_to_name_does_not_hold_the_other_creators_cards(tmp_path, two, slack):
+    a, b = handles(two)
+    h = Harness(
+        tmp_path / "bridge.db",
+        two,
+        slack,
+        logins=creator_logins(two),
+        desk=desk_for(two),
+        fanvue_timeout=10.0,
+    )
+    try:
+        assert h.svc.desk is not None
+        h.svc.desk.polls.deadline = 1.0
+        # B's login is not known yet (as when Fanvue could not say who it is at start).
+        [link] = [link for link in h.svc.desk.links if link.id == 2]
+        link.me, link.identified = None, False
+        slow = two.worlds[1]
+        slow.set_latency(3000)  # B's token is answered after the cycle's wait
+        two.world.clear_requests()
+        first = h.cycle()
+        assert cards_in(h, CHANNEL_A) and not cards_in(h, CHANNEL_B)
+        assert first.skipped == {"account 2": "slow: reading the login in the background"}
+        wait_for(lambda: link.me is not None)
+        slow.set_latency(0)
+        h.cycle()
+        assert cards_in(h, CHANNEL_B)  # B's login read in the background, then served
+        assert two.world.request_count(path_prefix="/users/me") == 2  # A's and B's, each read once
+    finally:
+        h.close()
 
 
 def test_an_agency_admin_finds_waiting_chats_on_the_agency_list_and_a_quiet_cycle_costs_one_request(

@@ -185,6 +185,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         token = bearer_token(self.headers.get("Authorization"))
         who = context.agency.principal(token)
         token_ok = who is not None
+        own = who.world if who is not None else None
+        if own is not None and own is not world and own.latency_ms:
+            context.stopping.wait(own.latency_ms / 1000)  # a second creator's own latency, for its token
         decision = context.limiter.take(context.agency.rate_key(token or "", path))
         headers = decision.headers()
 
