@@ -189,24 +189,6 @@ class DeskBook:
                     failed[link.label] = exc
         return failed
 
-    def needs_lookup(self, link: AccountLink) -> bool:
-        """Whether find() must read Fanvue for this login: who it is, or an agency's creator list."""
-        return link.me is None or (
-            isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES
-        )
-
-    def look_up(self, link: AccountLink) -> None:
-        """The reads of Fanvue find() needs for this login, done ahead of it on the poll pool, outside the
-        book's lock: a login Fanvue is slow or rate-limited for then holds up no other."""
-        try:
-            if link.me is None:
-                link.me = link.client.me()
-            if isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES:
-                link.creators = list(link.client.creators())
-                link.creators_age, link.unreachable = 0, set()
-        except FanvueError as exc:
-            link.lookup_error = exc
-
     def _find(self, link: AccountLink) -> None:
         if link.lookup_error is not None:
             error, link.lookup_error = link.lookup_error, None

@@ -21,7 +21,7 @@ from fanvue.models import Chat
 from fanvue.oauth import LoginRequired
 from inbox.creator_poll import CycleReport, poll_creator
 from inbox.creators import AgencyCreatorClient, CreatorInbox
-from inbox.desks import AccountLink, DeskBook
+from inbox.desks import CREATOR_LIST_CYCLES, AccountLink, DeskBook
 from inbox.poll_wait import settle_polls
 from inbox.services import Services
 from store import accounts
@@ -128,9 +128,9 @@ def _look_up(book: DeskBook, live: list[AccountLink]) -> set[int]:
     futures: dict[Future, AccountLink] = {}
     reading: set[int] = set()
     for link in live:
-        if not book.needs_lookup(link):
+        if not _needs_lookup(link):
             continue
-        future = book.polls.start(f"look-up {id(link)}", functools.partial(book.look_up, link))
+        future = book.polls.start(f"look-up {id(link)}", functools.partial(_look_up_one, link))
         if future is None:
             reading.add(id(link))  # still reading since an earlier cycle
         else:
@@ -138,6 +138,25 @@ def _look_up(book: DeskBook, live: list[AccountLink]) -> set[int]:
     held = lambda link: link.budget is not None and link.budget.held()  # noqa: E731
     done = settle_polls(futures, held, book.polls.deadline)
     return reading | {id(link) for future, link in futures.items() if future not in done}
+
+
+def _needs_lookup(link: AccountLink) -> bool:
+    """Whether DeskBook.find must read Fanvue for this login: who it is, or an agency's creator list."""
+    agency_list_due = isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES
+    return link.me is None or agency_list_due
+
+
+def _look_up_one(link: AccountLink) -> None:
+    """The reads of Fanvue DeskBook.find needs for this login, done ahead of it on the poll pool and outside
+    the book's lock; what fails is kept for find to report."""
+    try:
+        if link.me is None:
+            link.me = link.client.me()
+        if isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES:
+            link.creators = list(link.client.creators())
+            link.creators_age, link.unreachable = 0, set()
+    except FanvueError as exc:
+        link.lookup_error = exc
 
 
 def _job(
