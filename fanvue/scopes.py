@@ -20,11 +20,12 @@ CHAT_SCOPES: tuple[str, ...] = (
     "read:chat",
     "write:chat",
 )
-# A creator's own login also reads who each fan is for the cards (/insights/fans needs both); Fanvue has
-# no such route for agencies, so agency logins do not ask for them.
-CREATOR_SCOPES: tuple[str, ...] = (*CHAT_SCOPES, "read:insights", "read:fan")
-# read:creator opens the /creators/{creator}/... routes; read:agency the agency-wide chat list.
-AGENCY_SCOPES: tuple[str, ...] = (*CHAT_SCOPES, "read:creator", "read:agency")
+# A creator's own login also reads who each fan is for the cards (/insights/fans needs both), its
+# earnings (read:insights) and its vault and media to sell from a card (read:media).
+CREATOR_SCOPES: tuple[str, ...] = (*CHAT_SCOPES, "read:insights", "read:fan", "read:media")
+# read:creator opens the /creators/{creator}/... routes, read:agency the agency-wide chat list; a managed
+# creator's earnings and media need read:insights and read:media (Fanvue has no fan insights for agencies).
+AGENCY_SCOPES: tuple[str, ...] = (*CHAT_SCOPES, "read:creator", "read:agency", "read:insights", "read:media")
 SCOPES_BY_MODE: dict[Mode, tuple[str, ...]] = {Mode.CREATOR: CREATOR_SCOPES, Mode.AGENCY: AGENCY_SCOPES}
 
 

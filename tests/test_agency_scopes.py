@@ -24,13 +24,14 @@ from standins.fanvue import Sandbox
 from standins.fanvue.agency import ADMIN
 
 CHAT_GRANT = "openid offline_access offline read:self read:chat write:chat"
-CREATOR_GRANT = CHAT_GRANT + " read:insights read:fan"
+CREATOR_GRANT = CHAT_GRANT + " read:insights read:fan read:media"
 
 
-def test_creator_mode_adds_fan_context_and_agency_mode_adds_its_two_to_the_chat_scopes():
+def test_creator_mode_adds_fan_context_earnings_and_media_and_agency_mode_its_routes_to_the_chat_scopes():
     assert scope_string(Mode.CREATOR) == CREATOR_GRANT
     assert set(AGENCY_SCOPES) - set(CREATOR_SCOPES) == {"read:creator", "read:agency"}
-    assert scope_string("agency") == CHAT_GRANT + " read:creator read:agency"
+    assert set(CREATOR_SCOPES) - set(AGENCY_SCOPES) == {"read:fan"}
+    assert scope_string("agency") == CHAT_GRANT + " read:creator read:agency read:insights read:media"
 
 
 def test_a_full_grant_lacks_nothing_in_any_order():

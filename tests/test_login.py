@@ -97,7 +97,7 @@ def test_login_stores_the_tokens_and_says_who_is_logged_in(tmp_path, sandbox):
     assert url.startswith(f"{sandbox.url}/oauth2/auth?")
     assert (
         query["scope"]
-        == "openid offline_access offline read:self read:chat write:chat read:insights read:fan"
+        == "openid offline_access offline read:self read:chat write:chat read:insights read:fan read:media"
     )
     assert (query["response_type"], query["code_challenge_method"]) == ("code", "S256")
     assert (

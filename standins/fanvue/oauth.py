@@ -28,6 +28,7 @@ ENABLED_SCOPES = frozenset(
         "read:agency",
         "read:insights",
         "read:fan",
+        "read:media",
     }
 )
 CODE_TTL = 600.0
