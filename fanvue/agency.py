@@ -27,6 +27,7 @@ from fanvue.errors import (
     NotFoundError,
     SendOutcomeUnknown,
 )
+from fanvue.media import MediaClient
 from fanvue.models import Me, Message, page_items
 from fanvue.ratelimit import BudgetBook, RateBudget
 from fanvue.tokens import TokenProvider
@@ -91,6 +92,11 @@ class AgencyClient:
         return CreatorView(self, creator_uuid)
 
     # --- agency-wide -------------------------------------------------------------------------------
+
+    def media(self, creator_uuid: str) -> MediaClient:
+        """The creator's media as the agency reaches it (`/creators/{creator}/media`; no vault folders or
+        templates), on the creator's budget."""
+        return MediaClient(self._api, creator_uuid=creator_uuid, budget=self.budget_for(creator_uuid))
 
     def me(self) -> Me:
         return self._api.me()
@@ -205,6 +211,9 @@ class CreatorView:
 
     def chats(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[CreatorChat]:
         return self.client.creator_chats(self.creator_uuid, page_size)
+
+    def media(self) -> MediaClient:
+        return self.client.media(self.creator_uuid)
 
     def messages(self, fan_uuid: str, *, size: int = 15, page: int = 1) -> list[Message]:
         return self.client.messages(self.creator_uuid, fan_uuid, size=size, page=page)

@@ -1,4 +1,5 @@
-"""HTTP client for a creator's vault: folders, media (blurred previews only), purchases and saved templates."""
+"""HTTP client for a creator's vault: folders, media (blurred previews only), purchases and saved templates;
+through an agency login, the creator's media alone (Fanvue gives agencies no vault folders or templates)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from fanvue.client import MAX_PAGE_SIZE, FanvueClient, _segment
+from fanvue.errors import FanvueError, NotFoundError
 from fanvue.models import _extra, _obj, _optional, _required, _time, page_items
+from fanvue.ratelimit import RateBudget
 
 logger = logging.getLogger(__name__)
 
@@ -144,40 +147,100 @@ class Template:
         )
 
 
-class MediaClient:
-    """Vault and template reads for the creator whose login `api` holds."""
+class NotForAgencies(FanvueError):
+    """A vault folder or template read through an agency login: Fanvue has no such route for agencies."""
 
-    def __init__(self, api: FanvueClient) -> None:
+
+class MediaClient:
+    """Vault and template reads for the creator whose login `api` holds; with `creator_uuid`, `api` is an
+    agency member's and only the creator's media list is reachable (`/creators/{creator}/media`, on the
+    creator's rate `budget`)."""
+
+    def __init__(
+        self, api: FanvueClient, *, creator_uuid: str | None = None, budget: RateBudget | None = None
+    ):
         self._api = api
+        self._creator = creator_uuid
+        self._budget = budget
 
     def __repr__(self) -> str:
-        return f"MediaClient({self._api!r})"
+        return f"MediaClient({self._api!r}{f', creator {self._creator!r}' if self._creator else ''})"
+
+    @property
+    def has_vault(self) -> bool:
+        """Whether vault folders and saved templates can be read (a creator's own login only)."""
+        return self._creator is None
+
+    def _vault_only(self, what: str) -> None:
+        if not self.has_vault:
+            raise NotForAgencies(
+                f"Fanvue lists no {what} to agency logins; the creator's media can still be attached"
+            )
 
     def folders(self) -> Iterator[VaultFolder]:
         """Every vault folder. The route lists no paging parameters yet answers in pages: a following
         page is asked for by number, and the first without any."""
+        self._vault_only("vault folders")
         for i, item in enumerate(self._pages(FOLDERS_PATH, {}, sized=False)):
             yield VaultFolder.from_api(item, f"folders[{i}]")
 
     def folder_media(self, folder: str, page_size: int = MAX_PAGE_SIZE) -> Iterator[FolderItem]:
+        self._vault_only("vault folders")
         path = f"{FOLDERS_PATH}/{_segment(folder)}/media"
         for i, item in enumerate(self._pages(path, {}, page_size=page_size)):
             yield FolderItem.from_api(item, f"folder media[{i}]")
 
     def media(self, media_uuid: str, *, purchased_by: str | None = None) -> MediaItem:
         """One media item with its blurred preview (when ready), and whether `purchased_by` bought it."""
+        if not self.has_vault:  # agencies have the list only
+            found = self.items([media_uuid], purchased_by=purchased_by)
+            if media_uuid not in found:
+                raise NotFoundError(f"media {media_uuid} is not among the creator's media", status=404)
+            return found[media_uuid]
         path = f"{MEDIA_PATH}/{_segment(media_uuid)}"
         params = _media_params(purchased_by)
         return MediaItem.from_api(self._api._json(self._api._request("GET", path, params=params), path))
 
+    def items(self, media_uuids: Iterable[str], *, purchased_by: str | None = None) -> dict[str, MediaItem]:
+        """The items Fanvue has of `media_uuids` (one read each, or, through an agency, the list read until
+        all are found); an item Fanvue no longer has is left out."""
+        wanted = list(dict.fromkeys(media_uuids))
+        if self.has_vault:
+            found = {}
+            for uuid in wanted:
+                try:
+                    found[uuid] = self.media(uuid, purchased_by=purchased_by)
+                except NotFoundError:
+                    continue
+            return found
+        left, found = set(wanted), {}
+        for item in self.media_list(purchased_by=purchased_by) if left else ():
+            if item.uuid in left:
+                found[item.uuid] = item
+                left.discard(item.uuid)
+                if not left:
+                    break
+        return found
+
     def media_list(
-        self, *, purchased_by: str | None = None, folder: str | None = None, page_size: int = MAX_PAGE_SIZE
+        self,
+        *,
+        purchased_by: str | None = None,
+        folder: str | None = None,
+        ready: bool = False,
+        page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[MediaItem]:
+        """The creator's media, newest first as Fanvue lists them (`ready`: only items that can be sent)."""
         params = _media_params(purchased_by)
         if folder is not None:
             params["folderName"] = folder
-        for i, item in enumerate(self._pages(MEDIA_PATH, params, page_size=page_size)):
-            yield MediaItem.from_api(item, f"media[{i}]")
+        if ready:
+            params["status"] = READY
+        path = MEDIA_PATH if self.has_vault else f"/creators/{_segment(self._creator or '')}/media"
+        for i, item in enumerate(self._pages(path, params, page_size=page_size)):
+            media = MediaItem.from_api(item, f"media[{i}]")
+            if not ready or media.ready:
+                yield media
 
     def purchased(self, fan_uuid: str, media_uuids: Iterable[str]) -> dict[str, bool]:
         """Which of `media_uuids` the fan already bought, read page by page until all are found."""
@@ -193,6 +256,7 @@ class MediaClient:
         return found
 
     def templates(self, folder: str | None = None, page_size: int = MAX_PAGE_SIZE) -> Iterator[Template]:
+        self._vault_only("saved templates")
         params = {} if folder is None else {"folderName": folder}
         for i, item in enumerate(self._pages(TEMPLATES_PATH, params, page_size=page_size)):
             yield Template.from_api(item, f"templates[{i}]")
@@ -207,7 +271,7 @@ class MediaClient:
                 query.update(page=page, size=size)
             elif page > 1:
                 query["page"] = page
-            resp = self._api._request("GET", path, params=query)
+            resp = self._api._request("GET", path, params=query, budget=self._budget)
             items, has_more = page_items(self._api._json(resp, f"GET {path}"), f"GET {path} page {page}")
             yield from items
             if not has_more:

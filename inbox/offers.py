@@ -12,6 +12,7 @@ from fanvue.client import FanvueClient
 from fanvue.errors import FanvueError
 from fanvue.media import MediaClient, MediaItem, Template
 from fanvue.message_text import MIN_PRICE_CENTS
+from inbox.creators import AgencyCreatorClient
 from inbox.selling import OfferView
 from inbox.selling import Selling as Selling
 from inbox.services import Services
@@ -65,13 +66,13 @@ def dollars(cents: int) -> str:
 
 
 def media_client(svc: Services, draft: Draft) -> MediaClient:
-    """The vault of the draft's creator; only a creator's own login reaches it (Fanvue has no agency vault)."""
+    """The media of the draft's creator: its vault through its own login, its media list through an agency's
+    (Fanvue gives agencies no vault folders or templates)."""
     client = svc.inbox_for(draft.creator_uuid).client
+    if isinstance(client, AgencyCreatorClient):
+        return client.view.media()
     if not isinstance(client, FanvueClient):
-        raise FanvueError(
-            "this creator is reached through an agency login, and Fanvue offers agencies no vault; "
-            "log in with the creator's own account (`python app.py login`) to attach media"
-        )
+        raise FanvueError("this creator's login cannot read media")
     return MediaClient(client)
 
 
@@ -83,10 +84,13 @@ def bought(svc: Services, draft: Draft, media_uuids: Sequence[str]) -> list[str]
 
 def ready_items(svc: Services, draft: Draft, media_uuids: Sequence[str]) -> tuple[list[MediaItem], list[str]]:
     """The items as Fanvue has them now, and the problems of any that cannot be sent."""
-    client = media_client(svc, draft)
+    found = media_client(svc, draft).items(media_uuids)
     items, problems = [], []
     for uuid in media_uuids:
-        item = client.media(uuid)
+        item = found.get(uuid)
+        if item is None:
+            problems.append("An item is no longer among the creator's media.")
+            continue
         if not item.ready:
             problems.append(f"{item.name or 'An item'} is not ready yet ({item.status}).")
         items.append(item)
@@ -103,9 +107,9 @@ def card_offer(svc: Services, draft: Draft) -> OfferView | None:
     previews: list[str] = []
     if svc.selling.media_preview == "blurred":
         try:
-            client = media_client(svc, draft)
+            found = media_client(svc, draft).items(offer.media_uuids)
             for uuid in offer.media_uuids:
-                blurred = client.media(uuid).blurred
+                blurred = found[uuid].blurred if uuid in found else None
                 if blurred is not None:
                     previews.append(blurred.url)
         except FanvueError as exc:  # the card goes out without previews

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 from collections.abc import Callable
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 NOT_WAITING = "This card is no longer waiting for a decision; nothing was attached."
 FANVUE_DOWN = "Fanvue could not list this creator's {what} ({error}); try again in a moment."
+NO_TEMPLATES = (
+    "Fanvue offers agency logins no saved templates: use Attach to put the creator's media on the card with "
+    "a price, or log in with the creator's own account (`python app.py login`) to use templates."
+)
 LATE_REFUSAL = "Nothing was put on {fan}'s card: {problem}"
 # Slack wants a modal's answer within 3 s: a check still waiting for Fanvue after this long closes the modal,
 # and its outcome reaches the card (or the teammate, when refused) once Fanvue answers.
@@ -55,11 +60,16 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
         if draft is None:
             return
         try:
-            folders = list(offers.media_client(svc, draft).folders())
+            media = offers.media_client(svc, draft)
+            if media.has_vault:
+                view = ab.attach_modal(draft, list(media.folders()))
+            else:  # an agency login: no folders, the creator's newest ready media at once
+                ready = list(itertools.islice(media.media_list(ready=True), ab.OPTIONS_MAX))
+                view = ab.attach_modal(draft, None, media=ready)
         except FanvueError as exc:
-            tell(client, body, draft, FANVUE_DOWN.format(what="vault folders", error=exc))
+            tell(client, body, draft, FANVUE_DOWN.format(what="media", error=exc))
             return
-        open_view(client, body, draft, ab.attach_modal(draft, folders))
+        open_view(client, body, draft, view)
 
     def pick_folder(body: dict[str, Any], action: dict[str, Any], respond, client) -> None:
         view = body.get("view") or {}
@@ -112,7 +122,11 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
         if draft is None:
             return
         try:
-            templates = list(offers.media_client(svc, draft).templates())
+            media = offers.media_client(svc, draft)
+            if not media.has_vault:
+                tell(client, body, draft, NO_TEMPLATES)
+                return
+            templates = list(media.templates())
         except FanvueError as exc:
             tell(client, body, draft, FANVUE_DOWN.format(what="templates", error=exc))
             return

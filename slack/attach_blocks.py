@@ -23,6 +23,7 @@ PRICE_BLOCK, PRICE_INPUT = "price", "dollars"
 TEMPLATE_BLOCK, TEMPLATE_INPUT = "template", "chosen"
 OPTION_TEXT_MAX = 75  # an option's text (Option.label_max_length)
 OPTIONS_MAX = 100  # options in one select
+NO_FOLDERS = f"Fanvue shows agency logins no vault folders: these are the creator's newest ready media (up to {OPTIONS_MAX})."
 ITEM_NAME_MAX = 60
 _TYPE_LABEL = {"image": "photo", "video": "video", "audio": "voice note", "document": "document"}
 
@@ -42,27 +43,31 @@ def metadata(draft: Draft, folder: str | None = None) -> str:
 
 def attach_modal(
     draft: Draft,
-    folders: list[VaultFolder],
+    folders: list[VaultFolder] | None,
     folder: str | None = None,
     media: Sequence[FolderItem | MediaItem] | None = None,
 ) -> dict[str, Any]:
-    """Pick a folder; once picked, its ready media and a price in dollars."""
-    chooser: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": FOLDER_PICK,
-        "placeholder": {"type": "plain_text", "text": "Vault folder"},
-        "options": [_option(f.name, f.name[:150]) for f in folders[:OPTIONS_MAX]]
-        or [_option("(no folders)", "-")],
-    }
-    if folder is not None:
-        chooser["initial_option"] = _option(folder, folder[:150])
+    """Pick a folder; once picked, its ready media and a price in dollars. `folders` None: an agency login,
+    which Fanvue shows no vault folders: the creator's newest ready `media` at once."""
     body: list[dict[str, Any]] = [
         context(
             [f"A paid message to *{slack_name(draft.fan_name, 80)}* (@{slack_name(draft.fan_handle, 80)})"]
-        ),
-        {"type": "actions", "block_id": FOLDER_BLOCK, "elements": [chooser]},
+        )
     ]
-    if folder is not None:
+    if folders is None:
+        body.append(context([NO_FOLDERS]))
+    else:
+        chooser: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": FOLDER_PICK,
+            "placeholder": {"type": "plain_text", "text": "Vault folder"},
+            "options": [_option(f.name, f.name[:150]) for f in folders[:OPTIONS_MAX]]
+            or [_option("(no folders)", "-")],
+        }
+        if folder is not None:
+            chooser["initial_option"] = _option(folder, folder[:150])
+        body.append({"type": "actions", "block_id": FOLDER_BLOCK, "elements": [chooser]})
+    if folder is not None or folders is None:
         if media:
             body.append(
                 {
@@ -80,7 +85,9 @@ def attach_modal(
                 }
             )
         else:
-            body.append(section("_No ready media in this folder._"))
+            body.append(
+                section("_No ready media in this folder._" if folders is not None else "_No ready media._")
+            )
     body.append(
         {
             "type": "input",

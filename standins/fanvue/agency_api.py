@@ -6,7 +6,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from . import api
+from . import api, vault_api
 from .agency import Agency, Principal
 from .api import ApiRequest, Reply
 from .world import World
@@ -130,6 +130,14 @@ def creator_update(agency: Agency, who: Principal, request: ApiRequest) -> Reply
     return found if isinstance(found, Reply) else api.update_chat(found, request)
 
 
+def creator_media(agency: Agency, who: Principal, request: ApiRequest) -> Reply:
+    """The managed creator's media list, as the creator's own /media answers it."""
+    found = _creator_world(agency, who, request, "read:creator", "read:media")
+    if isinstance(found, Reply):
+        return found
+    return vault_api.list_media(dataclasses.replace(who, world=found), request)
+
+
 Handler = Callable[[Agency, Principal, ApiRequest], Reply]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/creators"), list_creators),
@@ -138,6 +146,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(rf"/creators/{CREATOR_SEGMENT}/chats/{FAN_SEGMENT}/messages"), creator_messages),
     ("POST", re.compile(rf"/creators/{CREATOR_SEGMENT}/chats/{FAN_SEGMENT}/message"), creator_send),
     ("PATCH", re.compile(rf"/creators/{CREATOR_SEGMENT}/chats/{FAN_SEGMENT}"), creator_update),
+    ("GET", re.compile(rf"/creators/{CREATOR_SEGMENT}/media"), creator_media),
 ]
 
 HANDLERS = frozenset(handler for _, _, handler in ROUTES)
