@@ -6,8 +6,9 @@ import dataclasses
 import itertools
 import json
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -35,7 +36,6 @@ LATE_REFUSAL = "Nothing was put on {fan}'s card: {problem}"
 # Slack wants a modal's answer within 3 s: a check still waiting for Fanvue after this long closes the modal,
 # and its outcome reaches the card (or the teammate, when refused) once Fanvue answers.
 CHECK_BUDGET_SECONDS = 2.0
-_CHECKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="modal-check")
 
 
 def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
@@ -101,7 +101,7 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
             return False
         media, price = ab.submitted(view)
         user = body["user"]["id"]
-        future = _CHECKS.submit(offers.check_attach, svc, draft, media, price)
+        future = _checking(offers.check_attach, svc, draft, media, price)
         try:
             checked = future.result(timeout=CHECK_BUDGET_SECONDS)
         except FutureTimeout:
@@ -141,7 +141,7 @@ def register_attach(app: App, svc: Services, run_later: RunLater) -> None:
             ack(response_action="errors", errors={ab.TEMPLATE_BLOCK: problem})
             return False
         user = body["user"]["id"]
-        future = _CHECKS.submit(_template_problem, svc, draft, chosen, user)
+        future = _checking(_template_problem, svc, draft, chosen, user)
         try:
             found = future.result(timeout=CHECK_BUDGET_SECONDS)
         except FutureTimeout:
@@ -188,6 +188,21 @@ def _template_problem(svc: Services, draft: Draft, chosen: str, user: str) -> st
     if template is None:
         return "This template is gone."
     return offers.use_template(svc, draft, template, user)
+
+
+def _checking(check: Callable[..., Any], *args: Any) -> Future:
+    """Run a box's check on a thread of its own, which ends with the check (none lingers after a stop)."""
+    future: Future = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(check(*args))
+            except BaseException as exc:  # the waiting listener, or when_done, logs it
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="modal-check", daemon=True).start()
+    return future
 
 
 def when_done(future: Future, then: Callable[[Any], object]) -> None:
