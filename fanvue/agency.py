@@ -19,6 +19,7 @@ from fanvue.client import (
     _check_message,
     _segment,
 )
+from fanvue.earnings import EarningsClient
 from fanvue.errors import (
     AgencyAdminRequired,
     CreatorNotReachable,
@@ -181,6 +182,13 @@ class AgencyClient:
             )
         return message_uuid
 
+    def earnings(self, creator_uuid: str) -> EarningsClient:
+        """The creator's earnings (scopes read:creator, read:insights), counted in the creator's budget."""
+        path = f"/creators/{_segment(creator_uuid)}/insights/earnings"
+        return EarningsClient(
+            self._api, path=path, budget=self.budget_for(creator_uuid), creator_uuid=creator_uuid
+        )
+
     # --- paging ------------------------------------------------------------------------------------
 
     def _pages(self, path: str, page_size: int, budget: RateBudget | None = None) -> Iterator[dict]:
@@ -224,6 +232,9 @@ class CreatorView:
         return self.client.send_message(
             self.creator_uuid, fan_uuid, text, price_cents=price_cents, media_uuids=media_uuids
         )
+
+    def earnings(self) -> EarningsClient:
+        return self.client.earnings(self.creator_uuid)
 
 
 @contextmanager

@@ -6,17 +6,21 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from fanvue.client import MAX_PAGE_SIZE, FanvueClient
-from fanvue.errors import MalformedResponse
+from fanvue.errors import CreatorNotReachable, MalformedResponse, MissingScopeError, NotFoundError
 from fanvue.models import _extra, _obj, _optional, _required, _required_time, parse_time
+from fanvue.ratelimit import RateBudget
 
 logger = logging.getLogger(__name__)
 
 EARNINGS_PATH = "/insights/earnings"
 EARNINGS_SCOPES = ("read:insights",)
+# A managed creator's earnings, read with an agency login: /creators/{creator}/insights/earnings.
+AGENCY_EARNINGS_SCOPES = ("read:creator", "read:insights")
 PURCHASE = "purchase"  # a fan paid for a message: the only kind credited as "bought"
 REFUND = "refund"
 CHARGEBACK = "chargeback"
@@ -94,13 +98,25 @@ def _line_key(d: dict, order_id: str | None, kind: str) -> str:
 
 
 class EarningsClient:
-    """Earnings reads for the creator whose login `api` holds (scope read:insights)."""
+    """Earnings reads of one creator (scope read:insights): by default the creator's own login's
+    `/insights/earnings`; with `creator_uuid`, a managed creator's read through an agency login at `path`,
+    counted against `budget` (that creator's bucket)."""
 
-    def __init__(self, api: FanvueClient) -> None:
+    def __init__(
+        self,
+        api: FanvueClient,
+        *,
+        path: str = EARNINGS_PATH,
+        budget: RateBudget | None = None,
+        creator_uuid: str | None = None,
+    ) -> None:
         self._api = api
+        self.path = path
+        self._budget = budget
+        self._creator_uuid = creator_uuid
 
     def __repr__(self) -> str:
-        return f"EarningsClient({self._api!r})"
+        return f"EarningsClient({self._api!r}, path={self.path!r})"
 
     def page(
         self,
@@ -116,9 +132,9 @@ class EarningsClient:
             params["startDate"] = since.isoformat().replace("+00:00", "Z")
         if cursor is not None:
             params["cursor"] = cursor
-        body = _obj(
-            self._api._json(self._api._request("GET", EARNINGS_PATH, params=params), "earnings"), "earnings"
-        )
+        with self._refusals():
+            resp = self._api._request("GET", self.path, params=params, budget=self._budget)
+        body = _obj(self._api._json(resp, "earnings"), "earnings")
         data = _required(body, "data", list, "earnings")
         next_cursor = _optional(body, "nextCursor", str, "earnings") or None
         lines = []
@@ -140,6 +156,27 @@ class EarningsClient:
                 return
             seen.add(page.next_cursor)
             cursor = page.next_cursor
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """A 403 stays a MissingScopeError, named with the scopes to enable: the login that reads earnings
+        is the one that reads the creator's chats, so a refusal here is most likely its scopes. Through an
+        agency, a 404 can only be the creator (out of the login's reach)."""
+        try:
+            yield
+        except MissingScopeError as exc:
+            scopes = AGENCY_EARNINGS_SCOPES if self._creator_uuid is not None else EARNINGS_SCOPES
+            named = f"the scopes {' and '.join(scopes)}" if len(scopes) > 1 else f"the scope {scopes[0]}"
+            reach = " (and the creator within its reach)" if self._creator_uuid is not None else ""
+            raise MissingScopeError(
+                f"{exc.message}: reading earnings needs {named} on this Fanvue login{reach}; enable "
+                f"{'them' if len(scopes) > 1 else 'it'} for the app in Fanvue's developer area, then log in again",
+                **exc.request_details(),
+            ) from exc
+        except NotFoundError as exc:
+            if self._creator_uuid is None:
+                raise
+            raise CreatorNotReachable(self._creator_uuid, exc) from exc
 
 
 def parse_since(value: str) -> datetime:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from fanvue.client import MAX_PAGE_SIZE, FanvueClient
 from fanvue.earnings import EarningsClient
-from fanvue.errors import FanvueError
+from fanvue.errors import FanvueError, MissingScopeError
+from inbox.creators import AgencyCreatorClient, CreatorInbox
 from inbox.services import Services
 from store import earnings
 from store.clock import utcnow
@@ -29,8 +30,7 @@ MAX_PAGES = 200  # per creator and read: a runaway cursor stops here and the nex
 class EarningsReport:
     lines: int = 0  # lines read
     new: int = 0  # lines stored for the first time
-    creators: int = 0
-    skipped: list[str] = field(default_factory=list)  # creators whose login cannot read earnings here
+    creators: int = 0  # creators read
     errors: dict[str, str] = field(default_factory=dict)  # creator -> why its read stopped
 
 
@@ -62,17 +62,37 @@ def read_creator(
     return read, new
 
 
+def earnings_client(inbox: CreatorInbox) -> EarningsClient | None:
+    """How `inbox`'s earnings are read: the creator's own /insights/earnings, or through the agency login
+    that reaches it, /creators/{creator}/insights/earnings in that creator's rate budget."""
+    client = inbox.client
+    if isinstance(client, AgencyCreatorClient):
+        return client.view.earnings()
+    if isinstance(client, FanvueClient):
+        return EarningsClient(client)
+    return None
+
+
 def read_earnings(svc: Services, now: datetime | None = None) -> EarningsReport:
-    """Every served creator's new earnings lines. A creator reached through an agency login is skipped:
-    this reads the creator's own /insights/earnings."""
+    """Every served creator's new earnings lines. A creator whose read fails is in `errors` and the others
+    are still read; a login lacking a scope is warned about once per read, however many creators it reaches."""
     report = EarningsReport()
     now = now or utcnow()
+    scope_warned: set[int | None] = set()
     for inbox in svc.inboxes():
-        if not isinstance(inbox.client, FanvueClient):
-            report.skipped.append(inbox.handle)
+        client = earnings_client(inbox)
+        if client is None:
+            report.errors[inbox.handle] = f"no earnings read for a {type(inbox.client).__name__}"
             continue
         try:
-            read, new = read_creator(svc.store, EarningsClient(inbox.client), inbox.uuid, now)
+            read, new = read_creator(svc.store, client, inbox.uuid, now)
+        except MissingScopeError as exc:
+            report.errors[inbox.handle] = str(exc)
+            login = inbox.account_id
+            if login not in scope_warned:
+                scope_warned.add(login)
+                logger.warning("Earnings not read (@%s): %s", inbox.handle, exc.message)
+            continue
         except FanvueError as exc:
             report.errors[inbox.handle] = str(exc)
             logger.warning("Reading the earnings of @%s failed; the next read goes on: %s", inbox.handle, exc)
@@ -98,5 +118,5 @@ def scheduled_read(svc: Services, paused: Callable[[], bool] = lambda: False) ->
         report.lines,
         report.creators,
         report.new,
-        f"; skipped (agency login) {', '.join(report.skipped)}" if report.skipped else "",
+        f"; not read: {', '.join('@' + handle for handle in report.errors)}" if report.errors else "",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -69,9 +70,14 @@ def test_every_agency_method_speaks_the_contract(sandbox):
     first.messages(fan, size=5)
     first.send_message(fan, "Thank you! 💋")
     media = ready_media(sandbox.agency.creator_world(creators[0].uuid))
-    first.send_message(fan, "A set for you", price_cents=999, media_uuids=media)
+    paid = first.send_message(fan, "A set for you", price_cents=999, media_uuids=media)
+    control = f"{sandbox.url}/_sandbox/creators/{creators[0].uuid}/fans/{fan}"
+    requests.post(f"{control}/buy", json={"messageUuid": paid}, timeout=5).raise_for_status()
+    requests.post(f"{control}/tip", json={"cents": 500}, timeout=5).raise_for_status()
+    lines = list(first.earnings().lines(since=datetime.now(UTC) - timedelta(days=1), size=1))
     client.close()
     assert len(creators) == 3 and len(rows) == 90 and len(chats) == 30  # several pages of each were walked
+    assert [line.message_uuid for line in lines] == [None, paid]  # two pages, by cursor
     spec = load_agency_spec()
     for resp in recorder.responses:
         validate_exchange(spec, resp)
@@ -82,6 +88,7 @@ def test_every_agency_method_speaks_the_contract(sandbox):
         ("GET", "/creators/{creatorUserUuid}/chats"),
         ("GET", "/creators/{creatorUserUuid}/chats/{userUuid}/messages"),
         ("POST", "/creators/{creatorUserUuid}/chats/{userUuid}/message"),
+        ("GET", "/creators/{creatorUserUuid}/insights/earnings"),
     }
 
 

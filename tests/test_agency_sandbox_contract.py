@@ -10,6 +10,7 @@ from openapi_core.validation.response.exceptions import InvalidData
 
 from standins.fanvue import Sandbox
 from standins.fanvue.agency import ADMIN, MEMBER
+from standins.fanvue.vault import ready_media
 from tests.contract import load_agency_spec, spec_path, validate_exchange, validate_response
 
 VERSION = "2025-06-26"
@@ -78,6 +79,14 @@ SUCCESSES = [
     ),
     ("member", "PATCH", "/creators/{creator}/chats/{fan}", {"json": {"isMuted": False}}, 204),
     ("member", "GET", "/creators/{creator}/chats/{fan}/messages", {}, 200),
+    ("member", "GET", "/creators/{creator}/insights/earnings", {"params": {"size": 1}}, 200),
+    (
+        "admin",
+        "GET",
+        "/creators/{unreachable}/insights/earnings",
+        {"params": {"size": 50, "startDate": "2024-10-20T00:00:00Z", "source": "message,tip"}},
+        200,
+    ),
 ]
 
 
@@ -110,6 +119,11 @@ ERRORS = [
     ("admin", "POST", "/creators/{creator}/chats/{fan}/message", {"json": {}}, 400, True),
     ("admin", "POST", "/creators/{creator}/chats/{fan}/message", {"json": {"text": "x" * 5001}}, 400, False),
     ("admin", "GET", "/creators/not-a-uuid/chats", {}, 400, False),
+    ("member", "GET", "/creators/{unreachable}/insights/earnings", {}, 403, True),
+    ("creator", "GET", "/creators/{creator}/insights/earnings", {}, 403, True),
+    ("admin", "GET", f"/creators/{UNKNOWN_UUID}/insights/earnings", {}, 404, True),
+    ("admin", "GET", "/creators/{creator}/insights/earnings", {"params": {"size": 0}}, 400, False),
+    ("admin", "GET", "/creators/{creator}/insights/earnings", {"params": {"cursor": "nope"}}, 400, True),
     ("admin", "GET", "/creators/{creator}/chats", {"params": {"size": 51}}, 400, False),
     ("admin", "GET", "/agencies/chats", {"params": {"page": 0}}, 400, False),
     ("admin", "GET", "/creators", {"headers": {"X-Fanvue-API-Version": "2024-01-01"}}, 410, True),
@@ -124,6 +138,42 @@ def test_agency_error_answers_fit_the_contract(
     response = call(sandbox, who, method, path, **kwargs)
     assert response.status_code == status, response.text
     (validate_exchange if request_valid else validate_response)(spec, response)
+
+
+def test_a_managed_creators_earnings_lines_fit_the_contract(spec, sandbox):
+    world = sandbox.worlds[2]
+    fan = world.fans()[1]["uuid"]
+    sent = call(
+        sandbox,
+        "member",
+        "POST",
+        f"/creators/{{third}}/chats/{fan}/message",
+        json={"text": "a set", "price": 1200, "mediaUuids": ready_media(world)},
+    )
+    control = f"{sandbox.url}/_sandbox/creators/{world.creator['uuid']}"
+    bought = requests.post(
+        f"{control}/fans/{fan}/buy", json={"messageUuid": sent.json()["messageUuid"]}, timeout=5
+    )
+    requests.post(f"{control}/fans/{fan}/tip", json={"cents": 400}, timeout=5).raise_for_status()
+    order = bought.json()["transactionOrderId"]
+    requests.post(f"{control}/earnings/refund", json={"transactionOrderId": order}, timeout=5)
+    first = call(sandbox, "member", "GET", "/creators/{third}/insights/earnings", params={"size": 2})
+    rest = call(
+        sandbox,
+        "member",
+        "GET",
+        "/creators/{third}/insights/earnings",
+        params={"size": 2, "cursor": first.json()["nextCursor"]},
+    )
+    lines = first.json()["data"] + rest.json()["data"]
+    assert [(line["source"], line["gross"]) for line in lines] == [
+        ("message", -1200),
+        ("tip", 400),
+        ("message", 1200),
+    ]
+    assert rest.json()["nextCursor"] is None
+    for response in (first, rest):
+        validate_exchange(spec, response)
 
 
 def test_every_seeded_message_of_every_creator_fits_the_contract(spec, sandbox):

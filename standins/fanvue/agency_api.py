@@ -9,6 +9,7 @@ from collections.abc import Callable
 from . import api, vault_api
 from .agency import Agency, Principal
 from .api import ApiRequest, Reply
+from .earnings import earnings_page
 from .world import World
 
 CREATOR_SEGMENT = r"(?P<creatorUserUuid>[^/]+)"
@@ -138,6 +139,11 @@ def creator_media(agency: Agency, who: Principal, request: ApiRequest) -> Reply:
     return vault_api.list_media(dataclasses.replace(who, world=found), request)
 
 
+def creator_earnings(agency: Agency, who: Principal, request: ApiRequest) -> Reply:
+    found = _creator_world(agency, who, request, "read:creator", "read:insights")
+    return found if isinstance(found, Reply) else earnings_page(found, request)
+
+
 Handler = Callable[[Agency, Principal, ApiRequest], Reply]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/creators"), list_creators),
@@ -147,6 +153,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(rf"/creators/{CREATOR_SEGMENT}/chats/{FAN_SEGMENT}/message"), creator_send),
     ("PATCH", re.compile(rf"/creators/{CREATOR_SEGMENT}/chats/{FAN_SEGMENT}"), creator_update),
     ("GET", re.compile(rf"/creators/{CREATOR_SEGMENT}/media"), creator_media),
+    ("GET", re.compile(rf"/creators/{CREATOR_SEGMENT}/insights/earnings"), creator_earnings),
 ]
 
 HANDLERS = frozenset(handler for _, _, handler in ROUTES)

@@ -223,6 +223,12 @@ def list_earnings(who: Principal, request: ApiRequest) -> Reply:
     missing = who.lacks("read:insights")
     if missing:
         return Reply(403, {"error": f"Forbidden: missing required scope {', '.join(missing)}"})
+    return earnings_page(who.world, request)
+
+
+def earnings_page(world: World | None, request: ApiRequest) -> Reply:
+    """A page of `world`'s lines as the query asks; none for an account without earnings of its own. The
+    creator's own route and the agency's route for a managed creator answer alike."""
     size = DEFAULT_SIZE
     if "size" in request.query:
         raw = request.query["size"][-1]
@@ -234,9 +240,9 @@ def list_earnings(who: Principal, request: ApiRequest) -> Reply:
         raise api.invalid(f"each value in source must be one of {', '.join(SOURCES)}")
     cursor = request.query.get("cursor", [None])[-1]
     before = _before(cursor) if cursor else None
-    if who.world is None:
+    if world is None:
         return Reply(200, {"data": [], "nextCursor": None})
-    lines, last = book_of(who.world).page(
+    lines, last = book_of(world).page(
         _date(request.query, "startDate"), _date(request.query, "endDate"), sources, before, size
     )
     return Reply(200, {"data": lines, "nextCursor": None if last is None else _cursor(last)})
