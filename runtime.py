@@ -30,7 +30,7 @@ from inbox.cards import CardPublisher, CardsPort
 from inbox.cycle import run_cycle
 from inbox.health import CycleHealth, cycle_problem
 from inbox.login_state import LoginWatch
-from inbox.offers import card_offer
+from inbox.offers import card_offer, offers_templates
 from inbox.reconcile import reconcile_in_flight
 from inbox.selling import Selling
 from inbox.services import Creator, Services
@@ -282,6 +282,7 @@ def build(
         ),
     )
     slack_cards.offer = functools.partial(card_offer, services)  # read when the card is rendered
+    slack_cards.templates = functools.partial(offers_templates, services)
     executor = DrainingExecutor(max_workers=CLICK_WORKERS)
     bolt = build_app(services, client, signing_secret=settings.slack_signing_secret, executor=executor)
     watch = None

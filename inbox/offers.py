@@ -76,6 +76,13 @@ def media_client(svc: Services, draft: Draft) -> MediaClient:
     return MediaClient(client)
 
 
+def offers_templates(svc: Services, draft: Draft) -> bool:
+    """Whether the draft's card offers Template: not for a creator reached through an agency login (Fanvue
+    gives agencies no saved templates)."""
+    inbox = svc.desk.inbox_for(draft.creator_uuid) if svc.desk is not None else None
+    return inbox is None or not isinstance(inbox.client, AgencyCreatorClient)
+
+
 def bought(svc: Services, draft: Draft, media_uuids: Sequence[str]) -> list[str]:
     """The items the fan already bought, Fanvue's answer (FanvueError when it cannot say)."""
     found = media_client(svc, draft).purchased(draft.fan_uuid, media_uuids)

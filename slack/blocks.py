@@ -50,6 +50,7 @@ def card(
     fan: FanCard | None = None,
     offer: OfferView | None = None,
     sla_minutes: int | None = None,
+    templates: bool = True,
 ) -> dict[str, Any]:
     """The whole message for a draft in its current state: `text` fallback plus blocks.
 
@@ -57,12 +58,13 @@ def card(
     is longer than one message holds), the card says so and has no Send button: the teammate reads and
     sends it from the editor. The chat above the draft gets the room that is left. `fan`: what the team
     knows about the fan (context line and notes), under the header; `offer`: the paid offer that goes out
-    with the text (its Send asks for a confirmation naming price and items).
+    with the text (its Send asks for a confirmation naming price and items); `templates` False: no Template
+    button (an agency login, which Fanvue gives no saved templates).
     """
     head = [_header(draft, now, creator), *(fan_blocks(fan, now) if fan is not None else [])]
     head += sla_line(draft, now, sla_minutes)
     if draft.status == drafts.PENDING:
-        body = _pending(draft, head, offer)
+        body = _pending(draft, head, offer, templates=templates)
     else:
         body = _decided(draft, head)
     history = (
@@ -72,7 +74,7 @@ def card(
 
 
 def _pending(
-    draft: Draft, head: list[dict[str, Any]], offer: OfferView | None = None
+    draft: Draft, head: list[dict[str, Any]], offer: OfferView | None = None, *, templates: bool = True
 ) -> list[dict[str, Any]]:
     notes = [
         mrkdwn_once(cut(n, NOTE_MAX)) for n in (draft.notice, draft.error and f"⚠️ {draft.error}") if n
@@ -86,16 +88,16 @@ def _pending(
             DIVIDER,
             section("✍️ *A draft is coming* once the fan stops writing."),
             *after,
-            _actions(draft, send=False),
+            _actions(draft, send=False, templates=templates),
         ]
-    whole = _actions(draft, send=True, offer=offer)
+    whole = _actions(draft, send=True, offer=offer, templates=templates)
     room = MESSAGE_BLOCKS_JSON_MAX - json_size([*head, DIVIDER, *after, whole, _too_long(draft)])
     shown, complete = _quoted_sections(
         f"*Draft reply* (v{draft.version}):", draft.draft_text, room - (HISTORY_ROOM if draft.context else 0)
     )
     if complete:
         return [DIVIDER, *shown, *after, whole]
-    return [DIVIDER, *shown, _too_long(draft), *after, _actions(draft, send=False)]
+    return [DIVIDER, *shown, _too_long(draft), *after, _actions(draft, send=False, templates=templates)]
 
 
 def _too_long(draft: Draft) -> dict[str, Any]:
@@ -209,7 +211,9 @@ def _outcome(draft: Draft) -> tuple[str, str | None]:
     return f"❓ *Checking whether the reply reached Fanvue* ({who})", text
 
 
-def _actions(draft: Draft, *, send: bool, offer: OfferView | None = None) -> dict[str, Any]:
+def _actions(
+    draft: Draft, *, send: bool, offer: OfferView | None = None, templates: bool = True
+) -> dict[str, Any]:
     """The buttons; without Send when the card could not show the whole draft."""
     value = button_value(draft)
     buttons = []
@@ -231,7 +235,7 @@ def _actions(draft: Draft, *, send: bool, offer: OfferView | None = None) -> dic
         (REGENERATE, "Regenerate"),
         (SKIP, "Skip"),
         (NOTE, "Note"),
-        *_SELL,
+        *(sell for sell in _SELL if templates or sell[0] != TEMPLATE),
     ):
         buttons.append(
             {

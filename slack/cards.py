@@ -53,6 +53,7 @@ class SlackCards:
         fan: Callable[[Draft], FanCard] | None = None,
     ):
         self.offer: Callable[[Draft], OfferView | None] | None = None  # the card's paid offer, when set
+        self.templates: Callable[[Draft], bool] | None = None  # whether the card offers Template
         self.client = client
         self.channel = channel
         self.post_interval = post_interval
@@ -76,7 +77,10 @@ class SlackCards:
         offer = self.offer(draft) if self.offer is not None else None
         sla = self.sla_minutes(draft.creator_handle) if self.sla_minutes is not None else None
         fan = self._fan(draft) if self._fan else None
-        return blocks.card(draft, self.clock(), creator=creator, fan=fan, offer=offer, sla_minutes=sla)
+        templates = self.templates(draft) if self.templates is not None else True
+        return blocks.card(
+            draft, self.clock(), creator=creator, fan=fan, offer=offer, sla_minutes=sla, templates=templates
+        )
 
     def _pace(self, channel: str) -> threading.Lock:
         # Slack's posting limit is per channel: cards to different channels do not wait for each other.

@@ -4,6 +4,8 @@ the paid message sent through the agency's send route, all over real HTTP."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 
 import pytest
@@ -103,11 +105,25 @@ def test_an_agency_creators_card_sells_the_creators_media_through_the_agency_rou
         h.close()
 
 
-def test_template_on_an_agency_creators_card_says_what_to_do_instead(tmp_path, two, slack):  # noqa: F811
+def test_an_agency_creators_card_has_no_template_button_and_an_old_one_says_why(tmp_path, two, slack):  # noqa: F811
     h = Harness(tmp_path / "bridge.db", two, slack, logins=[("agency", two.member_token(ADMIN))])
     try:
         draft = _agency_card(h, two.worlds[0])
-        h.click(draft, ab.TEMPLATE)
+        card = h.card(draft)
+        shown = json.dumps(card.blocks)
+        assert ab.TEMPLATE not in shown and ab.ATTACH in shown
+        # A card drawn before (or by an older version of the app) still has the button.
+        old = copy.deepcopy(card.blocks)
+        actions = next(b for b in old if b.get("block_id") == "decide")
+        actions["elements"].append(
+            {
+                "type": "button",
+                "action_id": ab.TEMPLATE,
+                "value": blocks.button_value(draft),
+                "text": {"type": "plain_text", "text": "Template"},
+            }
+        )
+        h.click(draft, ab.TEMPLATE, message=dataclasses.replace(card, blocks=old))
         assert any(attach.NO_TEMPLATES[:40] in text for text in h.ephemerals("U0ALICE"))
         assert not [v for v in h.slack.views() if v["view"]["callback_id"] == ab.TEMPLATE_VIEW]
         assert "/chats/templates" not in {r.path for r in two.world.requests}
