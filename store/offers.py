@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from store import audit, drafts
+from store import drafts
 from store.clock import utcnow_iso
 from store.db import write
 from store.earnings import Offer, offer_for, set_offer
@@ -78,13 +78,11 @@ def _audit(
     offer: Offer,
     names: Sequence[str | None],
 ) -> None:
-    audit.record(
+    drafts.record(
         db,
+        draft,
         action=action,
         actor=actor,
-        draft_id=draft.id,
-        fan_uuid=draft.fan_uuid,
-        fan_handle=draft.fan_handle,
         details={
             "price_cents": offer.price_cents,
             "media_uuids": list(offer.media_uuids),
