@@ -31,9 +31,9 @@ QUIET_SECONDS = 3.0  # an LLM draft waits until the fan has been quiet this long
 CHAT_WORKERS = 8  # chats acted on at once; one worker per chat at a time
 TAKE_UP_BATCH = 500
 READ_NOTICE = "👀 The chat was read in Fanvue at {time} UTC without an answer: the fan still waits."
+WRITING = "✍️ The fan is writing more"
 WRITING_NOTICE = (
-    "✍️ The fan is writing more (since {time} UTC): this draft is rewritten with their new messages at "
-    "{due} UTC."
+    WRITING + " (since {time} UTC): this draft is rewritten with their new messages at {due} UTC."
 )
 
 Names = Callable[[str, str], User | None]  # (creator uuid, fan uuid) -> the fan as a delivery named them
@@ -211,6 +211,8 @@ class WebhookActor:
                 self._wait_for_quiet(work)
         if not received and not draft_now:
             self._note_read(inbox, before, events)
+        if draft_now and template:
+            self._writing_over(inbox, fan_uuid)
         self._publish(inbox.uuid, fan_uuid)
         self._handled(events)
 
@@ -263,6 +265,13 @@ class WebhookActor:
         notice = WRITING_NOTICE.format(time=now.strftime("%H:%M:%S"), due=due.strftime("%H:%M:%S"))
         if drafts.set_notice(self.svc.store.db, draft, notice):
             self.svc.cards.publish(draft.id)
+
+    def _writing_over(self, inbox: CreatorInbox, fan_uuid: str) -> None:
+        """The burst is over with nothing new to draft (a late delivery of an older message, say): the card
+        no longer says that a new draft is coming."""
+        draft = drafts.open_for_fan(self.svc.store.db, fan_uuid, inbox.uuid)
+        if draft is not None and draft.status == drafts.PENDING and (draft.notice or "").startswith(WRITING):
+            drafts.set_notice(self.svc.store.db, draft, "")
 
     def _wait_for_quiet(self, work: _ChatWork) -> None:
         with self._cv:

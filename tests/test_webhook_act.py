@@ -120,6 +120,26 @@ def test_a_burst_spaced_wider_than_the_quiet_time_gets_two_drafts_and_the_card_s
         app.close()
 
 
+def test_a_late_delivery_within_a_burst_leaves_no_promise_of_a_new_draft_on_the_card(
+    tmp_path, sandbox, slack
+):
+    app = ActingApp(tmp_path / "bridge.db", sandbox, slack, burst=2.0)
+    try:
+        fan = _fan(sandbox)
+        first = app.fan_writes(fan, "only this")
+        [draft] = wait_for(lambda: [d for d in app.fan_drafts(fan) if d.ts])
+        late = NewEvent(
+            "message.received", "late-" + first["uuid"], app.svc.creator.get().uuid, fan, first["uuid"]
+        )
+        app.runtime.actor(webhook_events.record(app.db, late, utcnow()).id)
+        wait_for(lambda: "writing more" in app.card_text(draft))
+        app.settle()  # the burst is over: nothing new to draft
+        done = drafts.get(app.db, draft.id)
+        assert done.version == 1 and not done.notice and "writing more" not in app.card_text(done)
+    finally:
+        app.close()
+
+
 def test_an_older_message_delivered_after_a_newer_one_never_rolls_the_card_back(app, sandbox):
     app.faults(reorder=2)  # both held, then delivered newest first
     fan = _fan(sandbox)
