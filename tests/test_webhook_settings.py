@@ -48,3 +48,14 @@ def test_a_placeholder_secret_is_refused():
     with pytest.raises(SettingsError) as caught:
         settings.from_mapping({**ENV, "FANVUE_WEBHOOK_SECRET": "..."})
     assert "FANVUE_WEBHOOK_SECRET is still the placeholder" in str(caught.value)
+
+
+def test_the_burst_and_quiet_times_default_to_15_and_3_seconds_and_are_bounded():
+    s = settings.from_mapping(ENV)
+    assert (s.webhook_burst_seconds, s.webhook_quiet_seconds) == (15.0, 3.0)
+    custom = settings.from_mapping({**ENV, "WEBHOOK_BURST_SECONDS": "30", "WEBHOOK_QUIET_SECONDS": "5"})
+    assert (custom.webhook_burst_seconds, custom.webhook_quiet_seconds) == (30.0, 5.0)
+    for bad in ("0", "121", "soon"):
+        with pytest.raises(SettingsError) as caught:
+            settings.from_mapping({**ENV, "WEBHOOK_BURST_SECONDS": bad})
+        assert "WEBHOOK_BURST_SECONDS" in str(caught.value)
