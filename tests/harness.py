@@ -295,6 +295,17 @@ class Harness:
             self.url, data=body.encode(), headers=headers or sign_request(SECRET, body), timeout=10
         )
 
+    def post_event(self, body: str) -> int:
+        """An Events API callback (JSON, as Slack posts it in HTTP mode, or as an `events_api` envelope in
+        Socket Mode); the status of the app's acknowledgement (200 when it took it)."""
+        if self.mode == "socket":
+            envelope = self.socket.deliver_event(json.loads(body)["event"])
+            with self._envelopes_lock:
+                self.envelopes.append(envelope)
+            return 200 if self.socket.wait_ack(envelope, SOCKET_WAIT) else 0
+        headers = {**sign_request(SECRET, body), "Content-Type": "application/json"}
+        return self.http.post(self.url, data=body.encode(), headers=headers, timeout=10).status_code
+
     def settle(self) -> None:
         """Wait until every envelope delivered is acknowledged (or given up on) and every click handled."""
         if self.mode == "socket":

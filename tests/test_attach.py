@@ -24,6 +24,8 @@ from tests.harness import Harness
 from tests.pending_card import PendingCard
 from tests.webhook_act_rig import wait_for
 
+pytestmark = pytest.mark.both_modes  # each Slack-facing test runs over HTTP and over Socket Mode
+
 
 def attach_view(h: Harness) -> dict:
     return [v for v in h.slack.views() if v["view"]["callback_id"] == ab.ATTACH_VIEW][-1]  # the newest

@@ -3,6 +3,7 @@ that cannot read insights, and CARD_PRIORITY=value."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from fanvue.scopes import CHAT_SCOPES
@@ -13,6 +14,8 @@ from standins.slack_requests import slash_command_body
 from store import drafts
 from tests.harness import CHANNEL, Harness
 from tests.test_agency_scopes import log_in
+
+pytestmark = pytest.mark.both_modes  # each Slack-facing test runs over HTTP and over Socket Mode
 
 WAIT = 60.0  # seconds a poll may wait for context here: the stand-in answers at once, a loaded machine late
 

@@ -24,6 +24,8 @@ from store.report import stats_report
 from tests.pending_card import post_pending_card
 from tests.test_command_blocks import valid
 
+pytestmark = pytest.mark.both_modes  # each Slack-facing test runs over HTTP and over Socket Mode
+
 
 def api_client(sandbox: Sandbox) -> FanvueClient:
     return FanvueClient(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from slack import blocks
 from store import drafts
 from tests.harness import Harness
 from tests.pending_card import PendingCard
+
+pytestmark = pytest.mark.both_modes  # each Slack-facing test runs over HTTP and over Socket Mode
 
 
 def _card_text(msg) -> str:

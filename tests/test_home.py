@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 from slack_sdk.models.views import View
 
 from slack import blocks
@@ -16,19 +17,13 @@ from store import drafts
 from tests.harness import CHANNEL, Harness
 from tests.pending_card import PendingCard
 
+pytestmark = pytest.mark.both_modes  # each Slack-facing test runs over HTTP and over Socket Mode
+
 
 def open_home(harness: Harness, user: str) -> dict:
-    body = home_opened_body(user)
-    assert harness.post(body, headers=_signed_json(body)).status_code == 200
+    assert harness.post_event(home_opened_body(user)) == 200
     harness.settle()
     return harness.slack.state.home_views[user]
-
-
-def _signed_json(body: str) -> dict:
-    from standins.slack_requests import sign_request
-    from tests.harness import SECRET
-
-    return {**sign_request(SECRET, body), "Content-Type": "application/json"}
 
 
 def _sections(view: dict) -> list[str]:

@@ -24,6 +24,8 @@ from tests.test_approver_groups import GROUP, group_desk, two  # noqa: F401 - th
 from tests.test_many_creators import creator_logins, handles
 from tests.test_slash_command import command, shown
 
+pytestmark = pytest.mark.both_modes  # each Slack-facing test runs over HTTP and over Socket Mode
+
 SLA = 15
 FAR = timedelta(days=1)
 

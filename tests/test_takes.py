@@ -14,6 +14,8 @@ from store import audit, clock, drafts, queries, report
 from tests.harness import Harness
 from tests.pending_card import PendingCard
 
+pytestmark = pytest.mark.both_modes  # each Slack-facing test runs over HTTP and over Socket Mode
+
 
 def _audit(harness: Harness, draft_id: int) -> list[dict]:
     return audit.for_draft(harness.store.db, draft_id)
