@@ -99,15 +99,7 @@ def flagged_edit(svc: Services, draft_id: int, version: int, actor: str, text: s
     details = {"text": text.strip(), "version": version, "rules": [f.rule for f in flags]}
     action = CONFIRMED if WARNED in seen else WARNED
     with write(svc.store.db):
-        audit.record(
-            svc.store.db,
-            action=action,
-            actor=actor,
-            draft_id=draft.id,
-            fan_uuid=draft.fan_uuid,
-            fan_handle=draft.fan_handle,
-            details=details,
-        )
+        drafts.record(svc.store.db, draft, action=action, actor=actor, details=details)
     return [] if action == CONFIRMED else flags
 
 
