@@ -60,6 +60,17 @@ class AccountLink:
     lookup_error: FanvueError | None = None  # what the last look_up met, raised by the next find
 
     @property
+    def list_due(self) -> bool:
+        """An agency login whose creator list is due to be read again."""
+        return isinstance(self.client, AgencyClient) and self.creators_age >= CREATOR_LIST_CYCLES
+
+    def read_creators(self) -> None:
+        """Read the agency's creator list from Fanvue again."""
+        assert isinstance(self.client, AgencyClient)
+        self.creators = list(self.client.creators())
+        self.creators_age, self.unreachable = 0, set()
+
+    @property
     def label(self) -> str:
         if self.me is not None:
             return f"@{self.me.handle}"
@@ -203,9 +214,8 @@ class DeskBook:
         if isinstance(link.client, FanvueClient):
             self._add(link, link.me.uuid, link.me.handle, link.me.display_name or link.me.handle, link.client)
             return
-        if link.creators_age >= CREATOR_LIST_CYCLES:
-            link.creators = list(link.client.creators())
-            link.creators_age, link.unreachable = 0, set()
+        if link.list_due:
+            link.read_creators()
         for creator in link.creators:
             existing = self._inboxes.get(creator.uuid)
             if existing is not None and existing.mode == accounts.CREATOR:

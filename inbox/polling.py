@@ -21,7 +21,7 @@ from fanvue.models import Chat
 from fanvue.oauth import LoginRequired
 from inbox.creator_poll import CycleReport, poll_creator
 from inbox.creators import AgencyCreatorClient, CreatorInbox
-from inbox.desks import CREATOR_LIST_CYCLES, AccountLink, DeskBook
+from inbox.desks import AccountLink, DeskBook
 from inbox.poll_wait import settle_polls
 from inbox.services import Services
 from store import accounts
@@ -142,8 +142,7 @@ def _look_up(book: DeskBook, live: list[AccountLink]) -> set[int]:
 
 def _needs_lookup(link: AccountLink) -> bool:
     """Whether DeskBook.find must read Fanvue for this login: who it is, or an agency's creator list."""
-    agency_list_due = isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES
-    return link.me is None or agency_list_due
+    return link.me is None or link.list_due
 
 
 def _look_up_one(link: AccountLink) -> None:
@@ -152,9 +151,8 @@ def _look_up_one(link: AccountLink) -> None:
     try:
         if link.me is None:
             link.me = link.client.me()
-        if isinstance(link.client, AgencyClient) and link.creators_age >= CREATOR_LIST_CYCLES:
-            link.creators = list(link.client.creators())
-            link.creators_age, link.unreachable = 0, set()
+        if link.list_due:
+            link.read_creators()
     except FanvueError as exc:
         link.lookup_error = exc
 
