@@ -108,19 +108,11 @@ def stats_text(team: TeamStats, fmt: str) -> str:
         }
         return _json(data)
     if fmt == "csv":
-        teammate_rows = [
-            [*row, *_sla_cells(team.sla_teammates.get(t.actor))]
-            for t, row in zip(team.teammates, per_teammate, strict=True)
-        ]
+        cells = _decision_cells(team)
         if per_creator:
             # One table: each row is a teammate or a creator, said in its first column.
-            rows: list[list[object]] = [["teammate", *row] for row in teammate_rows]
-            rows += [
-                ["creator", *row, *([None] * len(TAKE_COLUMNS)), *_sla_cells(team.sla_creators.get(c.actor))]
-                for c, row in zip(team.creators, per_creator, strict=True)
-            ]
-            return _csv(("kind", "name", "sent", "edited", "skipped", *TAKE_COLUMNS, *SLA_CSV_COLUMNS), rows)
-        return _csv((*STATS_COLUMNS, *SLA_CSV_COLUMNS), teammate_rows)
+            return _csv(("kind", "name", *DECISION_CSV_COLUMNS), [[k, n, *c] for (k, n), c in cells.items()])
+        return _csv(("actor", *DECISION_CSV_COLUMNS), [[n, *c] for (_, n), c in cells.items()])
     waits = (
         f"{team.replies} replies; fan's wait for a reply: median {_seconds(team.median_reply_seconds)}, "
         f"90th percentile {_seconds(team.p90_reply_seconds)}"
@@ -135,6 +127,25 @@ def stats_text(team: TeamStats, fmt: str) -> str:
 
 SLA_COLUMNS = ("sla", "name", "on_time", "replies", "hit_rate")
 SLA_CSV_COLUMNS = ("sla_on_time", "sla_replies")  # replies sent within their SLA, of the replies sent
+DECISION_CSV_COLUMNS = ("sent", "edited", "skipped", *TAKE_COLUMNS, *SLA_CSV_COLUMNS)
+
+
+def _decision_cells(team: TeamStats) -> dict[tuple[str, str], list[object]]:
+    """CSV: each teammate's, then each creator's, DECISION_CSV_COLUMNS, by (kind, name)."""
+    rows: dict[tuple[str, str], list[object]] = {}
+    for t in team.teammates:
+        takes = [t.median_to_take_seconds, t.median_take_to_decision_seconds]
+        rows[("teammate", t.actor)] = [
+            t.sent,
+            t.edited,
+            t.skipped,
+            *takes,
+            *_sla_cells(team.sla_teammates.get(t.actor)),
+        ]
+    for c in team.creators:
+        sla = _sla_cells(team.sla_creators.get(c.actor))
+        rows[("creator", c.actor)] = [c.sent, c.edited, c.skipped, *([None] * len(TAKE_COLUMNS)), *sla]
+    return rows
 
 
 def _sla_cells(rate: HitRate | None) -> list[object]:
@@ -210,9 +221,7 @@ def revenue_text(credit: earnings.RevenueCredit, fmt: str) -> str:
     """The revenue credit, said to come from Fanvue's earnings matched by message."""
     rows = [["teammate", *_credit_row(r)] for r in credit.teammates]
     rows += [["creator", *_credit_row(r)] for r in credit.creators]
-    rows.append(
-        ["outside", earnings.OUTSIDE, "", "", "", credit.outside_gross_cents, credit.outside_net_cents, ""]
-    )
+    rows.append(["outside", earnings.OUTSIDE, *_outside_cells(credit)])
     if fmt == "json":
         return _json(
             {
@@ -229,30 +238,21 @@ def revenue_text(credit: earnings.RevenueCredit, fmt: str) -> str:
 def stats_csv_with_revenue(team: TeamStats, credit: earnings.RevenueCredit) -> str:
     """One CSV table: each teammate's and creator's decisions with their revenue credit beside them (a row
     only one side has leaves the other side's cells empty), and the earnings not through the desk."""
-    decisions = ("sent", "edited", "skipped", *TAKE_COLUMNS, *SLA_CSV_COLUMNS)
     revenue = REVENUE_COLUMNS[2:]
-    rows: dict[tuple[str, str], list[object]] = {}
-    for t in team.teammates:
-        rows[("teammate", t.actor)] = [
-            t.sent,
-            t.edited,
-            t.skipped,
-            t.median_to_take_seconds,
-            t.median_take_to_decision_seconds,
-            *_sla_cells(team.sla_teammates.get(t.actor)),
-        ]
-    for c in team.creators:
-        sla = _sla_cells(team.sla_creators.get(c.actor))
-        rows[("creator", c.actor)] = [c.sent, c.edited, c.skipped, None, None, *sla]
-    blank = [None] * len(decisions)
+    rows = _decision_cells(team)
+    blank = [None] * len(DECISION_CSV_COLUMNS)
     for kind, credited in (("teammate", credit.teammates), ("creator", credit.creators)):
         for row in credited:
             rows[(kind, row.name)] = [*rows.get((kind, row.name), blank), *_credit_row(row)[1:]]
-    outside = [None, None, None, credit.outside_gross_cents, credit.outside_net_cents, None]
-    rows[("outside", earnings.OUTSIDE)] = [*blank, *outside]
-    width = len(decisions) + len(revenue)
+    rows[("outside", earnings.OUTSIDE)] = [*blank, *_outside_cells(credit)]
+    width = len(DECISION_CSV_COLUMNS) + len(revenue)
     table = [[kind, name, *cells, *([None] * (width - len(cells)))] for (kind, name), cells in rows.items()]
-    return _csv(("kind", "name", *decisions, *revenue), table)
+    return _csv(("kind", "name", *DECISION_CSV_COLUMNS, *revenue), table)
+
+
+def _outside_cells(credit: earnings.RevenueCredit) -> list[object]:
+    """The revenue cells of the earnings not through the desk: gross and net alone."""
+    return ["", "", "", credit.outside_gross_cents, credit.outside_net_cents, ""]
 
 
 def join_revenue(stats: str, revenue: str, fmt: str) -> str:
