@@ -160,18 +160,11 @@ HANDLERS = frozenset(handler for _, _, handler in ROUTES)
 
 
 def route(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-    for route_method, pattern, handler in ROUTES:
-        match = pattern.fullmatch(path)
-        if match and route_method == method:
-            return handler, match.groupdict()
-    return None
+    return api.find_route(ROUTES, method, path)
 
 
 def handle(agency: Agency, who: Principal, handler: Handler, request: ApiRequest) -> Reply:
-    try:
-        return handler(agency, who, request)
-    except api.BadRequest as exc:
-        return Reply(400, exc.body)
+    return api.guarded(handler, agency, who, request)
 
 
 def own_account(agency: Agency, who: Principal, handler: api.Handler, request: ApiRequest) -> Reply:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import unquote
 
 from .vault import vault_of
 from .world import ChatNotFound, NotContactable, UnknownMessage, World
@@ -246,6 +248,7 @@ def update_chat(world: World, request: ApiRequest) -> Reply:
 
 
 Handler = Callable[[World, ApiRequest], Reply]
+H = TypeVar("H")
 UUID_SEGMENT = r"(?P<userUuid>[^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/users/me"), get_me),
@@ -258,17 +261,31 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 ]
 
 
-def route(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-    """The handler and path parameters for a request, or None when nothing serves it."""
-    for route_method, pattern, handler in ROUTES:
+def find_route(
+    routes: Sequence[tuple[str, re.Pattern[str], H]], method: str, path: str, *, decode: bool = False
+) -> tuple[H, dict[str, str]] | None:
+    """The handler and path parameters (percent-decoded with `decode`) of the first of `routes` that serves
+    the request, or None."""
+    for route_method, pattern, handler in routes:
         match = pattern.fullmatch(path)
         if match and route_method == method:
-            return handler, match.groupdict()
+            params = match.groupdict()
+            return handler, {k: unquote(v) for k, v in params.items()} if decode else params
     return None
 
 
-def handle(world: World, handler: Handler, request: ApiRequest) -> Reply:
+def guarded(handler: Callable[..., Reply], *args: object) -> Reply:
+    """The handler's reply; a request it finds malformed (BadRequest) answers 400 with the reason."""
     try:
-        return handler(world, request)
+        return handler(*args)
     except BadRequest as exc:
         return Reply(400, exc.body)
+
+
+def route(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
+    """The handler and path parameters for a request, or None when nothing serves it."""
+    return find_route(ROUTES, method, path)
+
+
+def handle(world: World, handler: Handler, request: ApiRequest) -> Reply:
+    return guarded(handler, world, request)

@@ -256,14 +256,8 @@ HANDLERS = frozenset(handler for _, _, handler in ROUTES)
 
 
 def route(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-    for route_method, pattern, handler in ROUTES:
-        if pattern.fullmatch(path) and route_method == method:
-            return handler, {}
-    return None
+    return api.find_route(ROUTES, method, path)
 
 
 def handle(who: Principal, handler: Handler, request: ApiRequest) -> Reply:
-    try:
-        return handler(who, request)
-    except api.BadRequest as exc:
-        return Reply(400, exc.body)
+    return api.guarded(handler, who, request)

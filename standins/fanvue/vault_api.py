@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from . import api
 from .api import ApiRequest, Reply
@@ -156,15 +155,8 @@ HANDLERS = frozenset(handler for _, _, handler in ROUTES)
 
 
 def route(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-    for route_method, pattern, handler in ROUTES:
-        match = pattern.fullmatch(path)
-        if match and route_method == method:
-            return handler, {k: unquote(v) for k, v in match.groupdict().items()}
-    return None
+    return api.find_route(ROUTES, method, path, decode=True)
 
 
 def handle(who: Principal, handler: Handler, request: ApiRequest) -> Reply:
-    try:
-        return handler(who, request)
-    except api.BadRequest as exc:
-        return Reply(400, exc.body)
+    return api.guarded(handler, who, request)
